@@ -1,0 +1,44 @@
+# The two commands a new user needs: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV ?= .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+PYTEST_ARGS ?=
+
+.PHONY: demo test bootstrap lint build unit integration molecule lab-up lab-down clean
+
+## demo: set everything up, bring the lab up, run the main job on it
+demo: bootstrap
+	yunwei lab up
+	ansible-playbook playbooks/lab_ping.yml
+
+## test: every test: lint, collection build, unit and lab integration tests
+test: bootstrap lint build
+	pytest tests/unit tests/integration $(PYTEST_ARGS)
+
+bootstrap: $(VENV)/.bootstrapped
+
+$(VENV)/.bootstrapped: scripts/bootstrap.sh pyproject.toml
+	bash scripts/bootstrap.sh
+	touch $@
+
+lint: bootstrap
+	ansible-lint --profile production
+
+build: bootstrap
+	ansible-galaxy collection build --force --output-path var/dist
+
+unit: bootstrap
+	pytest tests/unit $(PYTEST_ARGS)
+
+integration: bootstrap
+	pytest tests/integration $(PYTEST_ARGS)
+
+lab-up: bootstrap
+	yunwei lab up
+
+lab-down: bootstrap
+	yunwei lab down
+
+clean:
+	rm -rf var/dist var/runner reports/out bench/out .pytest_cache

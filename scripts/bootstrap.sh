@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install everything yunwei needs on a Debian 12 bastion (or CI machine), then the
+# Python virtual environment. Safe to re-run: apt skips what is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+# Host packages: the lab (podman + runc + debootstrap), a PostgreSQL server for the
+# store tests, Chromium and a CJK font for rendering reports, OpenSSH for signatures.
+PACKAGES=(
+  podman runc debootstrap uidmap slirp4netns containernetworking-plugins
+  openssh-client git make python3-venv
+  postgresql
+  chromium fonts-noto-cjk
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "bootstrap: missing Debian packages: ${missing[*]}" >&2
+    echo "bootstrap: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+    exit 2
+  fi
+  echo "bootstrap: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # A package's postinst may try to start its service; without systemd that can fail
+  # harmlessly, so policy-rc.d keeps services down: the project starts what it needs.
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install -q --upgrade pip
+"$VENV/bin/pip" install -q -e '.[dev]'
+echo "bootstrap: ready ($("$VENV/bin/ansible" --version | head -1))"

@@ -1,0 +1,5 @@
+import sys
+
+from yunwei.cli import main
+
+sys.exit(main())

@@ -1,0 +1,45 @@
+"""The ``yunwei`` command: a thin argparse shell over functions that tests call directly.
+
+Each module in :mod:`yunwei.commands` adds its sub-commands through ``register(subparsers)``;
+modules are discovered, so adding a command never means editing this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from yunwei import __version__, commands
+from yunwei.errors import YunweiError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="yunwei", description="运维 operations automation for the yunwei.ops collection")
+    parser.add_argument("--version", action="version", version=f"yunwei {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except YunweiError as exc:
+        print(f"yunwei: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("yunwei: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""CLI sub-commands. Each module defines ``register(subparsers)`` and sets ``func`` on its parsers."""
