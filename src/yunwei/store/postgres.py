@@ -1,0 +1,54 @@
+"""PostgreSQL backend through psycopg 3 (``postgresql://`` URLs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from yunwei.store.base import Store
+
+# pg_advisory_xact_lock key serialising schema migrations ("yunwei" in ASCII)
+_MIGRATION_LOCK = 0x79756E776569
+
+
+class PostgresStore(Store):
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - psycopg is a dependency
+            from yunwei.errors import YunweiError
+
+            raise YunweiError("the PostgreSQL journal store needs psycopg 3 (pip install 'psycopg[binary]')") from exc
+        self.url = _redact(url)
+        conn = psycopg.connect(url, autocommit=True, application_name="yunwei-journal")
+        super().__init__(conn)
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        with self._lock:
+            with self._conn.transaction():
+                with self._conn.cursor() as cur:
+                    yield cur
+
+    def _schema_lock(self, cur: Any) -> None:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+
+    def _has_table(self, cur: Any, name: str) -> bool:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
+        return bool(cur.fetchone()[0])
+
+
+def _redact(url: str) -> str:
+    """The URL without its password (for messages)."""
+    if "://" in url and "@" in url.split("://", 1)[1]:
+        scheme, rest = url.split("://", 1)
+        cred, host = rest.rsplit("@", 1)
+        user = cred.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in cred else url
+    return url

@@ -1,0 +1,125 @@
+"""Schema of the journal store and its migrations, shared by SQLite and PostgreSQL.
+
+Each migration is a list of statements with dialect tokens ({pk}, {real}, {bigint}) that the
+backend fills in. ``SCHEMA_VERSION`` is the version the code expects; opening a store applies
+the missing migrations inside one transaction (guarded against concurrent openers).
+Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE runs (
+                id TEXT PRIMARY KEY,
+                playbook TEXT NOT NULL DEFAULT '',
+                job TEXT NOT NULL DEFAULT '',
+                profile TEXT NOT NULL DEFAULT '',
+                operator TEXT NOT NULL DEFAULT '',
+                started_at {real},
+                ended_at {real},
+                status TEXT NOT NULL DEFAULT 'running',
+                ansible_version TEXT NOT NULL DEFAULT '',
+                content_digest TEXT NOT NULL DEFAULT '',
+                node TEXT NOT NULL DEFAULT '',
+                pid {bigint},
+                pid_start TEXT NOT NULL DEFAULT '',
+                check_mode INTEGER NOT NULL DEFAULT 0,
+                error_count INTEGER NOT NULL DEFAULT 0,
+                heartbeat_at {real}
+            )""",
+            "CREATE INDEX runs_started ON runs (started_at)",
+            "CREATE INDEX runs_job_started ON runs (job, started_at)",
+            "CREATE INDEX runs_status ON runs (status)",
+            """CREATE TABLE run_hosts (
+                run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                host TEXT NOT NULL,
+                ok INTEGER NOT NULL DEFAULT 0,
+                changed INTEGER NOT NULL DEFAULT 0,
+                failures INTEGER NOT NULL DEFAULT 0,
+                unreachable INTEGER NOT NULL DEFAULT 0,
+                skipped INTEGER NOT NULL DEFAULT 0,
+                rescued INTEGER NOT NULL DEFAULT 0,
+                ignored INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (run_id, host)
+            )""",
+            """CREATE TABLE task_results (
+                id {pk},
+                run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                seq INTEGER NOT NULL,
+                host TEXT NOT NULL,
+                play TEXT NOT NULL DEFAULT '',
+                task TEXT NOT NULL DEFAULT '',
+                task_uuid TEXT NOT NULL DEFAULT '',
+                action TEXT NOT NULL DEFAULT '',
+                status TEXT NOT NULL,
+                started_at {real},
+                ended_at {real},
+                duration {real},
+                ignore_errors INTEGER NOT NULL DEFAULT 0,
+                result TEXT NOT NULL DEFAULT '{{}}'
+            )""",
+            "CREATE INDEX task_results_run ON task_results (run_id, seq)",
+            """CREATE TABLE checks (
+                id {pk},
+                run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                host TEXT NOT NULL,
+                time {real} NOT NULL,
+                check_id TEXT NOT NULL,
+                category TEXT NOT NULL DEFAULT '',
+                title TEXT NOT NULL DEFAULT '',
+                instance TEXT NOT NULL DEFAULT '',
+                status TEXT NOT NULL,
+                value TEXT,
+                value_num {real},
+                unit TEXT NOT NULL DEFAULT '',
+                threshold TEXT,
+                evidence TEXT NOT NULL DEFAULT '',
+                suggestion TEXT NOT NULL DEFAULT '',
+                task TEXT NOT NULL DEFAULT ''
+            )""",
+            "CREATE INDEX checks_run ON checks (run_id)",
+            "CREATE INDEX checks_time ON checks (time)",
+            "CREATE INDEX checks_host_time ON checks (host, time)",
+            """CREATE TABLE metrics (
+                id {pk},
+                run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                host TEXT NOT NULL,
+                time {real} NOT NULL,
+                name TEXT NOT NULL,
+                instance TEXT NOT NULL DEFAULT '',
+                value {real} NOT NULL,
+                unit TEXT NOT NULL DEFAULT ''
+            )""",
+            "CREATE INDEX metrics_series ON metrics (name, host, instance, time)",
+            "CREATE INDEX metrics_run ON metrics (run_id)",
+            "CREATE INDEX metrics_time ON metrics (time)",
+            """CREATE TABLE run_errors (
+                id {pk},
+                run_id TEXT NOT NULL,
+                time {real} NOT NULL,
+                message TEXT NOT NULL
+            )""",
+            "CREATE INDEX run_errors_run ON run_errors (run_id)",
+        ],
+    ),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+DIALECTS: dict[str, dict[str, str]] = {
+    "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL", "bigint": "INTEGER"},
+    "postgresql": {
+        "pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "real": "DOUBLE PRECISION",
+        "bigint": "BIGINT",
+    },
+}
+
+
+def statements(dialect: str, from_version: int) -> list[tuple[int, list[str]]]:
+    """Migrations newer than ``from_version``, rendered for ``dialect``."""
+    tokens = DIALECTS[dialect]
+    return [(v, [s.format(**tokens) for s in stmts]) for v, stmts in MIGRATIONS if v > from_version]
