@@ -1,0 +1,66 @@
+"""``yunwei audit verify|show|head``: the hash-chained audit log."""
+
+from __future__ import annotations
+
+import argparse
+
+from yunwei import ui
+from yunwei.audit import default_log
+from yunwei.audit.show import parse_when, select
+
+_FIXED = ("seq", "time", "event", "operator", "job", "request", "prev", "hash")
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    log = default_log()
+    result = log.verify(args.expect_head)
+    if args.json:
+        ui.print_json({"ok": result.ok, "records": result.count, "head": result.head,
+                       "bad_record": result.bad_seq, "problem": result.problem, "log": str(log.path)})
+    else:
+        print(f"{log.path}: {result}")
+    return 0 if result.ok else 1
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    since = parse_when(args.since, "--since") if args.since else None
+    until = parse_when(args.until, "--until", end=True) if args.until else None
+    if args.date:
+        since, until = parse_when(args.date, "--date"), parse_when(args.date, "--date", end=True)
+    rows = list(select(default_log().records(), job=args.job, operator=args.operator, event=args.event,
+                       request=args.request, since=since, until=until))
+    if args.json:
+        ui.print_json(rows)
+        return 0
+    ui.table(["seq", "time", "event", "operator", "job", "request", "details"],
+             [[r.get("seq"), r.get("time", "")[:19], r.get("event"), r.get("operator"), r.get("job"), r.get("request"),
+               " ".join(f"{k}={r[k]}" for k in sorted(r) if k not in _FIXED)[:120]] for r in rows])
+    return 0
+
+
+def _cmd_head(args: argparse.Namespace) -> int:
+    head = default_log().read_head()
+    count, digest = head if head else (0, "0" * 64)
+    print(f"{count}:{digest}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("audit", help="the tamper-evident audit log")
+    sub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    v = sub.add_parser("verify", help="check the hash chain and its head anchor")
+    v.add_argument("--expect-head", help="a head (COUNT:HASH or HASH) recorded elsewhere, to detect a full rewrite")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=_cmd_verify)
+    s = sub.add_parser("show", help="list records, filtered")
+    s.add_argument("--job")
+    s.add_argument("--operator")
+    s.add_argument("--event", help="request, preview, approval, denial, execution, result, refusal, schedule_change, ...")
+    s.add_argument("--request")
+    s.add_argument("--date", help="one day, YYYY-MM-DD (UTC)")
+    s.add_argument("--since", help="YYYY-MM-DD or ISO time (UTC)")
+    s.add_argument("--until", help="YYYY-MM-DD (inclusive) or ISO time (UTC)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_cmd_show)
+    h = sub.add_parser("head", help="print COUNT:HASH of the last record (copy it somewhere safe)")
+    h.set_defaults(func=_cmd_head)
