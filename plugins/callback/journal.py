@@ -1,0 +1,540 @@
+# Copyright: (c) 2026, yunwei maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: journal
+type: notification
+short_description: Record every run, task result, check and metric in the yunwei journal store
+description:
+  - Records the run (id, playbook, job, profile, operator, start and end, status, ansible version,
+    content digest), every host, every task result (status, duration, module, the result without
+    internal keys) and, for C(yunwei.ops) modules, their C(checks) and C(metrics) lists as rows of
+    their own, into the journal store (SQLite by default, PostgreSQL through a URL).
+  - Rows are buffered and written by a background thread in batches (at task and play boundaries,
+    on a timer and when the buffer is full), one transaction per batch.
+  - Results of C(no_log) tasks are stored in their censored form. C(ansible_facts) (which holds
+    C(ansible_env) and the values set by C(set_fact) and C(include_vars)) and extra vars are not
+    stored unless O(store_facts) is set.
+  - An error inside this callback never aborts the playbook; it is shown as a warning and recorded
+    with the run.
+  - A run whose recording process died (SIGKILL, SIGTERM, power loss) is marked C(interrupted)
+    the next time the store is opened on this machine.
+version_added: 0.1.0
+requirements:
+  - the C(yunwei) Python package (installed, or its C(src) directory next to the collection)
+  - psycopg 3 for a PostgreSQL store
+options:
+  store:
+    description:
+      - Store path (SQLite) or URL (C(postgresql://...), C(sqlite:///abs/path)).
+      - Default C(<root>/var/journal.sqlite), where C(<root>) is E(YUNWEI_ROOT) or the checkout the
+        C(yunwei) package comes from, and C(var) can be moved with E(YUNWEI_VAR).
+    type: str
+    env:
+      - name: YUNWEI_STORE
+    ini:
+      - section: yunwei_journal
+        key: store
+  run_id:
+    description: Run id (a UUID). Generated when absent.
+    type: str
+    env:
+      - name: YUNWEI_RUN_ID
+    ini:
+      - section: yunwei_journal
+        key: run_id
+  job:
+    description: Job name (for example C(inspect)). Defaults to the playbook file name without extension.
+    type: str
+    env:
+      - name: YUNWEI_JOB
+    ini:
+      - section: yunwei_journal
+        key: job
+  profile:
+    description: Profile of the job (for example C(daily), C(heightened), C(resources)).
+    type: str
+    default: ''
+    env:
+      - name: YUNWEI_PROFILE
+    ini:
+      - section: yunwei_journal
+        key: profile
+  operator:
+    description: Operator login. Defaults to the OS user running the playbook.
+    type: str
+    env:
+      - name: YUNWEI_OPERATOR
+    ini:
+      - section: yunwei_journal
+        key: operator
+  content_digest:
+    description: Content digest of the job, set by the runner layer.
+    type: str
+    default: ''
+    env:
+      - name: YUNWEI_CONTENT_DIGEST
+    ini:
+      - section: yunwei_journal
+        key: content_digest
+  flush_interval:
+    description: Seconds between timed flushes of buffered rows.
+    type: float
+    default: 2.0
+    env:
+      - name: YUNWEI_JOURNAL_FLUSH_INTERVAL
+    ini:
+      - section: yunwei_journal
+        key: flush_interval
+  batch_size:
+    description: Buffered rows that trigger a flush before the next task boundary.
+    type: int
+    default: 500
+    env:
+      - name: YUNWEI_JOURNAL_BATCH_SIZE
+    ini:
+      - section: yunwei_journal
+        key: batch_size
+  max_result_size:
+    description: Results whose JSON is larger than this many characters are stored truncated.
+    type: int
+    default: 65536
+    env:
+      - name: YUNWEI_JOURNAL_MAX_RESULT_SIZE
+    ini:
+      - section: yunwei_journal
+        key: max_result_size
+  store_facts:
+    description: Also store C(ansible_facts) returned by tasks (off by default, they may hold secrets and C(ansible_env)).
+    type: bool
+    default: false
+    env:
+      - name: YUNWEI_JOURNAL_STORE_FACTS
+    ini:
+      - section: yunwei_journal
+        key: store_facts
+"""
+
+import atexit
+import getpass
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+import uuid
+from pathlib import Path
+
+from ansible import context
+from ansible.plugins.callback import CallbackBase
+from ansible.release import __version__ as ANSIBLE_VERSION
+
+try:
+    import yunwei.store as _ystore
+except ImportError:  # collection used without the installed package: try <collection root>/src
+    _SRC = Path(__file__).resolve().parents[2] / "src"
+    if (_SRC / "yunwei" / "store").is_dir() and str(_SRC) not in sys.path:
+        sys.path.insert(0, str(_SRC))
+    try:
+        import yunwei.store as _ystore
+    except ImportError as _exc:
+        _ystore = None
+        _IMPORT_ERROR = str(_exc)
+
+# Test hook: name of a callback method that raises (to prove errors never abort the playbook).
+_FAULT_ENV = "YUNWEI_JOURNAL_FAULT"
+
+_STATUS_BY_EVENT = {
+    "v2_runner_on_ok": "ok",
+    "v2_runner_on_failed": "failed",
+    "v2_runner_on_skipped": "skipped",
+    "v2_runner_on_unreachable": "unreachable",
+}
+
+
+class CallbackModule(CallbackBase):
+    """Record runs in the yunwei journal store (see docs/journal.md)."""
+
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "notification"
+    CALLBACK_NAME = "yunwei.ops.journal"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, display=None, options=None):
+        super().__init__(display=display, options=options)
+        self._pid = os.getpid()
+        self._run = None
+        self._started = False
+        self._finished = False
+        self._interrupted = False
+        self._seq = 0
+        self._play = ""
+        self._task_start = {}
+        self._host_start = {}
+        self._hosts_seen = set()
+        self._broken = False
+        # writer thread state
+        self._cond = threading.Condition()
+        self._pending = []
+        self._urgent = False
+        self._closing = False
+        self._drained = threading.Event()
+        self._drained.set()
+        self._writer = None
+        self._store = None
+        self._warnings = []
+        self._fault = os.environ.get(_FAULT_ENV, "")
+        self._prev_handlers = {}
+
+    # ------------------------------------------------------------------ safety net
+    def _guard(self, name, func, *args):
+        """Run one event handler; any error becomes a warning and a recorded run error."""
+        if os.getpid() != self._pid or self._broken:
+            return
+        try:
+            if self._fault == name:
+                raise RuntimeError(f"fault injected into {name} ({_FAULT_ENV})")
+            func(*args)
+        except Exception as exc:  # never let the journal abort a playbook
+            msg = f"yunwei.ops.journal: {name}: {type(exc).__name__}: {exc}"
+            self._display.warning(msg)
+            self._display.vvv(traceback.format_exc())
+            if self._started:
+                self._enqueue(("error", msg), urgent=True)
+        self._show_warnings()
+
+    def _show_warnings(self):
+        while self._warnings:
+            self._display.warning(self._warnings.pop(0))
+
+    # ------------------------------------------------------------------ writer thread
+    def _enqueue(self, op, urgent=False):
+        with self._cond:
+            self._pending.append(op)
+            self._drained.clear()
+            if urgent or len(self._pending) >= self._batch_size:
+                self._urgent = True
+                self._cond.notify()
+
+    def _kick(self):
+        with self._cond:
+            if self._pending:
+                self._urgent = True
+                self._cond.notify()
+
+    def _drain(self, timeout):
+        """Ask the writer to flush everything and wait for it (bounded)."""
+        self._kick()
+        return self._drained.wait(timeout)
+
+    def _writer_loop(self):
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._urgent or self._closing, timeout=self._flush_interval)
+                ops, self._pending = self._pending, []
+                self._urgent = False
+                closing = self._closing
+            if ops:
+                self._apply(ops)
+            with self._cond:
+                if not self._pending:
+                    self._drained.set()
+            if closing and not ops:
+                return
+
+    def _apply(self, ops):
+        y = _ystore
+        results, checks, metrics, errors, hosts = [], [], [], [], []
+        for op in ops:
+            kind = op[0]
+            try:
+                if kind == "begin":
+                    self._open(op[1])
+                elif self._store is None:
+                    continue
+                elif kind == "result":
+                    row, found_checks, found_metrics = self._build(op[1])
+                    results.append(row)
+                    checks.extend(found_checks)
+                    metrics.extend(found_metrics)
+                    hosts.append(row.host)
+                elif kind == "error":
+                    errors.append(y.RunError(self._run.id, op[1]))
+                elif kind == "finish":
+                    self._write(results, checks, metrics, errors, hosts)
+                    results, checks, metrics, errors, hosts = [], [], [], [], []
+                    self._store.finish_run(self._run.id, op[1], host_stats=op[2])
+            except Exception as exc:
+                self._warnings.append(f"yunwei.ops.journal: writing the journal: {type(exc).__name__}: {exc}")
+                if self._store is not None and self._run is not None and kind != "begin":
+                    try:
+                        self._store.record_error(self._run.id, f"{type(exc).__name__}: {exc}")
+                    except Exception:
+                        pass
+        if self._store is not None:
+            try:
+                self._write(results, checks, metrics, errors, hosts)
+            except Exception as exc:
+                self._warnings.append(f"yunwei.ops.journal: writing the journal: {type(exc).__name__}: {exc}")
+                try:
+                    self._store.record_error(self._run.id, f"dropped {len(results)} results: {type(exc).__name__}: {exc}")
+                except Exception:
+                    pass
+
+    def _write(self, results, checks, metrics, errors, hosts):
+        if results or checks or metrics or errors or hosts:
+            self._store.write_batch(self._run.id, results=results, checks=checks, metrics=metrics,
+                                    errors=errors, hosts=hosts)
+
+    def _open(self, run):
+        try:
+            self._store = _ystore.open_store(self._store_url)
+            self._store.begin_run(run)
+        except Exception as exc:
+            self._store = None
+            self._warnings.append(f"yunwei.ops.journal: journal store {self._store_url or '(default)'} unusable, "
+                                  f"this run is not recorded: {type(exc).__name__}: {exc}")
+
+    # ------------------------------------------------------------------ row building (writer thread)
+    def _build(self, raw):
+        y = _ystore
+        host, play, task_name, uuid_, action, status, started, ended, ignore, result = raw
+        result = self._clean(result)
+        found_checks, found_metrics = [], []
+        if action.startswith("yunwei.ops.") and "censored" not in result:
+            items = result.get("results") if isinstance(result.get("results"), list) else [result]
+            for item in items:
+                if not isinstance(item, dict):
+                    continue
+                for c in item.get("checks") or ():
+                    if isinstance(c, dict) and c.get("id") and c.get("status"):
+                        found_checks.append(y.Check(
+                            id=str(c["id"]), category=str(c.get("category") or ""), status=str(c["status"]),
+                            run_id=self._run.id, host=host, time=c.get("time") or ended,
+                            title=str(c.get("title") or ""), instance=str(c.get("instance") or ""),
+                            value=c.get("value"), unit=str(c.get("unit") or ""), threshold=c.get("threshold"),
+                            evidence=str(c.get("evidence") or ""), suggestion=str(c.get("suggestion") or ""),
+                            task=task_name))
+                for m in item.get("metrics") or ():
+                    if isinstance(m, dict) and m.get("name") and isinstance(m.get("value"), (int, float)):
+                        found_metrics.append(y.Metric(
+                            name=str(m["name"]), value=float(m["value"]), run_id=self._run.id, host=host,
+                            instance=str(m.get("instance") or ""), unit=str(m.get("unit") or ""),
+                            time=m.get("time") or ended))
+        text = _ystore.base.dumps(result)
+        if len(text) > self._max_result_size:
+            keep = {k: result[k] for k in ("msg", "rc", "changed", "censored") if k in result}
+            keep.update(_truncated=True, _size=len(text), _head=text[: self._max_result_size // 2])
+            text = _ystore.base.dumps(keep)
+        row = y.TaskResult(run_id=self._run.id, host=host, task=task_name, status=status, seq=0, play=play,
+                           task_uuid=uuid_, action=action, started_at=started, ended_at=ended,
+                           duration=None if started is None else round(ended - started, 6),
+                           ignore_errors=ignore, result=text)
+        row.seq = raw_seq(raw)
+        return row, found_checks, found_metrics
+
+    def _clean(self, result):
+        if not isinstance(result, dict):
+            return {"value": result}
+        out = {}
+        for k, v in result.items():
+            if isinstance(k, str) and k.startswith("_ansible"):
+                continue
+            if k == "ansible_facts" and not self._store_facts:
+                continue
+            if k == "results" and isinstance(v, list):
+                v = [self._clean(i) if isinstance(i, dict) else i for i in v]
+            out[k] = v
+        return out
+
+    # ------------------------------------------------------------------ run lifecycle (main thread)
+    def _begin(self, playbook):
+        self._store_url = self.get_option("store") or None
+        self._flush_interval = max(0.05, float(self.get_option("flush_interval") or 2.0))
+        self._batch_size = max(1, int(self.get_option("batch_size") or 500))
+        self._max_result_size = max(1024, int(self.get_option("max_result_size") or 65536))
+        self._store_facts = bool(self.get_option("store_facts"))
+        if _ystore is None:
+            self._broken = True
+            self._display.warning(f"yunwei.ops.journal: the yunwei package is not importable ({_IMPORT_ERROR}); "
+                                  "this run is not recorded")
+            return
+        name = getattr(playbook, "_file_name", "") or ""
+        try:
+            check = bool(context.CLIARGS.get("check"))
+        except Exception:
+            check = False
+        self._run = _ystore.Run(
+            id=self.get_option("run_id") or str(uuid.uuid4()),
+            playbook=name,
+            job=self.get_option("job") or Path(name).stem,
+            profile=self.get_option("profile") or "",
+            operator=self.get_option("operator") or _os_user(),
+            started_at=time.time(),
+            status="running",
+            ansible_version=ANSIBLE_VERSION,
+            content_digest=self.get_option("content_digest") or "",
+            check_mode=check,
+            pid=self._pid,
+        )
+        self._started = True
+        self._writer = threading.Thread(target=self._writer_loop, name="yunwei-journal", daemon=True)
+        self._writer.start()
+        self._enqueue(("begin", self._run), urgent=True)
+        self._install_handlers()
+        atexit.register(self._at_exit)
+
+    def _finish(self, status, host_stats, timeout):
+        if self._finished or not self._started:
+            return
+        self._finished = True
+        self._enqueue(("finish", status, host_stats), urgent=True)
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if not self._drained.wait(timeout):
+            self._display.warning(f"yunwei.ops.journal: the journal did not finish writing within {timeout}s")
+        if self._writer is not None:
+            self._writer.join(timeout=1)
+        if self._store is not None:
+            try:
+                self._store.close()
+            except Exception:
+                pass
+        self._show_warnings()
+
+    def _install_handlers(self):
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                prev = signal.getsignal(signum)
+                self._prev_handlers[signum] = prev
+                signal.signal(signum, self._on_signal)
+            except (ValueError, OSError):  # not the main thread
+                pass
+
+    def _on_signal(self, signum, frame):
+        prev = self._prev_handlers.get(signum)
+        if os.getpid() == self._pid and not self._finished:
+            self._interrupted = True
+            if signum == signal.SIGTERM:
+                # the default handler kills the process right away: record what we can first
+                try:
+                    self._finish("interrupted", [], timeout=3)
+                except Exception:
+                    pass
+        if callable(prev):
+            prev(signum, frame)
+        elif prev == signal.SIG_DFL or prev is None:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    def _at_exit(self):
+        if os.getpid() == self._pid and self._started and not self._finished:
+            self._finish("interrupted" if self._interrupted else "failed", [], timeout=10)
+
+    def _queue_result(self, event, result, ignore_errors=False):
+        now = time.time()
+        host = result.host.get_name() if hasattr(result, "host") else result._host.get_name()
+        task = result.task if hasattr(result, "task") else result._task
+        status = _STATUS_BY_EVENT[event]
+        if status == "ok" and result.is_changed():
+            status = "changed"
+        uuid_ = task._uuid
+        started = self._host_start.pop((host, uuid_), None) or self._task_start.get(uuid_)
+        data = result.result if hasattr(result, "result") else result._result
+        action = getattr(task, "_resolved_action", None) or task.action or ""
+        self._seq += 1
+        self._hosts_seen.add(host)
+        raw = _Raw((host, self._play, result.task_name or task.get_name(), uuid_, str(action), status,
+                    started, now, bool(ignore_errors), dict(data) if isinstance(data, dict) else data))
+        raw.seq = self._seq
+        self._enqueue(("result", raw))
+
+    # ------------------------------------------------------------------ ansible events
+    def v2_playbook_on_start(self, playbook):
+        if self._started:
+            return
+        if os.getpid() != self._pid:
+            return
+        try:
+            self._begin(playbook)
+        except Exception as exc:
+            self._broken = True
+            self._display.warning(f"yunwei.ops.journal: cannot start recording: {type(exc).__name__}: {exc}")
+            return
+        self._guard("v2_playbook_on_start", lambda: None)
+
+    def v2_playbook_on_play_start(self, play):
+        def handler():
+            self._play = play.get_name()
+            self._kick()
+
+        self._guard("v2_playbook_on_play_start", handler)
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        def handler():
+            self._task_start[task._uuid] = time.time()
+            self._kick()  # the previous task is over: flush its rows
+
+        self._guard("v2_playbook_on_task_start", handler)
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self.v2_playbook_on_task_start(task, False)
+
+    def v2_runner_on_start(self, host, task):
+        self._guard("v2_runner_on_start", lambda: self._host_start.__setitem__((host.get_name(), task._uuid),
+                                                                                time.time()))
+
+    def v2_runner_on_ok(self, result):
+        self._guard("v2_runner_on_ok", self._queue_result, "v2_runner_on_ok", result)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._guard("v2_runner_on_failed", self._queue_result, "v2_runner_on_failed", result, ignore_errors)
+
+    def v2_runner_on_skipped(self, result):
+        self._guard("v2_runner_on_skipped", self._queue_result, "v2_runner_on_skipped", result)
+
+    def v2_runner_on_unreachable(self, result):
+        self._guard("v2_runner_on_unreachable", self._queue_result, "v2_runner_on_unreachable", result)
+
+    def v2_playbook_on_stats(self, stats):
+        if os.getpid() != self._pid or not self._started:
+            return
+        host_stats = []
+        failed = False
+        try:
+            for host in sorted(stats.processed):
+                s = stats.summarize(host)
+                host_stats.append(_ystore.HostStats(host=host, ok=s.get("ok", 0), changed=s.get("changed", 0),
+                                                    failures=s.get("failures", 0),
+                                                    unreachable=s.get("unreachable", 0),
+                                                    skipped=s.get("skipped", 0), rescued=s.get("rescued", 0),
+                                                    ignored=s.get("ignored", 0)))
+                failed = failed or bool(s.get("failures") or s.get("unreachable"))
+            if self._fault == "v2_playbook_on_stats":
+                raise RuntimeError(f"fault injected into v2_playbook_on_stats ({_FAULT_ENV})")
+        except Exception as exc:
+            msg = f"yunwei.ops.journal: v2_playbook_on_stats: {type(exc).__name__}: {exc}"
+            self._display.warning(msg)
+            self._enqueue(("error", msg))
+        self._finish("failed" if failed else "ok", host_stats, timeout=120)
+
+
+class _Raw(tuple):
+    """A result as captured on the main thread; converted to rows by the writer thread."""
+
+    seq = 0
+
+
+def raw_seq(raw):
+    return raw.seq
+
+
+def _os_user():
+    try:
+        return getpass.getuser()
+    except Exception:
+        return str(os.getuid())

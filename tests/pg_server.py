@@ -1,0 +1,68 @@
+"""A throw-away PostgreSQL server for tests: initdb into a temp dir, listen on a unix socket
+only (no TCP), run as the ``postgres`` OS user when the tests run as root, stop at the end.
+
+    with pg_server() as url: ...          # url = postgresql://postgres@/postgres?host=...&port=...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def pg_bindir() -> Path | None:
+    env = os.environ.get("YUNWEI_PG_BINDIR")
+    if env and (Path(env) / "initdb").exists():
+        return Path(env)
+    for cand in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True):
+        if (Path(cand) / "initdb").exists():
+            return Path(cand)
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def pg_server() -> Iterator[str]:
+    bindir = pg_bindir()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL server binaries not found")
+    base = Path(tempfile.mkdtemp(prefix="yunwei-pg-"))
+    data, sock, log = base / "data", base / "sock", base / "server.log"
+    sock.mkdir()
+    prefix: list[str] = []
+    user = "postgres"
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        for p in (base, sock):
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+        os.chmod(base, 0o755)
+        prefix = ["runuser", "-u", "postgres", "--"]
+    else:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    port = _free_port()
+    env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
+    subprocess.run(prefix + [str(bindir / "initdb"), "-D", str(data), "-U", user, "-A", "trust", "-E", "UTF8",
+                             "--no-sync"], check=True, capture_output=True, env=env)
+    opts = f"-c listen_addresses='' -k {sock} -p {port} -c fsync=off -c full_page_writes=off"
+    subprocess.run(prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+                             "-o", opts, "start"], check=True, capture_output=True, env=env)
+    try:
+        yield f"postgresql://{user}@/postgres?host={sock}&port={port}"
+    finally:
+        subprocess.run(prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, env=env)
+        shutil.rmtree(base, ignore_errors=True)
