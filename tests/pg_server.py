@@ -66,3 +66,32 @@ def pg_server() -> Iterator[str]:
         subprocess.run(prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
                        capture_output=True, env=env)
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- pytest fixtures
+try:
+    import pytest
+except ImportError:  # pragma: no cover
+    pytest = None  # type: ignore[assignment]
+
+if pytest is not None:
+
+    @pytest.fixture(scope="session")
+    def pg_server_url() -> Iterator[str]:
+        """URL of a real PostgreSQL server started for this test session (skipped only without binaries)."""
+        if pg_bindir() is None:
+            pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not installed")
+        with pg_server() as url:
+            yield url
+
+    @pytest.fixture()
+    def pg_url(pg_server_url: str) -> str:
+        """A fresh, empty database on the session server for one test."""
+        import uuid
+
+        import psycopg
+
+        name = "t_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return pg_server_url.replace("/postgres?", f"/{name}?", 1)
