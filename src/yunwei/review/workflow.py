@@ -270,7 +270,7 @@ def execute(request_id: str, *, quiet: bool = False, now: dt.datetime | None = N
     if req.get("kind") == SCHEDULE_KIND:
         from yunwei.schedule.active import activate
 
-        outcome = activate(req, approver=approver)
+        outcome = activate(req, approver=approver, operator_name=who)
         status, rc, run_id, extra = "successful", 0, None, {"schedule": outcome}
     else:
         job = _job_for(req)

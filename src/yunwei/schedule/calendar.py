@@ -1,0 +1,78 @@
+"""When is a job due: fire times of the normal cron outside windows and of the heightened cron
+inside them. All arithmetic in the schedule's time zone; results are aware datetimes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from croniter import croniter
+
+from yunwei.schedule.model import Schedule
+
+MAX_FIRES = 5000
+
+
+def _crons(schedule: Schedule, job: str) -> list[tuple[str, bool]]:
+    """(expression, valid-inside-windows) pairs for ``job``."""
+    entry = schedule.entries[job]
+    if job in schedule.heightened_jobs and schedule.heightened_cron is not None and schedule.windows:
+        return [(entry.cron.text, False), (schedule.heightened_cron.text, True)]
+    return [(entry.cron.text, False)]
+
+
+def _valid(schedule: Schedule, when: dt.datetime, inside: bool, multi: bool) -> bool:
+    if not multi:
+        return True
+    return (schedule.window_at(when) is not None) == inside
+
+
+def fires_between(schedule: Schedule, job: str, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
+    """Fire times t with after < t <= until (at most MAX_FIRES, the latest ones)."""
+    crons = _crons(schedule, job)
+    multi = len(crons) > 1
+    times: set[dt.datetime] = set()
+    start = after.astimezone(schedule.tz)
+    for expr, inside in crons:
+        it = croniter(expr, start)
+        for _ in range(MAX_FIRES * 4):
+            t = it.get_next(dt.datetime)
+            if t > until:
+                break
+            if _valid(schedule, t, inside, multi):
+                times.add(t)
+    return sorted(times)[-MAX_FIRES:]
+
+
+def last_fire(schedule: Schedule, job: str, at: dt.datetime) -> dt.datetime | None:
+    crons = _crons(schedule, job)
+    multi = len(crons) > 1
+    best = None
+    start = at.astimezone(schedule.tz) + dt.timedelta(microseconds=1)
+    for expr, inside in crons:
+        it = croniter(expr, start)
+        for _ in range(2000):
+            t = it.get_prev(dt.datetime)
+            if _valid(schedule, t, inside, multi):
+                best = t if best is None or t > best else best
+                break
+    return best
+
+
+def next_fire(schedule: Schedule, job: str, at: dt.datetime) -> dt.datetime | None:
+    crons = _crons(schedule, job)
+    multi = len(crons) > 1
+    best = None
+    for expr, inside in crons:
+        it = croniter(expr, at.astimezone(schedule.tz))
+        for _ in range(2000):
+            t = it.get_next(dt.datetime)
+            if _valid(schedule, t, inside, multi):
+                best = t if best is None or t < best else best
+                break
+    return best
+
+
+def profile_at(schedule: Schedule, job: str, when: dt.datetime) -> str | None:
+    if job in schedule.heightened_jobs and schedule.window_at(when) is not None:
+        return schedule.heightened_profile
+    return schedule.entries[job].profile
