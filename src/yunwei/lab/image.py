@@ -7,6 +7,7 @@ clean. The recipe's digest is stored as a label, so a changed recipe triggers a 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -19,7 +20,7 @@ from yunwei.errors import YunweiError
 from yunwei.lab.podman import inspect, podman
 from yunwei.ui import progress
 
-IMAGE = os.environ.get("YUNWEI_LAB_IMAGE", "localhost/yunwei-lab:bookworm")
+IMAGE = "localhost/yunwei-lab:bookworm"  # $YUNWEI_LAB_IMAGE overrides (tests build throwaway tags)
 SUITE = "bookworm"
 PACKAGES = ["python3", "openssh-server", "sudo", "procps", "iproute2", "ca-certificates", "less"]
 LAB_USER = "ops"
@@ -72,9 +73,13 @@ def _sources(mirror: str) -> str:
     )
 
 
-def current_digest() -> str | None:
+def image_name() -> str:
+    return os.environ.get("YUNWEI_LAB_IMAGE") or IMAGE
+
+
+def current_digest(image: str) -> str | None:
     """The recipe digest of the tagged image, or None when there is no image."""
-    found = inspect("image", [IMAGE])
+    found = inspect("image", [image])
     if not found:
         return None
     labels = (found[0].get("Config") or {}).get("Labels") or found[0].get("Labels") or {}
@@ -83,27 +88,37 @@ def current_digest() -> str | None:
 
 def ensure_image(build_root: Path) -> str:
     """Build the image unless an image of the current recipe is tagged. Returns its name."""
+    image = image_name()
     mirror = host_mirror()
     digest = recipe_digest(mirror)
-    if current_digest() == digest:
-        return IMAGE
-    build(build_root, mirror, digest)
-    return IMAGE
+    if current_digest(image) != digest:
+        build(build_root, mirror, digest, image)
+    return image
 
 
-def build(build_root: Path, mirror: str, digest: str) -> None:
+def build(build_root: Path, mirror: str, digest: str, image: str) -> None:
     build_root.mkdir(parents=True, exist_ok=True)
+    with (build_root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time; a second waiter then finds the image
+        if current_digest(image) == digest:
+            return
+        for stale in build_root.glob("image-*"):  # left by a build that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        _build(build_root, mirror, digest, image)
+
+
+def _build(build_root: Path, mirror: str, digest: str, image: str) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="image-", dir=build_root))
     rootfs = workdir / "rootfs"
     try:
-        progress(f"building lab image {IMAGE} from {mirror} (debootstrap, about a minute)")
+        progress(f"building lab image {image} from {mirror} (debootstrap, about a minute)")
         _run(
             ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), mirror],
             "debootstrap",
             log=workdir / "debootstrap.log",
         )
         _configure(rootfs, mirror)
-        progress(f"importing {IMAGE}")
+        progress(f"importing {image}")
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-cf", "-", "."], stdout=subprocess.PIPE)
         assert tar.stdout is not None
         changes = [
@@ -114,10 +129,10 @@ def build(build_root: Path, mirror: str, digest: str) -> None:
         args = ["podman", "import"]
         for change in changes:
             args += ["--change", change]
-        imp = subprocess.run([*args, "-", IMAGE], stdin=tar.stdout, capture_output=True)
+        imp = subprocess.run([*args, "-", image], stdin=tar.stdout, capture_output=True)
         tar.stdout.close()
         if tar.wait() != 0 or imp.returncode != 0:
-            podman("rmi", "-f", IMAGE, check=False)
+            podman("rmi", "-f", image, check=False)
             raise YunweiError(f"podman import failed: {imp.stderr.decode(errors='replace').strip()}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
