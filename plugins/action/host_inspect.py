@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright: yunwei maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of yunwei.ops.host_inspect (and base of web_inspect / pg_inspect).
+
+Runs the module in one round trip, then on the controller:
+- turns an unreachable host into a crit check ``<AREA>-REACH-001`` (the result stays
+  unreachable, so the host is skipped afterwards) and a failing module into ``<AREA>-PROBE-001``
+  (the result is not failed, so the other areas of the host still run);
+- reads the time of the last inspection of this host from the journal store and passes it to
+  the module as ``since`` (error-log lines since the last inspection);
+- judges the returned metrics against dynamic baselines learned from the store (anomaly
+  checks ``<AREA>-ANOM-001``) and, with ``forecast``, adds growth and days-until-full checks.
+  Missing history or an unusable store never fails the inspection: static limits apply.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from ansible.errors import AnsibleConnectionFailure
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import judge
+
+display = Display()
+
+CONTROLLER_ARGS = ("dynamic_thresholds", "forecast", "store")
+
+
+def import_yunwei():
+    """The yunwei package: installed, or <collection root>/src of a plain checkout."""
+    try:
+        import yunwei  # noqa: F401  pylint: disable=unused-import
+    except ImportError:
+        for base in (Path(__file__).resolve().parents[2], Path(__file__).parents[2]):
+            src = base / "src"
+            if (src / "yunwei" / "__init__.py").is_file() and str(src) not in sys.path:
+                sys.path.insert(0, str(src))
+                break
+    from yunwei.inspection import dynamic
+    from yunwei.store import open_store
+    return dynamic, open_store
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = True
+    CATEGORY = "host"
+    MODULE = "yunwei.ops.host_inspect"
+    TITLE = "主机"
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        host = task_vars.get("inventory_hostname", "")
+        dyn = args.get("dynamic_thresholds") or {}
+        forecast = bool(args.get("forecast"))
+        store_url = args.get("store") or None
+        for key in CONTROLLER_ARGS:
+            args.pop(key, None)
+
+        store = dynamic = None
+        notes = []
+        if dyn.get("enabled", True) or forecast or ("since" in self.MODULE_OPTIONS and args.get("since") is None):
+            try:
+                dynamic, open_store = import_yunwei()
+                store = open_store(store_url, reap=False)
+            except Exception as exc:  # pylint: disable=broad-except
+                notes.append("journal history unavailable (%s: %s); static limits only" % (type(exc).__name__, exc))
+                store = None
+        try:
+            if store is not None and "since" in self.MODULE_OPTIONS and args.get("since") is None:
+                try:
+                    last = dynamic.last_inspection(store, host, self.CATEGORY)
+                    if last is not None:
+                        args["since"] = last
+                except Exception as exc:  # pylint: disable=broad-except
+                    notes.append("last inspection time unavailable: %s" % exc)
+
+            started = time.time()
+            try:
+                res = self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
+            except AnsibleConnectionFailure as exc:
+                res = {"unreachable": True, "msg": str(exc)}
+            if res.get("unreachable"):
+                return self.unreachable(result, res)
+            if res.get("failed"):
+                return self.probe_failed(result, res)
+            result.update(res)
+            result["changed"] = False
+            if store is not None:
+                self.controller_checks(result, store, dynamic, host, dyn, forecast, args, notes)
+            result.setdefault("dynamic", {})["notes"] = notes
+            result["dynamic"]["seconds"] = round(time.time() - started, 3)
+            self.recount(result)
+            return result
+        finally:
+            if store is not None:
+                try:
+                    store.close()
+                except Exception:  # pylint: disable=broad-except
+                    pass
+            try:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+            except Exception:  # pylint: disable=broad-except
+                pass
+
+    MODULE_OPTIONS = ()
+
+    def controller_checks(self, result, store, dynamic, host, dyn, forecast, args, notes):
+        metrics = result.get("metrics") or []
+        try:
+            settings = dynamic.Settings.from_dict(dyn)
+            if settings.enabled:
+                found, judged = dynamic.anomaly_checks(store, host, self.CATEGORY, metrics, settings)
+                result["checks"].extend(found)
+                result.setdefault("dynamic", {})["judged"] = judged
+            if forecast:
+                found, extra = dynamic.forecast_checks(store, host, self.CATEGORY, metrics, args.get("thresholds"),
+                                                       settings, judge)
+                result["checks"].extend(found)
+                result["metrics"].extend(extra)
+        except Exception as exc:  # pylint: disable=broad-except
+            notes.append("dynamic thresholds skipped: %s: %s" % (type(exc).__name__, exc))
+            display.vvv("yunwei.ops: dynamic thresholds skipped: %s" % exc)
+
+    def crit(self, check_id, title, evidence, suggestion):
+        return {
+            "id": check_id, "category": self.CATEGORY, "title": title, "instance": "", "status": "crit",
+            "value": "error", "unit": "", "threshold": "", "evidence": evidence[:1500], "suggestion": suggestion,
+        }
+
+    def unreachable(self, result, res):
+        msg = str(res.get("msg") or "unreachable").strip()
+        result.update(res)
+        result["unreachable"] = True
+        result["checks"] = [self.crit(
+            "%s-REACH-001" % self.CATEGORY.upper(), "%s可达性" % self.TITLE, "无法连接主机：%s" % msg,
+            "检查主机是否开机、网络/VPN 与堡垒机到主机的 SSH（端口、密钥、sshd 状态）；恢复后重新巡检该主机。")]
+        result["metrics"] = []
+        return result
+
+    def probe_failed(self, result, res):
+        detail = str(res.get("msg") or "").strip()
+        for key in ("module_stderr", "stderr", "module_stdout"):
+            if res.get(key):
+                detail += "；%s: %s" % (key, str(res[key]).strip()[-600:])
+        result.update({k: v for k, v in res.items() if k not in ("failed", "checks", "metrics")})
+        result["failed"] = False
+        result["changed"] = False
+        result["probe_failed"] = True
+        result["checks"] = [self.crit(
+            "%s-PROBE-001" % self.CATEGORY.upper(), "%s巡检采集" % self.TITLE, "巡检模块执行失败：%s" % detail,
+            "按报错检查目标主机上的 Python、权限（become）与被检软件状态，修复后重新巡检；本项未完成的检查视为未知。")]
+        result["metrics"] = []
+        self.recount(result)
+        return result
+
+    @staticmethod
+    def recount(result):
+        counts = {"ok": 0, "warn": 0, "crit": 0}
+        for c in result.get("checks") or []:
+            counts[c.get("status", "ok")] = counts.get(c.get("status", "ok"), 0) + 1
+        result["summary"] = counts
+

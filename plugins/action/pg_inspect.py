@@ -1,0 +1,15 @@
+# -*- coding: utf-8 -*-
+# Copyright: yunwei maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of yunwei.ops.pg_inspect: see the host_inspect action plugin."""
+
+from __future__ import annotations
+
+from ansible_collections.yunwei.ops.plugins.action.host_inspect import ActionModule as HostInspectAction
+
+
+class ActionModule(HostInspectAction):
+    CATEGORY = "db"
+    MODULE = "yunwei.ops.pg_inspect"
+    TITLE = "数据库"
+    MODULE_OPTIONS = ("since",)
