@@ -28,7 +28,7 @@ options:
     default: 1.0
   thresholds:
     description:
-      - Threshold overrides, C({name: {warn: N, crit: N}}); names as in docs/inspection.md.
+      - "Threshold overrides, C({name: {warn: N, crit: N}}); names as in docs/inspection.md."
       - Missing names use the collection defaults.
     type: dict
     default: {}

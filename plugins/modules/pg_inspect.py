@@ -51,14 +51,14 @@ options:
     type: int
     default: 0
   since:
-    description: Epoch seconds; log lines from this time on are counted. Default the last O(log_window) seconds.
+    description: Epoch seconds; log lines from this time on are counted (default the last O(log_window) seconds).
     type: float
   log_window:
     description: Seconds of log to scan when O(since) is not given.
     type: int
     default: 86400
   thresholds:
-    description: Threshold overrides C({name: {warn: N, crit: N}}), see docs/inspection.md.
+    description: "Threshold overrides C({name: {warn: N, crit: N}}), see docs/inspection.md."
     type: dict
     default: {}
   dynamic_thresholds:

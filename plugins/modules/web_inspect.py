@@ -68,7 +68,7 @@ options:
     type: int
     default: 86400
   thresholds:
-    description: Threshold overrides C({name: {warn: N, crit: N}}), see docs/inspection.md.
+    description: "Threshold overrides C({name: {warn: N, crit: N}}), see docs/inspection.md."
     type: dict
     default: {}
   dynamic_thresholds:

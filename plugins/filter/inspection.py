@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright: yunwei maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the inspection role: validate its settings (naming the variable) and merge the
+threshold layers (role defaults < profile < group/host overrides)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import THRESHOLDS, validate_thresholds
+
+PROFILES = ("daily", "heightened", "resources")
+URL_KEYS = frozenset(("url", "status", "keyword", "timeout", "validate_certs"))
+
+
+def inspection_problems(settings):
+    """Problems (list of str, each naming its variable) of the role's settings; [] when valid.
+
+    ``settings``: {profile, thresholds, heightened_thresholds, threshold_overrides, web_urls, expected_ports}
+    under their variable names without the ``inspection_`` prefix.
+    """
+    problems = []
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError("inspection_problems expects a mapping")
+    profile = settings.get("profile")
+    if profile not in PROFILES:
+        problems.append("inspection_profile: unknown profile %r (choose one of %s)" % (profile, ", ".join(PROFILES)))
+    for name in ("thresholds", "heightened_thresholds", "threshold_overrides"):
+        problems.extend(validate_thresholds(settings.get(name), "inspection_" + name))
+    urls = settings.get("web_urls")
+    if urls is not None:
+        if not isinstance(urls, list):
+            problems.append("inspection_web_urls: must be a list of {url: ...} mappings, got %s" % type(urls).__name__)
+        else:
+            for i, item in enumerate(urls):
+                where = "inspection_web_urls[%d]" % i
+                if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not item.get("url"):
+                    problems.append("%s: must be a mapping with a url string, got %r" % (where, item))
+                    continue
+                if not item["url"].lower().startswith(("http://", "https://")):
+                    problems.append("%s.url: not an http(s) URL: %r" % (where, item["url"]))
+                extra = sorted(set(item) - URL_KEYS)
+                if extra:
+                    problems.append("%s: unknown keys %s (known: %s)" % (where, ", ".join(extra), ", ".join(sorted(URL_KEYS))))
+    ports = settings.get("expected_ports")
+    if ports is not None and (not isinstance(ports, list) or
+                              not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in ports)):
+        problems.append("inspection_expected_ports: must be a list of port numbers 1-65535, got %r" % (ports,))
+    return problems
+
+
+def inspection_thresholds(base, profile="daily", heightened=None, overrides=None):
+    """Effective thresholds: ``base`` < ``heightened`` (profile heightened only) < ``overrides``.
+
+    warn and crit merge separately, so an override of only ``crit`` keeps the other's warn.
+    Raises on malformed input, naming the variable.
+    """
+    layers = [("inspection_thresholds", base)]
+    if profile == "heightened":
+        layers.append(("inspection_heightened_thresholds", heightened))
+    layers.append(("inspection_threshold_overrides", overrides))
+    merged = {}
+    for name, layer in layers:
+        problems = validate_thresholds(layer, name)
+        if problems:
+            raise AnsibleFilterError("; ".join(problems))
+        for key, limits in (layer or {}).items():
+            merged.setdefault(key, {}).update({k: v for k, v in limits.items() if v is not None})
+    for key, limits in merged.items():
+        warn = limits.get("warn", THRESHOLDS[key][0])
+        crit = limits.get("crit", THRESHOLDS[key][1])
+        if (THRESHOLDS[key][2] == "high" and warn > crit) or (THRESHOLDS[key][2] == "low" and warn < crit):
+            raise AnsibleFilterError("inspection thresholds for %s: merged warn %s and crit %s are inverted; "
+                                     "check inspection_threshold_overrides.%s" % (key, warn, crit, key))
+    return merged
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "inspection_problems": inspection_problems,
+            "inspection_thresholds": inspection_thresholds,
+        }
