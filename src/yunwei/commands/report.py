@@ -1,0 +1,74 @@
+"""``yunwei report KIND``: records and reports from the journal (docs/reports.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from yunwei.errors import InputError
+
+PERIOD_OPTIONS = (("date", "day"), ("week", "week"), ("month", "month"), ("quarter", "quarter"), ("year", "year"))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from yunwei.reports.kinds import KINDS
+
+    p = subparsers.add_parser(
+        "report", help="render records and reports from the journal (HTML, DOCX, XLSX)",
+        description="Render 《日常巡检记录》《资源巡检记录》《系统健康检查日报》 and the monthly, quarterly and "
+                    "annual reports from the journal. Days are local days in $YUNWEI_TZ (default Asia/Shanghai).")
+    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS), help=" | ".join(KINDS))
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--date", metavar="D", help="YYYY-MM-DD, today or yesterday (inspection-record, health-daily); "
+                                               "for other kinds: the period containing that day")
+    g.add_argument("--week", metavar="W", help="ISO week YYYY-Www (resource-record)")
+    g.add_argument("--month", metavar="M", help="YYYY-MM (monthly, monthly-bundle)")
+    g.add_argument("--quarter", metavar="Q", help="YYYY-Qn (quarterly)")
+    g.add_argument("--year", metavar="Y", help="YYYY (annual)")
+    p.add_argument("--format", default="html,docx,xlsx", help="comma-separated: html,docx,xlsx (default: all)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default <root>/reports/out)")
+    p.add_argument("--store", metavar="URL", help="journal store path or URL (default $YUNWEI_STORE or var/journal.sqlite)")
+    p.add_argument("--templates", metavar="DIR",
+                   help="client template folder searched before ours (also $YUNWEI_REPORT_TEMPLATES)")
+    p.add_argument("--windows", metavar="FILE",
+                   help="YAML list of heightened-protection windows {name, start, end} (default: schedule.yml)")
+    p.add_argument("--no-charts", action="store_true", help="skip the charts (faster; tables only)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from yunwei.paths import project_root
+    from yunwei.reports.generate import KINDS, Options, generate, parse_formats
+    from yunwei.reports.periods import OPTION_OF_UNIT, client_tz, default_period, parse_date, parse_period
+    from yunwei.reports.windows import load_windows
+    from yunwei.ui import progress
+
+    kind = args.kind
+    unit = KINDS[kind]
+    tz = client_tz()
+    given = [(opt, u) for opt, u in PERIOD_OPTIONS if getattr(args, opt) is not None]
+    if given:
+        opt, given_unit = given[0]
+        if given_unit != unit and opt != "date":
+            raise InputError(f"--{opt}", None, f"not a period of {kind} (use {OPTION_OF_UNIT[unit]})")
+        if opt == "date":  # any kind: the period containing that day; errors name --date
+            period = parse_period(unit, parse_date(args.date, tz, "--date").isoformat(), tz)
+        else:
+            period = parse_period(unit, getattr(args, opt), tz)
+    else:
+        period = default_period(unit, tz)
+    formats = parse_formats(args.format)
+    out_dir = Path(args.out) if args.out else project_root() / "reports" / "out"
+    windows = load_windows(Path(args.windows) if args.windows else None)
+    opts = Options(formats=formats, out_dir=out_dir, templates=args.templates, windows=windows,
+                   charts=not args.no_charts)
+
+    from yunwei.store import open_store
+
+    progress(f"{kind} for {period.label} ({period.first} .. {period.last}, {tz.key})")
+    with open_store(args.store, reap=False) as store:
+        files = generate(kind, store, period, opts)
+    for f in files:
+        sys.stdout.write(f"{f}\n")
+    return 0

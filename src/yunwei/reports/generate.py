@@ -1,0 +1,175 @@
+"""Generate a report: assemble from the store, lay out, render every requested format, write atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from yunwei.errors import InputError
+from yunwei.reports import assemble, document
+from yunwei.reports.periods import Period, day_period, weeks_of
+from yunwei.reports.templates import template_dirs
+from yunwei.reports.windows import Window
+
+FORMATS = ("html", "docx", "xlsx")
+from yunwei.reports.kinds import KINDS  # noqa: E402  (kind -> period unit)
+
+TITLES = {
+    "inspection-record": "日常巡检记录", "resource-record": "资源巡检记录", "health-daily": "系统健康检查日报",
+    "monthly": "系统运行月度总结报告", "quarterly": "系统运行季度总结报告", "annual": "系统运行年度总结报告",
+    "monthly-bundle": "月度交付材料",
+}
+
+
+@dataclass
+class Options:
+    formats: Sequence[str] = FORMATS
+    out_dir: Path = Path("reports/out")
+    templates: str | None = None
+    windows: Sequence[Window] = ()
+    charts: bool = True
+    now: datetime | None = None
+    dirs: list[Path] = field(default_factory=list)
+
+
+def parse_formats(raw: str | None) -> list[str]:
+    if not raw:
+        return list(FORMATS)
+    out = []
+    for part in raw.split(","):
+        f = part.strip().lower()
+        if not f:
+            continue
+        if f not in FORMATS:
+            raise InputError("--format", None, f"unknown format {f!r} (one or more of {', '.join(FORMATS)})")
+        if f not in out:
+            out.append(f)
+    if not out:
+        raise InputError("--format", None, "no format given")
+    return out
+
+
+def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[str, Any]:
+    if kind == "inspection-record":
+        return assemble.inspection_record(store, period)
+    if kind == "resource-record":
+        return assemble.resource_record(store, period)
+    if kind == "health-daily":
+        return assemble.health_daily(store, period, with_trends=opts.charts)
+    if kind == "monthly":
+        return assemble.monthly(store, period, opts.windows, now=opts.now, with_trends=opts.charts)
+    if kind in ("quarterly", "annual"):
+        return assemble.summary(store, period, opts.windows, now=opts.now)
+    raise InputError("KIND", None, f"unknown report kind {kind!r}")
+
+
+def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
+    fn = document.LAYOUTS[kind]
+    if kind in ("health-daily", "monthly", "quarterly", "annual"):
+        return fn(data, charts_on=opts.charts)
+    return fn(data)
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def render_all(kind: str, doc: dict[str, Any], data: dict[str, Any], opts: Options) -> dict[str, bytes]:
+    """Render every format in memory first, so a failing renderer writes nothing at all."""
+    from yunwei.reports import render_docx, render_html, render_xlsx
+
+    out: dict[str, bytes] = {}
+    for fmt in opts.formats:
+        if fmt == "html":
+            out[fmt] = render_html.render(doc, data, opts.dirs)
+        elif fmt == "docx":
+            out[fmt] = render_docx.render(doc, opts.dirs)
+        elif fmt == "xlsx":
+            out[fmt] = render_xlsx.render(doc, opts.dirs)
+    return out
+
+
+def file_stem(kind: str, period: Period) -> str:
+    return f"{kind}-{period.label}"
+
+
+def generate(kind: str, store: Any, period: Period, opts: Options, *, out_dir: Path | None = None) -> list[Path]:
+    """Generate one report (or, for monthly-bundle, the month's whole hand-in). Returns the files written."""
+    if not opts.dirs:
+        opts.dirs = template_dirs(opts.templates)
+    out_dir = out_dir or opts.out_dir
+    if kind == "monthly-bundle":
+        return generate_bundle(store, period, opts)
+    data = assemble_data(kind, store, period, opts)
+    doc = layout(kind, data, opts)
+    payloads = render_all(kind, doc, data, opts)
+    written = []
+    for fmt, payload in payloads.items():
+        path = out_dir / f"{file_stem(kind, period)}.{fmt}"
+        write_atomic(path, payload)
+        written.append(path)
+    return written
+
+
+def generate_bundle(store: Any, period: Period, opts: Options) -> list[Path]:
+    """《月度交付材料》: every record and report of the month in one folder, with an index.
+
+    Days without an inspection get no record file; the index says so.
+    """
+    folder = opts.out_dir / f"monthly-bundle-{period.label}"
+    written: list[Path] = []
+    lines: list[tuple[str, str, list[Path]]] = []
+    for day in period.days():
+        dp = day_period(day, period.tz)
+        if not assemble.inspection_runs(store, dp):
+            lines.append((f"{day.isoformat()} 日常巡检记录 / 系统健康检查日报", "本日无巡检记录", []))
+            continue
+        files = generate("inspection-record", store, dp, opts, out_dir=folder / "inspection-records")
+        files += generate("health-daily", store, dp, opts, out_dir=folder / "health-daily")
+        written += files
+        lines.append((f"{day.isoformat()} 日常巡检记录 / 系统健康检查日报", "", files))
+    for wp in weeks_of(period):
+        files = generate("resource-record", store, wp, opts, out_dir=folder / "resource-records")
+        written += files
+        lines.append((f"{wp.label} 资源巡检记录", "", files))
+    files = generate("monthly", store, period, opts, out_dir=folder)
+    written += files
+    lines.insert(0, (f"{period.label} 系统运行月度总结报告", "", files))
+    index = _bundle_index(period, folder, lines)
+    write_atomic(folder / "index.html", index)
+    written.append(folder / "index.html")
+    return written
+
+
+def _bundle_index(period: Period, folder: Path, lines: list[tuple[str, str, list[Path]]]) -> bytes:
+    from html import escape
+
+    rows = []
+    for title, note, files in lines:
+        links = " ".join(f'<a href="{escape(str(p.relative_to(folder)))}">{escape(p.suffix[1:].upper())}</a>'
+                         for p in files)
+        rows.append(f"<tr><td>{escape(title)}</td><td>{links or escape(note)}</td></tr>")
+    return ("<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>月度交付材料 "
+            f"{escape(period.title)}</title><style>body{{font-family:'Noto Sans CJK SC',sans-serif;margin:24px}}"
+            "table{border-collapse:collapse}td,th{border:1px solid #999;padding:4px 8px}</style></head><body>"
+            f"<h1>月度交付材料（{escape(period.title)}）</h1><table><tr><th>材料</th><th>文件</th></tr>"
+            + "".join(rows) + "</table></body></html>").encode("utf-8")

@@ -1,0 +1,13 @@
+"""Report kinds and their period unit (kept import-light: the CLI parser reads it)."""
+
+from __future__ import annotations
+
+KINDS: dict[str, str] = {
+    "inspection-record": "day",
+    "resource-record": "week",
+    "health-daily": "day",
+    "monthly": "month",
+    "quarterly": "quarter",
+    "annual": "year",
+    "monthly-bundle": "month",
+}
