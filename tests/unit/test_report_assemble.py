@@ -1,0 +1,201 @@
+"""Data assembly from a real SQLite journal filled through the store API: the numbers the reports print."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from yunwei.reports import assemble, health
+from yunwei.reports.periods import parse_period
+from yunwei.reports.windows import Window, parse_windows
+from yunwei.store import Check, Metric, Run, open_store
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def local(y, m, d, hh=9, mm=0):
+    return datetime(y, m, d, hh, mm, tzinfo=SH)
+
+
+def add_run(store, started, checks=(), metrics=(), *, job="inspect", profile="daily", status="ok",
+            operator="alice", hosts=("web01", "db01")):
+    run = Run(id=str(uuid.uuid4()), job=job, profile=profile, operator=operator,
+              started_at=started.astimezone(timezone.utc), hosts=list(hosts))
+    store.begin_run(run)
+    t = started.astimezone(timezone.utc) + timedelta(seconds=10)
+    cs = []
+    for c in checks:
+        host, cid, cat, st, *rest = c
+        inst = rest[0] if rest else ""
+        value = rest[1] if len(rest) > 1 else (1 if st == "ok" else 99)
+        cs.append(Check(id=cid, category=cat, status=st, host=host, time=t, title=f"{cid} 标题", instance=inst,
+                        value=value, unit="", evidence=f"{host} {cid} {st}",
+                        suggestion="" if st == "ok" else f"处理 {cid}"))
+    ms = [Metric(name=n, value=v, host=h, instance=i, time=t + timedelta(seconds=k)) for k, (n, h, i, v) in
+          enumerate(metrics)]
+    store.write_batch(run.id, checks=cs, metrics=ms)
+    store.finish_run(run.id, status, ended_at=t + timedelta(seconds=20))
+    return run
+
+
+HEALTHY = [("web01", "WEB-HTTP-001", "web", "ok"), ("web01", "HOST-CPU-001", "host", "ok"),
+           ("db01", "DB-CONN-001", "db", "ok"), ("db01", "HOST-CPU-001", "host", "ok")]
+
+
+@pytest.fixture()
+def store(tmp_store):
+    with open_store(tmp_store, reap=False) as s:
+        yield s
+
+
+def test_inspection_record_lists_every_check(store):
+    day = parse_period("day", "2026-11-25", SH)
+    add_run(store, local(2026, 11, 25, 9), HEALTHY + [("db01", "HOST-FS-001", "host", "warn", "/srv/data", 85.5)])
+    add_run(store, local(2026, 11, 25, 23, 50), HEALTHY, operator="bob")     # late evening: still the 25th
+    add_run(store, local(2026, 11, 26, 0, 10), HEALTHY)                      # after local midnight: the 26th
+    add_run(store, local(2026, 11, 25, 10), HEALTHY, job="resources", profile="resources")  # not an inspection
+    data = assemble.inspection_record(store, day)
+    assert data["totals"]["runs"] == 2
+    assert data["totals"]["checks"] == 9
+    assert (data["totals"]["ok"], data["totals"]["warn"], data["totals"]["crit"]) == (8, 1, 0)
+    assert data["signoff"] == {"inspectors": ["alice", "bob"], "reviewer": "", "date": "2026-11-25"}
+    first = data["runs"][0]
+    assert first["started"] == "2026-11-25 09:00"
+    db = next(h for h in first["hosts"] if h["host"] == "db01")
+    fs = next(c for c in db["checks"] if c["check_id"] == "HOST-FS-001")
+    assert (fs["instance"], fs["value"], fs["status_label"], fs["suggestion"]) == ("/srv/data", 85.5, "警告",
+                                                                                  "处理 HOST-FS-001")
+
+
+def test_empty_day_says_so(store):
+    data = assemble.inspection_record(store, parse_period("day", "2026-11-20", SH))
+    assert data["empty"] and data["runs"] == [] and data["totals"]["checks"] == 0
+    hd = assemble.health_daily(store, parse_period("day", "2026-11-20", SH))
+    assert hd["empty"] and hd["score"] is None and hd["grade"] == "无数据"
+    m = assemble.monthly(store, parse_period("month", "2026-11", SH), now=datetime(2026, 12, 5, tzinfo=timezone.utc))
+    assert m["empty"] and m["health"]["score_avg"] is None
+    assert m["inspections"]["required"] == 30 and m["inspections"]["done"] == 0
+    assert len(m["inspections"]["missed"]) == 30
+    assert all(a["availability_pct"] is None for a in m["availability"])
+    r = assemble.resource_record(store, parse_period("week", "2026-W47", SH))
+    assert r["empty"] and r["filesystems"] == []
+
+
+def test_health_daily_score_anomalies_changes(store):
+    add_run(store, local(2026, 11, 24), HEALTHY + [("db01", "HOST-KERNEL-001", "host", "ok", "", "6.1.0-25")])
+    add_run(store, local(2026, 11, 25, 9), HEALTHY + [
+        ("web01", "HOST-PKG-002", "patch", "warn", "", 3),
+        ("db01", "HOST-KERNEL-001", "host", "ok", "", "6.1.0-26"),
+    ])
+    add_run(store, local(2026, 11, 25, 15), [
+        ("web01", "WEB-HTTP-001", "web", "crit", "https://x/", 502), ("web01", "HOST-CPU-001", "host", "ok"),
+        ("db01", "DB-CONN-001", "db", "ok"), ("db01", "HOST-CPU-001", "host", "ok"),
+        ("web01", "HOST-PKG-002", "patch", "warn", "", 3), ("db01", "HOST-KERNEL-001", "host", "ok", "", "6.1.0-26"),
+    ])
+    d = assemble.health_daily(store, parse_period("day", "2026-11-25", SH), with_trends=False)
+    # web01: WEB-HTTP crit (worst of the day) + PKG warn -> 100-20-5 = 75; db01: 100
+    assert d["host_scores"] == {"db01": 100.0, "web01": 75.0}
+    assert d["score"] == 87.5 == health.overall_score({"a": 100, "b": 75})
+    assert d["grade"] == "一般"
+    web = next(h for h in d["hosts"] if h["host"] == "web01")
+    assert (web["light"], web["crit"], web["warn"]) == ("红", 1, 1)
+    assert [a["check_id"] for a in d["anomalies"]] == ["HOST-PKG-002", "HOST-PKG-002", "WEB-HTTP-001"]
+    assert [p["check_id"] for p in d["patches"]] == ["HOST-PKG-002"]
+    changes = {(c["host"], c["check_id"]): c["change"] for c in d["changes"]}
+    assert changes[("web01", "WEB-HTTP-001")] == "新增异常"
+    assert changes[("db01", "HOST-KERNEL-001")] == "取值变化"
+    assert changes[("web01", "HOST-PKG-002")] == "新增异常"
+    assert ("web01", "HOST-CPU-001") not in changes
+
+
+def test_trends_from_metrics(store):
+    add_run(store, local(2026, 11, 25, 9), HEALTHY, metrics=[("cpu.used_pct", "web01", "", 10.0),
+                                                           ("cpu.used_pct", "db01", "", 30.0)])
+    d = assemble.health_daily(store, parse_period("day", "2026-11-25", SH))
+    cpu = next(t for t in d["trends"]["24h"] if t["key"] == "cpu")
+    assert cpu["series"][0]["points"] == [{"t": "2026-11-25T09:00", "mean": 20.0, "max": 30.0, "n": 2}]
+    assert next(t for t in d["trends"]["24h"] if t["key"] == "net")["empty"]
+
+
+def test_monthly_inspections_availability_risks(store):
+    windows = [Window("元旦", date(2026, 12, 30), date(2027, 1, 1))]
+    month = parse_period("month", "2026-12", SH)
+    for day in range(1, 32):
+        n = 3 if day >= 30 else 1
+        if day == 31:
+            n = 2                                  # one heightened inspection missed
+        if day == 10:
+            continue                               # the whole day missed
+        for k in range(n):
+            checks = list(HEALTHY)
+            if day == 5 and k == 0:
+                checks[0] = ("web01", "WEB-HTTP-001", "web", "crit", "", 502)
+            if day in (7, 8, 9):
+                checks.append(("db01", "HOST-NTP-001", "time", "warn", "", "offset 900ms"))
+            add_run(store, local(2026, 12, day, 9 + 4 * k), checks)
+    add_run(store, local(2026, 12, 11, 9), HEALTHY, status="interrupted")   # does not count as done
+    m = assemble.monthly(store, month, windows, now=datetime(2027, 1, 3, tzinfo=timezone.utc), with_trends=False)
+    ins = m["inspections"]
+    assert ins["required"] == 29 * 1 + 2 * 3
+    assert ins["done"] == ins["required"] - 2
+    assert [(x["date"], x["missing"], x["window"]) for x in ins["missed"]] == [("2026-12-10", 1, ""),
+                                                                             ("2026-12-31", 1, "元旦")]
+    assert ins["heightened_days"] == 2
+    web = next(a for a in m["availability"] if a["service"].startswith("网站服务"))
+    samples = 28 + 3 + 2 + 1                     # one sample per run with the web check (incl. interrupted)
+    assert (web["samples"], web["down"]) == (samples, 1)
+    assert web["availability_pct"] == round(100 * (samples - 1) / samples, 2)
+    db = next(a for a in m["availability"] if a["service"].startswith("数据库"))
+    assert db["availability_pct"] == 100.0
+    cats = {a["category"]: (a["warn"], a["crit"]) for a in m["anomalies_by_category"]}
+    assert cats == {"web": (0, 1), "time": (3, 0)}
+    assert [(r["host"], r["check_id"], r["days"]) for r in m["risks"]] == [("db01", "HOST-NTP-001", 3)]
+    assert any("HOST-NTP-001" in s for s in m["measures"]) and any("漏检 2 次" in s for s in m["measures"])
+    assert m["backup"]["text"] in ("尚未启用。", "本期无执行记录。")
+    assert "尚未启用" in m["restore_test"]["text"] or m["restore_test"]["enabled"]
+    assert len(m["health"]["daily"]) == 30
+
+
+def test_monthly_days_not_yet_due(store):
+    m = assemble.monthly(store, parse_period("month", "2026-11", SH), now=datetime(2026, 11, 10, 2, tzinfo=timezone.utc))
+    assert m["inspections"]["required"] == 10   # 1..10 November (local) only
+
+
+def test_resource_forecast(store):
+    for d in range(7):
+        add_run(store, local(2026, 11, 23 + d, 9), [], job="resources", profile="resources",
+                metrics=[("fs.used_pct", "db01", "/srv/data", 50.0 + 2 * d), ("fs.used_pct", "db01", "/", 30.0),
+                         ("fs.size_bytes", "db01", "/srv/data", float(64 * 2**30))])
+    r = assemble.resource_record(store, parse_period("week", "2026-W48", SH))
+    fs = {f["instance"]: f for f in r["filesystems"]}
+    data = fs["/srv/data"]
+    assert (data["first_pct"], data["last_pct"], data["growth_pct"]) == (50.0, 62.0, 12.0)
+    assert data["growth_per_day"] == pytest.approx(2.0, abs=1e-3)
+    assert data["days_to_full"] == 19.0 and data["status"] == "warn" and data["size_gib"] == 64.0
+    assert fs["/"]["days_to_full"] is None and fs["/"]["status"] == "ok"
+    assert len(r["runs"]) == 7
+
+
+def test_summary_from_months(store):
+    for m_, days in ((10, 31), (11, 30)):
+        for d in range(1, days + 1):
+            add_run(store, local(2026, m_, d), HEALTHY)
+    q = assemble.summary(store, parse_period("quarter", "2026-Q4", SH), now=datetime(2027, 1, 5, tzinfo=timezone.utc))
+    assert [m["month"] for m in q["months"]] == ["2026-10", "2026-11", "2026-12"]
+    assert [m["done"] for m in q["months"]] == [31, 30, 0]
+    assert q["totals"]["required"] == 92 and q["totals"]["done"] == 61 and q["totals"]["missed"] == 31
+    assert q["months"][2]["empty"] and q["months"][2]["health"] is None
+    assert q["health"]["score_avg"] == 100.0
+
+
+def test_windows_file_formats():
+    assert parse_windows([{"name": "春节", "start": "2027-02-05", "end": "2027-02-13"}], "x")[0].end == date(2027, 2, 13)
+    sched = {"heightened": {"jobs": ["inspect"], "windows": [{"name": "A", "start": date(2027, 1, 1),
+                                                                "end": date(2027, 1, 3)}]}}
+    assert parse_windows(sched, "schedule.yml") == [Window("A", date(2027, 1, 1), date(2027, 1, 3))]
+    from yunwei.errors import InputError
+    with pytest.raises(InputError, match=r"heightened\[0\].end"):
+        parse_windows([{"start": "2027-01-05", "end": "2027-01-01"}], "w.yml")
