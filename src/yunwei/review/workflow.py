@@ -195,6 +195,11 @@ def _check_current_digest(req: dict[str, Any], action: str, who: str) -> None:
         raise refuse(f"content digest differs from the reviewed one{detail}", request=req, who=who, action=action)
 
 
+def _request_signature_ok(req: dict[str, Any]) -> bool:
+    return signing.verify(_signed_fields(req, "request", req["requester"]), str(req.get("signature", "")),
+                          req["requester"])
+
+
 # -- decisions ------------------------------------------------------------------------------
 
 def approve(request_id: str, *, key: str | None = None) -> dict[str, Any]:
@@ -203,6 +208,9 @@ def approve(request_id: str, *, key: str | None = None) -> dict[str, Any]:
     state = store.state(d)
     if state != "pending":
         raise refuse(f"request {request_id} is {state}", request=req, who=who, action="approve")
+    if not _request_signature_ok(req):
+        raise refuse("the request's signature does not verify (request file edited?)", request=req, who=who,
+                     action="approve")
     if who == req["requester"]:
         raise refuse("requester and approver are the same person (双人复核 needs a second operator)",
                      request=req, who=who, action="approve")
@@ -242,7 +250,7 @@ def execute(request_id: str, *, quiet: bool = False, now: dt.datetime | None = N
     def no(reason: str) -> YunweiError:
         return refuse(reason, request=req, who=who, action="execute")
 
-    if not signing.verify(_signed_fields(req, "request", req["requester"]), req.get("signature", ""), req["requester"]):
+    if not _request_signature_ok(req):
         raise no("the request's signature does not verify (request file edited?)")
     if (d / "execution.json").exists():
         raise no(f"request {request_id} already ran")

@@ -1,0 +1,224 @@
+"""Two-person review on a local-connection job: the happy path and every refusal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from runner_helpers import env, fake_run_job  # noqa: F401  (fixture)
+
+from yunwei.audit import default_log
+from yunwei.cli import main
+from yunwei.errors import InputError, YunweiError
+from yunwei.review import store, workflow
+from yunwei.runner import run_job as real_run_job
+
+
+@pytest.fixture(autouse=True)
+def _fast_runner(monkeypatch):
+    monkeypatch.setattr(workflow, "run_job", fake_run_job)
+
+
+def events() -> list[str]:
+    return [r["event"] for r in default_log().records()]
+
+
+def last() -> dict:
+    return list(default_log().records())[-1]
+
+
+def requested(env, **kw) -> dict:  # noqa: F811
+    env.as_operator("alice")
+    return workflow.create_request("local_change", quiet=True, **kw)
+
+
+def approved(env, **kw) -> dict:  # noqa: F811
+    req = requested(env, **kw)
+    env.as_operator("bob")
+    workflow.approve(req["id"])
+    return req
+
+
+def test_happy_path_request_preview_approve_execute(env, capsys, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(workflow, "run_job", real_run_job)  # the real ansible-runner, end to end
+    env.target.write_text("greeting=old\n")
+    assert main(["request", "local_change", "-e", "greeting=你好", "-q"]) == 0
+    out = capsys.readouterr().out
+    req_id = out.split("request ")[1].split()[0]
+    assert "would change: local1: Write the target file" in out
+    assert "-greeting=old" in out and "+greeting=你好" in out
+    assert env.target.read_text() == "greeting=old\n"  # preview ran in check mode
+    env.as_operator("bob")
+    assert main(["review", req_id]) == 0
+    assert "[pending]" in capsys.readouterr().out
+    assert main(["approve", req_id]) == 0
+    approval = json.loads((store.requests_dir() / req_id / "approval.json").read_text())
+    assert approval["approver"] == "bob" and "BEGIN SSH SIGNATURE" in approval["signature"]
+    assert main(["execute", req_id, "-q"]) == 0
+    assert env.target.read_text() == "greeting=你好\n"
+    assert main(["requests", "--json"]) == 0
+    assert "executed (successful)" in capsys.readouterr().out
+    assert events() == ["request", "preview", "approval", "execution", "result"]
+    recs = list(default_log().records())
+    assert recs[0]["operator"] == "alice" and recs[2]["operator"] == "bob"
+    assert len({r["digest"] for r in recs}) == 1
+    assert default_log().verify().ok
+
+
+def test_refuses_read_only_job_request(env):  # noqa: F811
+    with pytest.raises(YunweiError, match="read-only"):
+        workflow.create_request("local_read", quiet=True)
+    assert events() == ["refusal"]
+
+
+def test_refuses_same_person(env):  # noqa: F811
+    req = requested(env)
+    with pytest.raises(YunweiError, match="same person"):
+        workflow.approve(req["id"])  # alice approves her own request
+    assert last()["event"] == "refusal" and last()["action"] == "approve"
+    assert store.state(store.request_dir(req["id"])) == "pending"
+
+
+def test_refuses_self_signed_approval_at_execute(env):  # noqa: F811
+    """Even an approval file that alice writes and signs for herself is refused at execute."""
+    from yunwei.review import signing
+
+    req = requested(env)
+    fields = workflow._signed_fields(req, "approve", "alice", {"expires": "2999-01-01T00:00:00Z"})
+    sig = signing.sign(fields, env.keys["alice"])
+    store.write(store.request_dir(req["id"]) / "approval.json",
+                {"approver": "alice", "expires": fields["expires"], "fields": fields, "signature": sig})
+    with pytest.raises(YunweiError, match="same person"):
+        workflow.execute(req["id"], quiet=True)
+    assert last()["event"] == "refusal"
+    assert not env.target.exists()
+
+
+def test_refuses_changed_digest(env):  # noqa: F811
+    req = approved(env)
+    playbook = env.root / "pb.yml"
+    playbook.write_text(playbook.read_text().replace("greeting=", "greeting2="))
+    with pytest.raises(YunweiError, match="digest differs.*pb.yml"):
+        workflow.execute(req["id"], quiet=True)
+    assert last()["event"] == "refusal" and "digest" in last()["reason"]
+    assert not env.target.exists()
+
+
+def test_refuses_changed_job_vars(env):  # noqa: F811
+    req = approved(env)
+    env.jobs.write_text(env.jobs.read_text().replace("target.txt", "elsewhere.txt"))
+    with pytest.raises(YunweiError, match="digest differs"):
+        workflow.execute(req["id"], quiet=True)
+
+
+def test_refuses_expired_approval(env, monkeypatch):  # noqa: F811
+    req = approved(env)
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=24, minutes=1)
+    with pytest.raises(YunweiError, match="expired"):
+        workflow.execute(req["id"], quiet=True, now=later)
+    assert last()["event"] == "refusal"
+    # the default is 24 h; a shorter TTL also holds
+    monkeypatch.setenv("YUNWEI_APPROVAL_TTL_HOURS", "0.0000001")
+    req2 = approved(env)
+    with pytest.raises(YunweiError, match="expired"):
+        workflow.execute(req2["id"], quiet=True)
+
+
+def test_refuses_denied(env, capsys):  # noqa: F811
+    req = requested(env)
+    env.as_operator("bob")
+    assert main(["deny", req["id"], "--reason", "wrong window"]) == 0
+    with pytest.raises(YunweiError, match="denied by bob: wrong window"):
+        workflow.execute(req["id"], quiet=True)
+    with pytest.raises(YunweiError, match="is denied"):
+        workflow.approve(req["id"])
+    assert events()[-3:] == ["denial", "refusal", "refusal"]
+
+
+def test_refuses_denied_after_approval(env):  # noqa: F811
+    req = approved(env)
+    workflow.deny(req["id"], "changed my mind")
+    with pytest.raises(YunweiError, match="denied"):
+        workflow.execute(req["id"], quiet=True)
+
+
+def test_refuses_second_execution(env):  # noqa: F811
+    req = approved(env)
+    assert workflow.execute(req["id"], quiet=True)["rc"] == 0
+    env.target.unlink()
+    with pytest.raises(YunweiError, match="already ran"):
+        workflow.execute(req["id"], quiet=True)
+    assert not env.target.exists()
+    assert main(["execute", req["id"]]) == 1
+
+
+def test_refuses_without_approval(env):  # noqa: F811
+    req = requested(env)
+    with pytest.raises(YunweiError, match="no approval"):
+        workflow.execute(req["id"], quiet=True)
+
+
+@pytest.mark.parametrize("edit", ["approver", "expires", "digest"])
+def test_refuses_edited_approval(env, edit):  # noqa: F811
+    req = approved(env)
+    path = store.request_dir(req["id"]) / "approval.json"
+    approval = json.loads(path.read_text())
+    if edit == "approver":
+        approval["approver"] = "carol"
+    elif edit == "expires":
+        approval["expires"] = "2999-01-01T00:00:00Z"
+    path.write_text(json.dumps(approval))
+    if edit == "digest":  # the request itself edited to match changed content
+        rpath = store.request_dir(req["id"]) / "request.json"
+        data = json.loads(rpath.read_text())
+        data["digest"] = "sha256:" + "0" * 64
+        rpath.write_text(json.dumps(data))
+    with pytest.raises(YunweiError, match="does not verify"):
+        workflow.execute(req["id"], quiet=True)
+
+
+def test_refuses_edited_requester(env):  # noqa: F811
+    """alice rewrites her request as mallory's so she could approve it herself."""
+    req = requested(env)
+    rpath = store.request_dir(req["id"]) / "request.json"
+    data = json.loads(rpath.read_text())
+    data["requester"] = "bob"
+    rpath.write_text(json.dumps(data))
+    with pytest.raises(YunweiError, match="signature does not verify"):
+        workflow.approve(req["id"])  # alice, now "not the requester"
+
+
+def test_operator_missing_from_allowed_signers_exits_2(env, capsys):  # noqa: F811
+    env.as_operator("carol")
+    before = len(events())
+    assert main(["request", "local_change", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert str(env.allowed) in err and "carol" in err
+    assert events()[before:] == ["refusal"]  # the refusal and nothing else
+    assert not store.requests_dir().exists() or not any(store.requests_dir().iterdir())
+    req = requested(env)
+    env.as_operator("carol")
+    n = len(events())
+    assert main(["approve", req["id"]]) == 2
+    assert events()[n:] == ["refusal"]
+
+
+def test_wrong_key_for_operator_exits_2(env):  # noqa: F811
+    req = requested(env)
+    env.as_operator("bob")
+    env.monkeypatch.setenv("YUNWEI_SIGNING_KEY", str(env.keys["carol"]))
+    with pytest.raises(InputError, match="not the key allowed_signers holds for 'bob'"):
+        workflow.approve(req["id"])
+
+
+def test_unknown_job_exits_2_and_records_refusal_only(env, capsys):  # noqa: F811
+    assert main(["request", "no_such_job"]) == 2
+    assert "jobs.no_such_job" in capsys.readouterr().err
+    assert events() == ["refusal"]
+
+
+def test_unknown_request_id(env, capsys):  # noqa: F811
+    assert main(["approve", "req-000000000000"]) == 2
+    assert main(["execute", "../../etc"]) == 2
+    assert events() == ["refusal", "refusal"]
