@@ -60,7 +60,7 @@ TRENDS: tuple[Trend, ...] = (
         Series("接收", ("net.rx_bytes_per_s", "net.rx_bps", "net.rx_bytes_s", "net.rx")),
         Series("发送", ("net.tx_bytes_per_s", "net.tx_bps", "net.tx_bytes_s", "net.tx")),
     )),
-    Trend("load", "系统负载（1 分钟）", "", (Series("load1", ("load.1", "load.load1", "load.1m", "load1")),)),
+    Trend("load", "系统负载 load1", "", (Series("load1", ("load.1", "load.load1", "load.1m", "load1")),)),
 )
 
 FS_USED_PCT = ("fs.used_pct",)
