@@ -1,0 +1,93 @@
+"""The runner: a private data dir per run, the environment it sets, secrets kept out of var/."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from runner_helpers import env  # noqa: F401  (fixture)
+
+from yunwei.audit import default_log
+from yunwei.cli import main
+from yunwei.paths import project_root
+from yunwei.runner.env import JOURNAL_CALLBACK, job_envvars, operator
+from yunwei.runner.progress import Collector, render_diff
+
+SECRET = "s3cr3t-Tok3n-9f8e7d"
+
+
+def test_run_readonly_job_end_to_end(env, capsys, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("UNRELATED_PASSWORD", "do-not-store-me")
+    before = set(os.listdir(tempfile.gettempdir()))
+    assert main(["run", "local_read", "-e", f"secret_token={SECRET}", "-e", "greeting=hi", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "successful" and out["stats"]["local1"]["changed"] == 1
+    assert (env.root / "read.txt").read_text() == "greeting=hi\n"
+    artifacts = Path(out["artifacts"])
+    assert artifacts.is_relative_to(env.var / "runner" / out["run_id"])
+    assert (artifacts / "stdout").is_file() and list((artifacts / "job_events").iterdir())
+    # the environment the job ran in
+    command = json.loads((artifacts / "command").read_text())
+    run_env = command["env"]
+    assert run_env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+    assert JOURNAL_CALLBACK in run_env["ANSIBLE_CALLBACKS_ENABLED"].split(",")
+    assert run_env["ANSIBLE_CONFIG"] == str(project_root() / "ansible.cfg")
+    assert Path(run_env["ANSIBLE_COLLECTIONS_PATH"]).is_absolute()
+    assert (Path(run_env["ANSIBLE_COLLECTIONS_PATH"]) / "ansible_collections/yunwei/ops/galaxy.yml").is_file()
+    assert run_env["YUNWEI_RUN_ID"] == out["run_id"] and run_env["YUNWEI_JOB"] == "local_read"
+    assert run_env["YUNWEI_OPERATOR"] == "alice" and run_env["YUNWEI_CONTENT_DIGEST"].startswith("sha256:")
+    assert "UNRELATED_PASSWORD" not in run_env
+    # no secret (extra var or unrelated environment) anywhere under var/
+    for path in env.var.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert SECRET.encode() not in data, path
+            assert b"do-not-store-me" not in data, path
+    # the private extra-vars file is gone
+    assert not [d for d in set(os.listdir(tempfile.gettempdir())) - before if d.startswith("yunwei-run-")]
+    # the journal callback recorded the run with the runner's identity
+    from yunwei.store import open_store
+
+    run = open_store(str(env.root / "journal.sqlite")).get_run(out["run_id"])
+    assert run is not None and run.job == "local_read" and run.operator == "alice"
+    assert run.content_digest == run_env["YUNWEI_CONTENT_DIGEST"]
+    recs = list(default_log().records())
+    assert [r["event"] for r in recs] == ["execution", "result"]
+    assert recs[0]["extravars"] == ["greeting", "secret_token"] and SECRET not in json.dumps(recs)
+    assert recs[1]["status"] == "successful" and recs[1]["run_id"] == out["run_id"]
+
+
+def test_job_envvars(monkeypatch):
+    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.profile_tasks")
+    e = job_envvars(run_id="r1", job="inspect", profile="daily", operator_name="li", content_digest="sha256:x")
+    assert e["ANSIBLE_CALLBACKS_ENABLED"] == f"ansible.posix.profile_tasks,{JOURNAL_CALLBACK}"
+    assert e["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+    assert e["YUNWEI_PROFILE"] == "daily" and e["YUNWEI_OPERATOR"] == "li"
+
+
+def test_operator_is_login_unless_overridden(monkeypatch):
+    monkeypatch.delenv("YUNWEI_OPERATOR", raising=False)
+    import getpass
+
+    assert operator() == getpass.getuser()
+    monkeypatch.setenv("YUNWEI_OPERATOR", "zhang")
+    assert operator() == "zhang"
+
+
+def test_collector_and_diff():
+    lines: list[str] = []
+    c = Collector(echo=lines.append)
+    c.event({"event": "playbook_on_task_start", "event_data": {"task": "Write"}})
+    c.event({"event": "runner_on_ok", "event_data": {"host": "web01", "task": "Write", "res": {
+        "changed": True, "diff": {"before": "a\n", "after": "b\n", "before_header": "f", "after_header": "f"}}}})
+    c.event({"event": "runner_on_failed", "event_data": {"host": "db01", "task": "Write", "res": {"msg": "boom"}}})
+    c.event({"event": "playbook_on_stats", "event_data": {"ok": {"web01": 1}, "changed": {"web01": 1},
+                                                          "failures": {"db01": 1}}})
+    c.status({"status": "successful"})
+    assert lines == ["TASK Write", "  web01: changed", "  db01: failed", "status: successful"]
+    assert c.changes[0]["diff"].splitlines()[2:] == ["@@ -1 +1 @@", "-a", "+b"]
+    assert c.failures == [{"host": "db01", "task": "Write", "state": "failed", "msg": "boom"}]
+    assert c.stats == {"web01": {"ok": 1, "changed": 1}, "db01": {"failures": 1}}
+    assert render_diff([{"prepared": "x"}, "junk"]) == "x"
