@@ -41,4 +41,4 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 "$VENV/bin/pip" install -q --upgrade pip
 "$VENV/bin/pip" install -q -e '.[dev]'
-echo "bootstrap: ready ($("$VENV/bin/ansible" --version | head -1))"
+echo "bootstrap: ready (ansible-core $("$VENV/bin/python" -c 'import ansible.release as r; print(r.__version__)'))"
