@@ -264,3 +264,10 @@ def test_missing_cjk_font_is_a_clear_error(monkeypatch):
         monkeypatch.undo()
         charts.cjk_font.cache_clear()
     assert "CJK" in charts.cjk_font()
+
+
+def test_daily_scores_agree(generated):
+    """The monthly report's score for a day is the health daily's score for that day."""
+    monthly_daily = {d["date"]: d["score"] for d in generated["monthly"][0]["health"]["daily"]}
+    assert monthly_daily["2026-10-05"] == generated["health-daily"][0]["score"]
+    assert len(monthly_daily) == 7

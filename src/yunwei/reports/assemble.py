@@ -418,19 +418,34 @@ def monthly(store: Any, period: Period, windows: Sequence[Window] = (), *, now: 
         "missed_count": sum(m["missing"] for m in missed),
     }
 
-    checks = _checks_of(store, runs, period)
+    # Only the warn/crit results are loaded row by row; the bulk (ok results) is counted in SQL by
+    # the store's check_summary, day by day, so a month of 200 hosts stays small in memory.
+    jobs = cat.INSPECTION_JOBS
     run_day = {r.id: period.local_day(r.started_at) for r in runs}
+    totals = {"ok": 0, "warn": 0, "crit": 0}
+    day_hosts: dict[date, set[str]] = {}
+    check_ids: set[str] = set()
+    for d in period.days():
+        dp = day_period(d, period.tz)
+        rows = [x for job in jobs for x in store.check_summary(since=dp.since, until=dp.until, job=job)]
+        if not rows:
+            continue
+        day_hosts[d] = {x.host for x in rows}
+        for x in rows:
+            totals["ok"] += x.ok
+            totals["warn"] += x.warn
+            totals["crit"] += x.crit
+            check_ids.add(x.id)
+    bad = sorted((c for job in jobs for st in ("warn", "crit")
+                  for c in store.checks(job=job, status=st, since=period.since, until=period.until)),
+                 key=lambda c: c.time)
     # availability per service: one sample = one (run, host) having the service's checks
     samples: dict[str, dict[tuple[str, str], bool]] = {name: {} for name, _ in cat.SERVICES}
     down_times: dict[str, list[str]] = defaultdict(list)
-    # anomalies per category, risks per item, daily health
-    cat_rows: dict[str, dict[str, Any]] = {}
-    item_days: dict[Item, set[date]] = defaultdict(set)
-    item_info: dict[Item, dict[str, Any]] = {}
-    day_worst: dict[date, dict[Item, str]] = defaultdict(dict)
-    for c in checks:
-        for name, pattern in cat.SERVICES:
-            if pattern.match(c.id):
+    for name, pattern in cat.SERVICES:
+        for cid in sorted(i for i in check_ids if pattern.match(i)):
+            for c in (c for job in jobs for c in store.checks(job=job, check_id=cid, since=period.since,
+                                                              until=period.until)):
                 key = (c.run_id, c.host)
                 ok = c.status != "crit"
                 if key in samples[name] and not samples[name][key]:
@@ -438,26 +453,26 @@ def monthly(store: Any, period: Period, windows: Sequence[Window] = (), *, now: 
                 samples[name][key] = ok
                 if not ok:
                     down_times[name].append(_local(c.time, period))
+    # anomalies per category, risks per item, daily health
+    cat_rows: dict[str, dict[str, Any]] = {}
+    item_days: dict[Item, set[date]] = defaultdict(set)
+    item_info: dict[Item, dict[str, Any]] = {}
+    day_worst: dict[date, dict[Item, str]] = defaultdict(dict)
+    for c in bad:
         item = (c.host, c.id, c.instance or "")
-        d = run_day.get(c.run_id)
-        if d is not None:
-            dw = day_worst[d]
-            dw[item] = _worse(dw.get(item), c.status)
-        if c.status in ("warn", "crit"):
-            row = cat_rows.setdefault(c.category or "", {"category": c.category or "",
-                                                        "label": cat.category_label(c.category),
-                                                        "warn": 0, "crit": 0, "items": set()})
-            row[c.status] += 1
-            row["items"].add(item)
-            if d is not None:
-                item_days[item].add(d)
-            info = item_info.get(item)
-            if info is None or (c.time and info["_t"] and c.time >= info["_t"]):
-                item_info[item] = {"_t": c.time, "title": c.title or c.id, "category": c.category,
-                                   "evidence": c.evidence, "suggestion": c.suggestion,
-                                   "worst": _worse(info["worst"] if info else None, c.status)}
-            else:
-                info["worst"] = _worse(info["worst"], c.status)
+        d = run_day.get(c.run_id) or period.local_day(c.time)
+        dw = day_worst[d]
+        dw[item] = _worse(dw.get(item), c.status)
+        row = cat_rows.setdefault(c.category or "", {"category": c.category or "",
+                                                    "label": cat.category_label(c.category),
+                                                    "warn": 0, "crit": 0, "items": set()})
+        row[c.status] += 1
+        row["items"].add(item)
+        item_days[item].add(d)
+        info = item_info.get(item)
+        worst = _worse(info["worst"] if info else None, c.status)
+        item_info[item] = {"title": c.title or c.id, "category": c.category, "evidence": c.evidence,
+                           "suggestion": c.suggestion or (info["suggestion"] if info else ""), "worst": worst}
     availability = []
     for name, _ in cat.SERVICES:
         s = samples[name]
@@ -501,17 +516,19 @@ def monthly(store: Any, period: Period, windows: Sequence[Window] = (), *, now: 
 
     day_scores = []
     for d in period.days():
-        w = day_worst.get(d)
-        if w:
-            day_scores.append({"date": d.isoformat(), "score": health.overall_score(_host_scores(w))})
+        hosts_today = day_hosts.get(d, set()) | {h for (h, _i, _n) in day_worst.get(d, {})}
+        if hosts_today:
+            per_host = {h: health.host_score(s for (hh, _i, _n), s in day_worst.get(d, {}).items() if hh == h)
+                        for h in hosts_today}
+            day_scores.append({"date": d.isoformat(), "score": health.overall_score(per_host)})
     avg = round(sum(x["score"] for x in day_scores) / len(day_scores), 1) if day_scores else None
     grade, grade_status = health.grade(avg)
-    totals = _count(c.status for c in checks)
+    n_checks = sum(totals.values())
     return {
         "kind": "monthly", "title": "系统运行月度总结报告", "period": _period_info(period),
-        "empty": not runs and not checks,
-        "hosts": sorted({c.host for c in checks} | {h for r in runs for h in (r.hosts or [])}),
-        "totals": {**totals, "checks": len(checks), "runs": len(runs)},
+        "empty": not runs and not n_checks,
+        "hosts": sorted(set().union(*day_hosts.values()) | {h for r in runs for h in (r.hosts or [])}),
+        "totals": {**totals, "checks": n_checks, "runs": len(runs)},
         "inspections": inspections, "availability": availability, "anomalies_by_category": anomalies,
         "health": {"score_avg": avg, "grade": grade, "grade_status": grade_status, "daily": day_scores},
         "risks": risks, "fs_risks": fs_risks, "measures": measures,
