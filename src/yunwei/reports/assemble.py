@@ -419,23 +419,21 @@ def monthly(store: Any, period: Period, windows: Sequence[Window] = (), *, now: 
     }
 
     # Only the warn/crit results are loaded row by row; the bulk (ok results) is counted in SQL by
-    # the store's check_summary, day by day, so a month of 200 hosts stays small in memory.
-    jobs = cat.INSPECTION_JOBS
+    # the store's check_summary, so a month of 200 hosts stays small in memory.
+    jobs = sorted({r.job for r in runs}) or list(cat.INSPECTION_JOBS)
     run_day = {r.id: period.local_day(r.started_at) for r in runs}
     totals = {"ok": 0, "warn": 0, "crit": 0}
-    day_hosts: dict[date, set[str]] = {}
-    check_ids: set[str] = set()
-    for d in period.days():
-        dp = day_period(d, period.tz)
-        rows = [x for job in jobs for x in store.check_summary(since=dp.since, until=dp.until, job=job)]
-        if not rows:
-            continue
-        day_hosts[d] = {x.host for x in rows}
-        for x in rows:
-            totals["ok"] += x.ok
-            totals["warn"] += x.warn
-            totals["crit"] += x.crit
-            check_ids.add(x.id)
+    summary_rows = [x for job in jobs for x in store.check_summary(since=period.since, until=period.until, job=job)]
+    checked_hosts = {x.host for x in summary_rows}
+    check_ids = {x.id for x in summary_rows}
+    for x in summary_rows:
+        totals["ok"] += x.ok
+        totals["warn"] += x.warn
+        totals["crit"] += x.crit
+    # hosts inspected per day: the day's runs' hosts that have check results
+    day_hosts: dict[date, set[str]] = defaultdict(set)
+    for r in runs:
+        day_hosts[run_day[r.id]].update(h for h in (r.hosts or []) if h in checked_hosts)
     bad = sorted((c for job in jobs for st in ("warn", "crit")
                   for c in store.checks(job=job, status=st, since=period.since, until=period.until)),
                  key=lambda c: c.time)
