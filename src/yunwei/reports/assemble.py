@@ -190,8 +190,8 @@ def inspection_record(store: Any, period: Period) -> dict[str, Any]:
                           "checks": [_check_row(c, period) for c in cs]})
         out_runs.append({
             "run_id": r.id, "started": _local(r.started_at, period), "ended": _local(r.ended_at, period),
-            "profile": r.profile, "operator": r.operator, "status": r.status,
-            "status_label": cat.RUN_STATUS_LABEL.get(r.status, r.status), "hosts": hosts,
+            "profile": r.profile, "profile_label": cat.PROFILE_LABEL.get(r.profile, r.profile),
+            "operator": r.operator, "status": r.status, "status_label": cat.RUN_STATUS_LABEL.get(r.status, r.status), "hosts": hosts,
             "counts": _count(c.status for h in by_run_host[r.id].values() for c in h),
         })
     totals = _count(c.status for c in checks)

@@ -23,6 +23,7 @@ COMPLETED_RUN_STATUSES = ("ok", "failed")
 STATUS_ORDER = {"ok": 0, "warn": 1, "crit": 2}
 STATUS_LABEL = {"ok": "正常", "warn": "警告", "crit": "严重", None: "无数据"}
 RUN_STATUS_LABEL = {"ok": "完成", "failed": "完成（有失败任务）", "running": "进行中", "interrupted": "中断"}
+PROFILE_LABEL = {"daily": "日常", "heightened": "重保", "resources": "资源", "": ""}
 LIGHT = {"ok": "绿", "warn": "黄", "crit": "红", None: "—"}
 
 CATEGORY_LABEL = {

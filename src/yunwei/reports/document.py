@@ -83,7 +83,7 @@ def inspection_record(data: dict[str, Any]) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     if data["empty"]:
         blocks.append({"type": "notice", "text": "本日无巡检记录：日志中没有该日的巡检作业。"})
-    runs_rows = [[r["started"], r["ended"], r["profile"], r["operator"], r["status_label"], len(r["hosts"]),
+    runs_rows = [[r["started"], r["ended"], r["profile_label"], r["operator"], r["status_label"], len(r["hosts"]),
                   r["counts"]["ok"], r["counts"]["warn"], r["counts"]["crit"], r["run_id"]] for r in data["runs"]]
     blocks.append(_table("巡检作业", "巡检作业", ["开始时间", "结束时间", "类型", "巡检人", "状态", "主机数",
                                           "正常", "警告", "严重", "作业编号"], runs_rows, empty="本日无巡检作业"))
