@@ -75,6 +75,7 @@ def test_login_banner_two_person_review_on_the_lab(lab, review_env, capsys):
     assert main(["review", req_id]) == 0
     assert "would change" in capsys.readouterr().out
     assert main(["approve", req_id]) == 0
+    assert "approved" in capsys.readouterr().out
 
     # 3. execute: the real run, over SSH, with host key checking on
     as_operator("alice")
