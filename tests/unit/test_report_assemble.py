@@ -199,3 +199,19 @@ def test_windows_file_formats():
     from yunwei.errors import InputError
     with pytest.raises(InputError, match=r"heightened\[0\].end"):
         parse_windows([{"start": "2027-01-05", "end": "2027-01-01"}], "w.yml")
+
+
+def test_windows_from_the_schedule(tmp_path, monkeypatch):
+    """Without --windows, the heightened windows come from the schedule (issue 6's schedule.yml)."""
+    from yunwei.reports.windows import load_windows
+
+    sched = tmp_path / "schedule.yml"
+    sched.write_text(
+        "timezone: Asia/Shanghai\n"
+        "jobs:\n  inspect:\n    cron: '30 8 * * *'\n    profile: daily\n"
+        "heightened:\n  jobs: [inspect]\n  cron: '30 8,14,20 * * *'\n  profile: heightened\n"
+        "  windows:\n    - {name: 国庆节, start: 2026-10-01, end: 2026-10-07}\n", encoding="utf-8")
+    monkeypatch.setenv("YUNWEI_SCHEDULE", str(sched))
+    monkeypatch.setenv("YUNWEI_VAR", str(tmp_path / "var"))      # no approved copy there
+    assert load_windows() == [Window("国庆节", date(2026, 10, 1), date(2026, 10, 7))]
+    assert load_windows(sched) == load_windows()                   # --windows accepts a whole schedule.yml

@@ -68,7 +68,7 @@ def _table(doc: Any, columns: list[str], rows: list[list[Any]], status_col: int 
     parts = [f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblW w:w="5000" w:type="pct"/><w:tblBorders>{border}'
              '</w:tblBorders><w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" w:firstColumn="1" '
              'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/></w:tblPr><w:tblGrid>',
-             "<w:gridCol/>" * len(columns), "</w:tblGrid>",
+             f'<w:gridCol w:w="{max(400, 14000 // max(1, len(columns)))}"/>' * len(columns), "</w:tblGrid>",
              '<w:tr><w:trPr><w:tblHeader/></w:trPr>', *(_cell_xml(c, "DDE6F0", True) for c in columns), "</w:tr>"]
     for row in rows:
         parts.append("<w:tr>")
