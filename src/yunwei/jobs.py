@@ -22,7 +22,7 @@ READ_ONLY = "read-only"
 CHANGE = "change"
 JOB_CLASSES = (READ_ONLY, CHANGE)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_KEYS = {"class", "playbook", "inventory", "vars", "limit", "description", "profile", "timeout"}
+_KEYS = {"class", "playbook", "inventory", "vars", "limit", "description", "profile", "timeout", "secret_vars"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Job:
     description: str = ""
     profile: str | None = None
     timeout: int | None = None
+    secret_vars: tuple[str, ...] = ()  # extra vars whose values never reach var/ (sealed in requests)
     source: str = ""
 
     @property
@@ -59,6 +60,7 @@ class Job:
             "limit": self.limit,
             "profile": self.profile,
             "timeout": self.timeout,
+            "secret_vars": list(self.secret_vars),
         }
 
 
@@ -132,6 +134,9 @@ def _parse(path: Path, data: Any) -> dict[str, Job]:
         profile = spec.get("profile")
         if profile is not None and not isinstance(profile, str):
             raise InputError(src, f"{key}.profile", "must be a string")
+        secret_vars = spec.get("secret_vars") or []
+        if not isinstance(secret_vars, list) or not all(isinstance(v, str) and v for v in secret_vars):
+            raise InputError(src, f"{key}.secret_vars", "must be a list of variable names")
         jobs[name] = Job(
             name=name,
             job_class=job_class,
@@ -142,6 +147,7 @@ def _parse(path: Path, data: Any) -> dict[str, Job]:
             description=str(spec.get("description") or ""),
             profile=profile,
             timeout=timeout,
+            secret_vars=tuple(secret_vars),
             source=src,
         )
     return jobs

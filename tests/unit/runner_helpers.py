@@ -73,7 +73,7 @@ def env(tmp_path, monkeypatch) -> Env:
     jobs = tmp_path / "jobs.yml"
     jobs.write_text(
         "jobs:\n"
-        "  local_change:\n    class: change\n"
+        "  local_change:\n    class: change\n    secret_vars: [secret_token]\n"
         f"    playbook: {tmp_path}/pb.yml\n    inventory: {tmp_path}/inv.yml\n"
         f"    vars: {{target: {target}}}\n"
         "  local_read:\n    class: read-only\n"

@@ -43,7 +43,8 @@ def approved(env, **kw) -> dict:  # noqa: F811
 def test_happy_path_request_preview_approve_execute(env, capsys, monkeypatch):  # noqa: F811
     monkeypatch.setattr(workflow, "run_job", real_run_job)  # the real ansible-runner, end to end
     env.target.write_text("greeting=old\n")
-    assert main(["request", "local_change", "-e", "greeting=你好", "-q"]) == 0
+    secret = "Sup3r-s3cret-v4lue"
+    assert main(["request", "local_change", "-e", "greeting=你好", "-e", f"secret_token={secret}", "-q"]) == 0
     out = capsys.readouterr().out
     req_id = out.split("request ")[1].split()[0]
     assert "would change: local1: Write the target file" in out
@@ -55,12 +56,15 @@ def test_happy_path_request_preview_approve_execute(env, capsys, monkeypatch):  
     assert main(["approve", req_id]) == 0
     approval = json.loads((store.requests_dir() / req_id / "approval.json").read_text())
     assert approval["approver"] == "bob" and "BEGIN SSH SIGNATURE" in approval["signature"]
-    assert main(["execute", req_id, "-q"]) == 0
+    assert main(["execute", req_id, "-q"]) == 2  # the sealed secret must be given again
+    assert main(["execute", req_id, "-q", "-e", f"secret_token={secret}"]) == 0
     assert env.target.read_text() == "greeting=你好\n"
+    for path in env.var.rglob("*"):  # the secret never reached var/ (request, preview, artifacts, audit)
+        assert not path.is_file() or secret.encode() not in path.read_bytes(), path
     assert main(["requests", "--json"]) == 0
     assert "executed (successful)" in capsys.readouterr().out
-    assert events() == ["request", "preview", "approval", "execution", "result"]
-    recs = list(default_log().records())
+    assert events() == ["request", "preview", "approval", "refusal", "execution", "result"]
+    recs = [r for r in default_log().records() if r["event"] != "refusal"]
     assert recs[0]["operator"] == "alice" and recs[2]["operator"] == "bob"
     assert len({r["digest"] for r in recs}) == 1
     assert default_log().verify().ok
@@ -222,3 +226,28 @@ def test_unknown_request_id(env, capsys):  # noqa: F811
     assert main(["approve", "req-000000000000"]) == 2
     assert main(["execute", "../../etc"]) == 2
     assert events() == ["refusal", "refusal"]
+
+
+def test_sealed_secret_must_match_at_execute(env, capsys):  # noqa: F811
+    req = approved(env, extravars={"greeting": "hi", "secret_token": "right"})
+    stored = json.loads((store.request_dir(req["id"]) / "request.json").read_text())
+    assert stored["extravars"] == {"greeting": "hi"} and "right" not in json.dumps(stored)
+    assert stored["sealed_vars"]["secret_token"].startswith("pbkdf2-sha256:")
+    for bad in ([], ["-e", "secret_token=wrong"], ["-e", "secret_token=right", "-e", "greeting=other"]):
+        assert main(["execute", req["id"], "-q", *bad]) == 2
+    assert not env.target.exists()
+    assert events()[-3:] == ["refusal", "refusal", "refusal"]
+    assert main(["execute", req["id"], "-q", "-e", "secret_token=right"]) == 0
+    assert env.target.read_text() == "greeting=hi\n"
+
+
+def test_edited_sealed_secret_is_refused(env):  # noqa: F811
+    req = approved(env, extravars={"secret_token": "right"})
+    rpath = store.request_dir(req["id"]) / "request.json"
+    data = json.loads(rpath.read_text())
+    from yunwei.review.sealed import seal
+
+    data["sealed_vars"]["secret_token"] = seal("mine", data["secret_salt"])
+    rpath.write_text(json.dumps(data))
+    with pytest.raises(YunweiError, match="digest differs"):
+        workflow.execute(req["id"], quiet=True, secret_values={"secret_token": "mine"})

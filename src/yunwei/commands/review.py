@@ -34,6 +34,8 @@ def _print_preview(info: dict) -> None:
     print(f"digest   {req['digest']}")
     if req.get("extravars"):
         print(f"vars     {', '.join(f'{k}={v}' for k, v in sorted(req['extravars'].items()))}")
+    if req.get("sealed_vars"):
+        print(f"secrets  {', '.join(sorted(req['sealed_vars']))} (sealed: bound to the digest, not stored)")
     print(f"preview  check mode + diff: {preview.get('status', '-')} (rc {preview.get('rc', '-')})")
     for change in preview.get("changes") or []:
         print(f"--- would change: {change['host']}: {change['task']}")
@@ -85,7 +87,7 @@ def _cmd_deny(args: argparse.Namespace) -> int:
 
 
 def _cmd_execute(args: argparse.Namespace) -> int:
-    execution = workflow.execute(args.id, quiet=args.quiet)
+    execution = workflow.execute(args.id, quiet=args.quiet, secret_values=parse_extravars(args.extravars))
     if args.json:
         ui.print_json(execution)
     else:
@@ -123,6 +125,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("execute", help="execute an approved request (once)")
     p.add_argument("id")
+    p.add_argument("-e", "--extra-vars", action="append", dest="extravars", metavar="KEY=VALUE",
+                   help="the request's secret variables again (their values are never stored)")
     p.add_argument("--quiet", "-q", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_execute)

@@ -16,7 +16,7 @@ from typing import Any
 from yunwei import audit
 from yunwei.errors import InputError, YunweiError
 from yunwei.jobs import Job, get_job
-from yunwei.review import signing, store
+from yunwei.review import sealed, signing, store
 from yunwei.review.digest import changed_files, content_digest
 from yunwei.runner import run_job
 from yunwei.runner.env import operator
@@ -84,7 +84,7 @@ def _digest(req: dict[str, Any], job: Job | None) -> tuple[str, dict[str, str]]:
 
         return proposed_digest(req.get("schedule_file"))
     assert job is not None
-    return content_digest(job, req.get("limit"), req.get("extravars"))
+    return content_digest(job, req.get("limit"), sealed.digest_vars(req))
 
 
 def _signed_fields(req: dict[str, Any], decision: str, signer: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -122,6 +122,7 @@ def create_request(job_name: str, *, limit: str | None = None, extravars: dict[s
     now = _now()
     req: dict[str, Any] = {"id": request_id, "requester": who, "created": _iso(now), "limit": limit,
                            "extravars": extravars or {}}
+    secret_values: dict[str, Any] = {}
     job: Job | None = None
     if job_name == SCHEDULE_KIND:
         req.update(kind=SCHEDULE_KIND, job=SCHEDULE_KIND)
@@ -134,26 +135,32 @@ def create_request(job_name: str, *, limit: str | None = None, extravars: dict[s
             raise refuse(f"job {job.name} is read-only: run it with `yunwei run {job.name}`",
                          who=who, action="request", request={"job": job.name})
         req.update(kind="job", job=job.name, jobs_file=jobs_file)
+        req["extravars"], secret_values = sealed.split(extravars or {}, job.secret_vars)
+        if secret_values:
+            req["secret_salt"] = sealed.new_salt()
+            req["sealed_vars"] = {k: sealed.seal(v, req["secret_salt"]) for k, v in secret_values.items()}
     req["digest"], req["manifest"] = call(_digest, req, job)
     req["signature"] = call(_sign_checked, _signed_fields(req, "request", who), who, key)
     d = store.requests_dir() / request_id
     store.write(d / "request.json", req, exclusive=True)
     audit.record("request", request=request_id, job=req["job"], operator=who, digest=req["digest"],
-                 limit=limit, extravars=sorted((extravars or {}).keys()))
-    preview = _preview(req, job, quiet=quiet)
+                 limit=limit, extravars=sorted((extravars or {}).keys()), sealed=sorted(secret_values) or None)
+    preview = _preview(req, job, quiet=quiet, secret_values=secret_values)
     store.write(d / "preview.json", preview)
     audit.record("preview", request=request_id, job=req["job"], operator=who, digest=req["digest"],
                  run_id=preview.get("run_id"), status=preview.get("status"), changed=len(preview.get("changes", [])))
     return req
 
 
-def _preview(req: dict[str, Any], job: Job | None, *, quiet: bool) -> dict[str, Any]:
+def _preview(req: dict[str, Any], job: Job | None, *, quiet: bool,
+             secret_values: dict[str, Any] | None = None) -> dict[str, Any]:
     if req.get("kind") == SCHEDULE_KIND:
         from yunwei.schedule.active import preview_change
 
         return preview_change(req["schedule_file"])
     assert job is not None
-    result = run_job(job, limit=req.get("limit"), extravars=req.get("extravars"), check=True, diff=True,
+    result = run_job(job, limit=req.get("limit"), extravars={**req["extravars"], **(secret_values or {})},
+                     check=True, diff=True,
                      content_digest=req["digest"], operator_name=req["requester"], profile="preview", quiet=quiet)
     return {
         "run_id": result.run_id, "status": result.status, "rc": result.rc, "stats": result.stats,
@@ -243,7 +250,8 @@ def deny(request_id: str, reason: str, *, key: str | None = None) -> dict[str, A
 
 # -- execute --------------------------------------------------------------------------------
 
-def execute(request_id: str, *, quiet: bool = False, now: dt.datetime | None = None) -> dict[str, Any]:
+def execute(request_id: str, *, quiet: bool = False, now: dt.datetime | None = None,
+            secret_values: dict[str, Any] | None = None) -> dict[str, Any]:
     who = operator()
     d, req = guarded("execute", who)(load, request_id)
 
@@ -269,6 +277,7 @@ def execute(request_id: str, *, quiet: bool = False, now: dt.datetime | None = N
     if (now or _now()) >= _parse_iso(expected["expires"]):
         raise no(f"the approval expired at {expected['expires']}")
     _check_current_digest(req, "execute", who)
+    secret_values = guarded("execute", who, req)(sealed.unseal_check, req, secret_values or {})
     try:
         store.write(d / "execution.json", {"operator": who, "started": _iso(_now()), "status": "running"}, exclusive=True)
     except FileExistsError:
@@ -284,7 +293,7 @@ def execute(request_id: str, *, quiet: bool = False, now: dt.datetime | None = N
         job = _job_for(req)
         assert job is not None
         try:
-            result = run_job(job, limit=req.get("limit"), extravars=req.get("extravars"), diff=True,
+            result = run_job(job, limit=req.get("limit"), extravars={**req["extravars"], **secret_values}, diff=True,
                              content_digest=req["digest"], operator_name=who, quiet=quiet)
             status, rc, run_id = result.status, result.rc, result.run_id
             extra = {"stats": result.stats, "changes": result.changes, "failures": result.failures,
