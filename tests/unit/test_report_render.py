@@ -271,3 +271,30 @@ def test_daily_scores_agree(generated):
     monthly_daily = {d["date"]: d["score"] for d in generated["monthly"][0]["health"]["daily"]}
     assert monthly_daily["2026-10-05"] == generated["health-daily"][0]["score"]
     assert len(monthly_daily) == 7
+
+
+def test_hostile_text_is_escaped_and_cleaned(tmp_path):
+    """Evidence comes from logs: markup is escaped in HTML, control characters never break DOCX/XLSX."""
+    import uuid
+    from datetime import timedelta
+
+    from yunwei.store import Check, Run
+
+    started = datetime(2026, 10, 5, 1, 0, tzinfo=timezone.utc)
+    with open_store(tmp_path / "j.sqlite", reap=False) as store:
+        run = Run(id=str(uuid.uuid4()), job="inspect", profile="daily", operator="alice", started_at=started,
+                  hosts=["web01"])
+        store.begin_run(run)
+        store.write_batch(run.id, checks=[Check(
+            id="WEB-LOG-001", category="log", status="warn", host="web01", time=started + timedelta(seconds=5),
+            title="nginx 错误日志", value=3, evidence='<script>alert("x")</script> \x1b[31mboom\x00\x07',
+            suggestion="查看 /var/log/nginx/error.log & 处理")])
+        store.finish_run(run.id, "ok")
+        files = gen.generate("inspection-record", store, parse_period("day", "2026-10-05", SH),
+                             gen.Options(out_dir=tmp_path / "out"))
+    by = {f.suffix[1:]: f for f in files}
+    html = by["html"].read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    rows = xlsx_table(by["xlsx"], "检查明细")
+    assert rows[1][9] == '<script>alert("x")</script> [31mboom'
+    assert any('<script>alert("x")</script> [31mboom' in row for t in docx_tables(by["docx"]) for row in t)
