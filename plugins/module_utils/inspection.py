@@ -27,7 +27,7 @@ THRESHOLDS = {
     "net_err_rate": (1.0, 10.0, "high", "/s", "network errors + drops per second"),
     "zombies": (5.0, 50.0, "high", "", "zombie processes"),
     "pending_updates": (1.0, 100.0, "high", "", "pending package updates"),
-    "pending_security": (1.0, 10.0, "high", "", "pending security updates"),
+    "pending_security": (1.0, 50.0, "high", "", "pending security updates"),
     "time_offset_s": (0.5, 5.0, "high", "s", "clock offset from the time source"),
     "fs_days_full": (30.0, 7.0, "low", "d", "days until a filesystem is full (resources profile)"),
     # web

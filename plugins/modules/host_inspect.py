@@ -443,7 +443,8 @@ class HostInspector(object):
                 pending = len(ups)
                 sec = [u for u in ups if u["security"]]
                 security = len(sec)
-                names = ["%s %s→%s" % (u["name"], u["current"], u["candidate"]) for u in (sec + ups)[:8]]
+                names = ["%s%s %s→%s" % ("[安全] " if u["security"] else "", u["name"], u["current"], u["candidate"])
+                         for u in ups[:40]] + (["…"] if len(ups) > 40 else [])
                 lists = glob.glob("/var/lib/apt/lists/*_Packages*") + glob.glob("/var/lib/apt/lists/*Packages")
                 if lists:
                     age = time.time() - max(os.path.getmtime(p) for p in lists)
@@ -457,7 +458,7 @@ class HostInspector(object):
             if rc in (0, 100):
                 ups = hp.parse_dnf_check_update(out)
                 pending = len(ups)
-                names = ["%s %s" % (u["name"], u["candidate"]) for u in ups[:8]]
+                names = ["%s %s" % (u["name"], u["candidate"]) for u in ups[:40]] + (["…"] if len(ups) > 40 else [])
                 args = [tool, "-q", "-C", "updateinfo", "list", "--security"] if dnf else \
                     [tool, "-q", "-C", "updateinfo", "list", "security"]
                 rc2, out2, err2 = self.run_cmd(args)
@@ -474,7 +475,8 @@ class HostInspector(object):
         else:
             f.metric("pkg.pending", pending)
             f.judged("HOST-PKG-001", "待安装更新", "pending_updates", pending,
-                     "待安装更新 %d 个%s%s" % (pending, ("：" + "，".join(names)) if names else "", note), suggestion)
+                     "待安装更新 %d 个%s%s%s" % (pending, ("（其中安全更新 %d 个）" % security) if security else "",
+                                          ("：" + "，".join(names)) if names else "", note), suggestion)
         if security is None:
             if pending is not None:
                 f.check("HOST-PKG-002", "待安装安全更新", "warn" if self.facts.get("pkg_mgr") != "apt" else "ok",

@@ -1,0 +1,178 @@
+"""Run an inspection through the runner layer and summarise it from the journal store.
+
+``inspect()`` runs the job (``inspect`` for daily/heightened, ``resources`` for resources)
+through :func:`yunwei.runner.run_job` with a collector that prints one line per host and
+area as results arrive; ``summarise()`` reads the run's checks back from the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from yunwei import ui
+from yunwei.errors import InputError, YunweiError
+
+PROFILES = ("daily", "heightened", "resources")
+STATUS_ORDER = {"crit": 0, "warn": 1, "ok": 2}
+AREA = {"yunwei.ops.host_inspect": "主机", "yunwei.ops.web_inspect": "网站", "yunwei.ops.pg_inspect": "数据库"}
+
+
+@dataclass
+class HostSummary:
+    host: str
+    ok: int = 0
+    warn: int = 0
+    crit: int = 0
+    unreachable: bool = False
+
+
+@dataclass
+class Summary:
+    run_id: str
+    profile: str
+    status: str
+    rc: int
+    hosts: list[HostSummary] = field(default_factory=list)
+    findings: list[Any] = field(default_factory=list)  # yunwei.store.Check, crit first
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {s: sum(getattr(h, s) for h in self.hosts) for s in ("ok", "warn", "crit")}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "profile": self.profile, "status": self.status, "rc": self.rc,
+            "totals": self.totals, "hosts": [dataclasses.asdict(h) for h in self.hosts],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def _progress_collector(echo: Callable[[str], None]) -> Any:
+    from yunwei.runner.progress import Collector
+
+    class InspectionProgress(Collector):
+        """One line per host and area with its check counts; runner stats kept by the base class."""
+
+        def event(self, event: dict[str, Any]) -> bool:
+            name = event.get("event", "")
+            data = event.get("event_data") or {}
+            res = data.get("res") if isinstance(data.get("res"), dict) else {}
+            action = str(data.get("resolved_action") or data.get("task_action") or "")
+            if name in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable") and (
+                    action in AREA or "checks" in res):
+                counts = {"ok": 0, "warn": 0, "crit": 0}
+                for c in res.get("checks") or []:
+                    if isinstance(c, dict) and c.get("status") in counts:
+                        counts[c["status"]] += 1
+                state = "不可达" if name == "runner_on_unreachable" else ("失败" if name == "runner_on_failed" else "完成")
+                echo(f"{data.get('host', '?'):<12} {AREA.get(action, action):<4} {state}  "
+                     f"ok {counts['ok']:>3}  warn {counts['warn']:>2}  crit {counts['crit']:>2}")
+            elif name == "playbook_on_play_start":
+                echo(f"== {data.get('play', '')}")
+            return super().event(event)
+
+    return InspectionProgress(quiet=True)
+
+
+def inspect(profile: str, *, inventory: str | None = None, limit: str | None = None,
+            extravars: dict[str, Any] | None = None, quiet: bool = False,
+            echo: Callable[[str], None] | None = None) -> Summary:
+    """Run the inspection with ``profile`` and return its summary from the journal."""
+    if profile not in PROFILES:
+        raise InputError("--profile", None, f"unknown profile {profile!r} (choose one of {', '.join(PROFILES)})")
+    from yunwei import audit
+    from yunwei.jobs import get_job
+    from yunwei.review.digest import content_digest
+    from yunwei.runner import run_job
+    from yunwei.runner.env import operator
+
+    job = get_job("resources" if profile == "resources" else "inspect")
+    if inventory:
+        path = Path(inventory).expanduser().resolve()
+        if not path.exists():
+            raise InputError("-i", None, f"inventory {inventory} does not exist")
+        job = dataclasses.replace(job, inventory=str(path))
+    evars = {**(extravars or {}), "inspection_profile": profile}
+    who = operator()
+    digest, _ = content_digest(job, limit, evars)
+    run_id = str(uuid.uuid4())
+    audit.record("execution", job=job.name, operator=who, digest=digest, run_id=run_id, limit=limit,
+                 extravars=sorted(evars), trigger="cli:inspect", profile=profile)
+    sink: Callable[[str], None] = (lambda _msg: None) if quiet else (echo or ui.progress)
+    collector = _progress_collector(sink)
+    result = run_job(job, limit=limit, extravars=evars, content_digest=digest, operator_name=who, run_id=run_id,
+                     profile=profile, collector=collector)
+    audit.record("result", job=job.name, operator=who, digest=digest, run_id=run_id, status=result.status,
+                 rc=result.rc)
+    summary = summarise(run_id, profile=profile, status=result.status, rc=result.rc)
+    stats_hosts = {h for h in result.stats}
+    known = {h.host for h in summary.hosts}
+    for host in sorted(stats_hosts - known):
+        summary.hosts.append(HostSummary(host))
+    for h in summary.hosts:
+        if result.stats.get(h.host, {}).get("dark"):
+            h.unreachable = True
+    if result.rc not in (0,) and not summary.hosts:
+        tail = "\n".join(result.stdout().splitlines()[-15:])
+        raise YunweiError(f"inspection run {run_id} failed (rc {result.rc}) before any check was recorded:\n{tail}")
+    return summary
+
+
+def summarise(run_id: str, *, profile: str = "", status: str = "", rc: int = 0, store_url: str | None = None,
+              top: int = 10) -> Summary:
+    """Per-host ok/warn/crit counts and the top findings of a run, from the journal store."""
+    from yunwei.store import open_store
+
+    with open_store(store_url) as store:
+        checks = store.checks(run_id=run_id)
+        run = store.get_run(run_id)
+    hosts: dict[str, HostSummary] = {}
+    for host in (run.hosts if run else []):
+        hosts[host] = HostSummary(host)
+    for c in checks:
+        h = hosts.setdefault(c.host, HostSummary(c.host))
+        setattr(h, c.status, getattr(h, c.status) + 1)
+        if c.id.endswith("-REACH-001"):
+            h.unreachable = True
+    findings = sorted((c for c in checks if c.status != "ok"),
+                      key=lambda c: (STATUS_ORDER.get(c.status, 3), c.host, c.id, c.instance))
+    return Summary(run_id=run_id, profile=profile or (run.profile if run else ""), status=status or
+                   (run.status if run else ""), rc=rc, hosts=sorted(hosts.values(), key=lambda h: h.host),
+                   findings=findings[:top] if top else findings)
+
+
+def print_summary(summary: Summary) -> None:
+    print(f"\n巡检 {summary.profile} · run {summary.run_id} · {summary.status}")
+    ui.table(["主机", "ok", "warn", "crit", "备注"],
+             [[h.host, h.ok, h.warn, h.crit, "不可达" if h.unreachable else ""] for h in summary.hosts])
+    t = summary.totals
+    print(f"合计: ok {t['ok']}  warn {t['warn']}  crit {t['crit']}")
+    if summary.findings:
+        print("\n主要发现（处理建议）:")
+        ui.table(["状态", "主机", "检查项", "对象", "值", "证据", "处理建议"],
+                 [[c.status.upper(), c.host, f"{c.id} {c.title}", _short(c.instance, 24),
+                   _short(f"{c.value}{c.unit or ''}", 14), _short(c.evidence, 60), _short(c.suggestion, 60)]
+                  for c in summary.findings])
+    else:
+        print("\n无 warn/crit 发现。")
+
+
+def _short(text: Any, width: int) -> str:
+    s = " ".join(str(text if text is not None else "").split())
+    return s if ui.display_width(s) <= width else _cut(s, width)
+
+
+def _cut(s: str, width: int) -> str:
+    out, w = "", 0
+    for ch in s:
+        cw = ui.display_width(ch)
+        if w + cw > width - 1:
+            break
+        out += ch
+        w += cw
+    return out + "…"
