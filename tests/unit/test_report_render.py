@@ -122,7 +122,7 @@ def test_monthly_numbers(generated):
     assert missed[1] == ["2026-10-02", "3", "2", "1", "国庆重保"]
     assert len(missed) == 1 + 1 + 24
     avail = {r[0]: r for r in xlsx_table(files["xlsx"], "服务可用性")[1:]}
-    web = avail["网站服务（HTTP 探测）"]
+    web = avail["网站服务（HTTP 可用性、页面关键字）"]
     assert web[1:4] == ["24", "23", "1"]                  # 12 runs x 2 web hosts, one HTTP crit on day 5
     summary = openpyxl.load_workbook(files["xlsx"])["概要"]
     values = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}

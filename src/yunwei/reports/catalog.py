@@ -54,14 +54,14 @@ class Trend:
 
 
 TRENDS: tuple[Trend, ...] = (
-    Trend("cpu", "CPU 使用率", "%", (Series("CPU", ("cpu.used_pct", "cpu.usage_pct", "cpu.util_pct", "cpu.busy_pct")),)),
-    Trend("mem", "内存使用率", "%", (Series("内存", ("mem.used_pct", "memory.used_pct", "mem.usage_pct")),)),
-    Trend("disk", "磁盘 I/O", "%", (Series("磁盘利用率", ("disk.util_pct", "disk.busy_pct", "diskio.util_pct")),)),
+    Trend("cpu", "CPU 使用率", "%", (Series("CPU", ("cpu.used_pct", "cpu.usage_pct")),)),
+    Trend("mem", "内存使用率", "%", (Series("内存", ("mem.used_pct", "memory.used_pct")),)),
+    Trend("disk", "磁盘 I/O", "%", (Series("磁盘利用率", ("disk.util_pct", "disk.busy_pct")),)),
     Trend("net", "网络流量", "B/s", (
-        Series("接收", ("net.rx_bytes_per_s", "net.rx_bps", "net.rx_bytes_s", "net.rx")),
-        Series("发送", ("net.tx_bytes_per_s", "net.tx_bps", "net.tx_bytes_s", "net.tx")),
+        Series("接收", ("net.rx_bps", "net.rx_bytes_per_s")),
+        Series("发送", ("net.tx_bps", "net.tx_bytes_per_s")),
     )),
-    Trend("load", "系统负载 load1", "", (Series("load1", ("load.1", "load.load1", "load.1m", "load1")),)),
+    Trend("load", "系统负载 load1", "", (Series("load1", ("load.1", "load1")),)),
 )
 
 FS_USED_PCT = ("fs.used_pct",)
@@ -69,12 +69,13 @@ FS_SIZE_BYTES = ("fs.size_bytes", "fs.total_bytes")
 FS_USED_BYTES = ("fs.used_bytes",)
 DB_SIZE_BYTES = ("db.size_bytes", "pg.database_size_bytes", "pg.db_size_bytes")
 
-# Availability per service: the checks whose status says whether the service answered.
+# Availability per service: the checks whose status says whether the service answered
+# (ids of plugins/modules/web_inspect.py and pg_inspect.py).
 # A sample (one host, one run) is "down" when any matching check is crit.
 SERVICES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("网站服务（HTTP 探测）", re.compile(r"^WEB-HTTP")),
-    ("Web 服务器（nginx）", re.compile(r"^WEB-NGINX")),
-    ("数据库服务（PostgreSQL 连接）", re.compile(r"^(DB|PG)-CONN")),
+    ("网站服务（HTTP 可用性、页面关键字）", re.compile(r"^WEB-HTTP-00[13]$")),
+    ("Web 服务器（nginx 运行状态）", re.compile(r"^WEB-NGINX-001$")),
+    ("数据库服务（PostgreSQL 可连接）", re.compile(r"^(DB|PG)-CONN-001$")),
 )
 
 # Pending patches / security updates.

@@ -6,7 +6,7 @@ given seed. Built-in faults, so reports have something to say:
 
 * the first host's /srv/data grows 1.5 points a day from 60 % (warn above 80 %);
 * the first web host's HTTP probe (WEB-HTTP-001) is crit in the first run of day 5 (1-based);
-* the first db host's time synchronisation (HOST-NTP-001) is warn every day from day 2 on;
+* the first db host's time synchronisation (HOST-TIME-001) is warn every day from day 2 on;
 * a few random warns (``noise``).
 """
 
@@ -45,36 +45,37 @@ def _base_checks(host: str) -> list[tuple[str, str, str, str, Any, str]]:
         ("HOST-MEM-001", "host", "内存使用率", "", 45.0, "%"),
         ("HOST-SWAP-001", "host", "交换分区使用率", "", 0.0, "%"),
         ("HOST-LOAD-001", "host", "每核负载", "", 0.3, ""),
-        ("HOST-NTP-001", "time", "时间同步", "", "synchronised", ""),
+        ("HOST-TIME-001", "time", "时间同步", "", "synchronised", ""),
         ("HOST-SVC-001", "service", "失败的服务", "", 0, ""),
-        ("HOST-ZOMBIE-001", "host", "僵尸进程", "", 0, ""),
-        ("HOST-PORTS-001", "network", "监听端口", "", "22", ""),
+        ("HOST-PROC-001", "host", "僵尸进程", "", 0, ""),
+        ("HOST-PORT-001", "network", "监听端口", "", "22", ""),
         ("HOST-PKG-001", "patch", "待安装更新", "", 0, ""),
         ("HOST-PKG-002", "patch", "待安装安全更新", "", 0, ""),
         ("HOST-REBOOT-001", "patch", "需要重启", "", "no", ""),
         ("HOST-KERNEL-001", "host", "内核版本", "", "6.1.0-26-amd64", ""),
-        ("HOST-UPTIME-001", "host", "运行时间", "", 30, "d"),
+        ("HOST-UP-001", "host", "运行时间", "", 30, "d"),
     ]
     for mount in ("/", "/var", "/srv/data"):
         out.append(("HOST-FS-001", "host", "文件系统使用率", mount, 40.0, "%"))
-        out.append(("HOST-INODE-001", "host", "inode 使用率", mount, 5.0, "%"))
+        out.append(("HOST-FS-002", "host", "inode 使用率", mount, 5.0, "%"))
     if host.startswith("web"):
         out += [
             ("WEB-HTTP-001", "web", "网站可访问性", "https://www.example.gov.cn/", 200, ""),
             ("WEB-HTTP-002", "web", "网站响应时间", "https://www.example.gov.cn/", 0.12, "s"),
-            ("WEB-CERT-001", "web", "证书剩余天数", "www.example.gov.cn", 80, "d"),
+            ("WEB-TLS-001", "web", "证书剩余天数", "www.example.gov.cn", 80, "d"),
             ("WEB-NGINX-001", "web", "nginx 运行状态", "", "running", ""),
             ("WEB-NGINX-002", "web", "nginx 配置检查", "", "ok", ""),
+            ("WEB-HTTP-003", "web", "页面关键字", "https://www.example.gov.cn/", "true", ""),
             ("WEB-LOG-001", "log", "nginx 错误日志", "", 0, ""),
         ]
     else:
         out += [
             ("DB-CONN-001", "db", "数据库可连接", "postgres", "accepting", ""),
-            ("DB-VERSION-001", "db", "数据库版本", "", "15.8", ""),
-            ("DB-CONNS-001", "db", "连接数占比", "", 12.0, "%"),
-            ("DB-LONGTX-001", "db", "长事务", "", 0, ""),
+            ("DB-VER-001", "db", "数据库版本", "", "15.8", ""),
+            ("DB-CONN-002", "db", "连接数占比", "", 12.0, "%"),
+            ("DB-TX-001", "db", "长事务", "", 0, ""),
             ("DB-REPL-001", "db", "复制状态", "", "n/a", ""),
-            ("DB-WAL-001", "db", "WAL 归档", "", 0, ""),
+            ("DB-ARCH-001", "db", "WAL 归档", "", 0, ""),
             ("DB-CACHE-001", "db", "缓存命中率", "", 99.5, "%"),
             ("DB-LOG-001", "log", "数据库错误日志", "", 0, ""),
         ]
@@ -123,7 +124,7 @@ def make_journal(store: Any, *, start: date, days: int, runs_per_day: int = 1, h
                         status = "crit" if value >= 90 else "warn" if value >= 80 else "ok"
                     elif cid == "WEB-HTTP-001" and host == first_web and d == 4 and r == 0 and faults:
                         value, status = 502, "crit"
-                    elif cid == "HOST-NTP-001" and host == first_db and d >= 1 and faults:
+                    elif cid == "HOST-TIME-001" and host == first_db and d >= 1 and faults:
                         value, status = "offset 850 ms", "warn"
                     elif noise and rng.random() < noise:
                         status = "warn"
@@ -131,7 +132,7 @@ def make_journal(store: Any, *, start: date, days: int, runs_per_day: int = 1, h
                         evidence = f"{host} {title}{('（' + inst + '）') if inst else ''}：{value}{unit}"
                         suggestion = {"HOST-FS-001": "清理过期文件或扩容；确认增长来源。",
                                       "WEB-HTTP-001": "检查 nginx 与上游服务状态，查看错误日志。",
-                                      "HOST-NTP-001": "检查 chrony/ntp 服务与上游时间源。"}.get(cid, f"核查{title}。")
+                                      "HOST-TIME-001": "检查 chrony/ntp 服务与上游时间源。"}.get(cid, f"核查{title}。")
                     truth.statuses[status] += 1
                     cs.append(Check(id=cid, category=category, status=status, host=host, time=t, title=title,
                                     instance=inst, value=value, unit=unit,
@@ -144,8 +145,8 @@ def make_journal(store: Any, *, start: date, days: int, runs_per_day: int = 1, h
                         ("cpu.used_pct", base + hour_wave + rng.uniform(-2, 2), "%", ""),
                         ("mem.used_pct", 45 + hi % 7 + rng.uniform(-1, 1), "%", ""),
                         ("disk.util_pct", 5 + rng.uniform(0, 3) + hour_wave, "%", "sda"),
-                        ("net.rx_bytes_per_s", 120_000 + rng.uniform(0, 20_000), "B/s", "eth0"),
-                        ("net.tx_bytes_per_s", 80_000 + rng.uniform(0, 20_000), "B/s", "eth0"),
+                        ("net.rx_bps", 120_000 + rng.uniform(0, 20_000), "B/s", "eth0"),
+                        ("net.tx_bps", 80_000 + rng.uniform(0, 20_000), "B/s", "eth0"),
                         ("load.1", 0.3 + 0.1 * (r % 3) + rng.uniform(0, 0.1), "", ""),
                         ("fs.used_pct", 40.0, "%", "/"),
                         ("fs.used_pct", 40.0, "%", "/var"),
