@@ -1,7 +1,7 @@
 """The content digest of a job: everything that decides what the run will do.
 
 Covered: the job definition from the catalogue, the playbook and every file under playbooks/,
-roles/, plugins/ and meta/, galaxy.yml (the collection version), the inventory (file or
+roles/, plugins/ and meta/, galaxy.yml (the collection version), the ansible-core version, the inventory (file or
 directory, with group_vars/host_vars), the limit and the extra vars. The manifest (path ->
 sha256) is kept with the request so a mismatch can name the files that changed.
 """
@@ -59,8 +59,11 @@ def manifest(job: Job) -> dict[str, str]:
 
 def content_digest(job: Job, limit: str | None, extravars: dict[str, Any] | None) -> tuple[str, dict[str, str]]:
     """Return ("sha256:<hex>", manifest)."""
+    from ansible.release import __version__ as ansible_core_version
+
     files = manifest(job)
     body = {
+        "ansible_core": ansible_core_version,
         "job": job.definition(),
         "limit": limit,
         "extravars": extravars or {},
