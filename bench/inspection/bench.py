@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Wall time of the daily inspection on the lab against `ansible all -m ping` (the floor) and
+against bench/inspection/naive.yml (the same checks, one shell task per check).
+
+    YUNWEI_LAB_NAME=ywinsp .venv/bin/python bench/inspection/bench.py --rounds 3
+
+Variants are interleaved round by round so that load changes on the machine hit all of them.
+Prints a Markdown table (median of the rounds) and writes it to bench/out/inspection.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+OUT = ROOT / "bench" / "out"
+
+
+def lab_inventory() -> Path:
+    sys.path.insert(0, str(ROOT / "src"))
+    from yunwei.lab import Lab
+
+    return Lab.from_env().up().inventory
+
+
+def run(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    took = time.monotonic() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return took
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-i", "--inventory", help="inventory (default: the lab of $YUNWEI_LAB_NAME)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--forks", type=int, nargs="+", default=[1, 5])
+    args = ap.parse_args()
+    inventory = args.inventory or str(lab_inventory())
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+           "YUNWEI_STORE": str(OUT / "inspection-journal.sqlite"), "YUNWEI_JOB": "bench",
+           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    variants = {
+        "ping (floor)": [str(BIN / "ansible"), "all", "-i", inventory, "-m", "ansible.builtin.ping"],
+        "inspection (playbooks/inspect.yml)": [str(BIN / "ansible-playbook"), "-i", inventory, "playbooks/inspect.yml"],
+        "naive (bench/inspection/naive.yml)": [str(BIN / "ansible-playbook"), "-i", inventory,
+                                               "bench/inspection/naive.yml"],
+    }
+    # warm up SSH control masters and caches
+    run(variants["ping (floor)"], env)
+    results: dict[tuple[int, str], list[float]] = {}
+    for forks in args.forks:
+        for rnd in range(args.rounds):
+            for name, cmd in variants.items():
+                took = run(cmd + ["--forks", str(forks)], env)
+                results.setdefault((forks, name), []).append(took)
+                print(f"forks={forks} round {rnd + 1} {name}: {took:.2f}s", file=sys.stderr, flush=True)
+    lines = [
+        f"Lab: 5 hosts, {args.rounds} rounds, median wall time in seconds "
+        f"(load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs).",
+        "",
+        "| forks | ping (floor) | inspection | naive | inspection / ping | naive / inspection |",
+        "|---|---|---|---|---|---|",
+    ]
+    for forks in args.forks:
+        p, i, n = (statistics.median(results[(forks, k)]) for k in variants)
+        lines.append(f"| {forks} | {p:.2f} | {i:.2f} | {n:.2f} | {i / p:.2f}× | {n / i:.2f}× |")
+    text = "\n".join(lines) + "\n"
+    (OUT / "inspection.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
