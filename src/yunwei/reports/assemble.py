@@ -51,6 +51,12 @@ def format_threshold(threshold: Any) -> str:
 def format_value(value: Any, unit: str = "") -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (dict, list)):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, float):
         text = f"{value:.2f}".rstrip("0").rstrip(".")
     else:

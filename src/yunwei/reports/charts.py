@@ -60,7 +60,7 @@ def _png(fig: Figure) -> bytes:
 def line_chart(title: str, unit: str, series: list[dict[str, Any]], *, label_every: int | None = None) -> bytes:
     """Lines of ``series`` = [{label, points: [{t, mean, max}]}]: mean solid, max dashed."""
     fig = _figure()
-    _lines(fig.add_subplot(1, 1, 1), title, unit, series, label_every)
+    _lines(fig.add_subplot(1, 1, 1), title, unit, series, label_every, percent=unit == "%")
     return _png(fig)
 
 
@@ -70,11 +70,13 @@ def trend_panel(trends: list[dict[str, Any]], suffix: str) -> bytes:
     fig = _figure(8.0, 2.2 * max(1, len(shown)))
     for i, t in enumerate(shown, start=1):
         unit = f"，{t['unit']}" if t["unit"] else ""
-        _lines(fig.add_subplot(len(shown), 1, i), f"{t['title']}（{suffix}{unit}）", "", t["series"], None)
+        _lines(fig.add_subplot(len(shown), 1, i), f"{t['title']}（{suffix}{unit}）", "", t["series"], None,
+               percent=t["unit"] == "%")
     return _png(fig)
 
 
-def _lines(ax: Any, title: str, unit: str, series: list[dict[str, Any]], label_every: int | None) -> None:
+def _lines(ax: Any, title: str, unit: str, series: list[dict[str, Any]], label_every: int | None,
+           percent: bool = False) -> None:
     xs_all = sorted({p["t"] for s in series for p in s["points"]})
     index = {t: i for i, t in enumerate(xs_all)}
     for i, s in enumerate(series):
@@ -91,6 +93,12 @@ def _lines(ax: Any, title: str, unit: str, series: list[dict[str, Any]], label_e
     ax.set_xticks(ticks)
     ax.set_xticklabels([_short(xs_all[i]) for i in ticks], rotation=30, ha="right", fontsize=8)
     ax.set_title(title + (f"（{unit}）" if unit else ""))
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    if percent:
+        top = max([p["max"] for s in series for p in s["points"]] + [0])
+        ax.set_ylim(0, 100 if top <= 100 else top * 1.05)
+    elif all(p["mean"] >= 0 for s in series for p in s["points"]):
+        ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
 
