@@ -298,3 +298,24 @@ def test_hostile_text_is_escaped_and_cleaned(tmp_path):
     rows = xlsx_table(by["xlsx"], "检查明细")
     assert rows[1][9] == '<script>alert("x")</script> [31mboom'
     assert any('<script>alert("x")</script> [31mboom' in row for t in docx_tables(by["docx"]) for row in t)
+
+
+def test_client_docx_and_xlsx_templates(journal, tmp_path):
+    """report.docx / report.xlsx in the client's folder: their letterhead or cover is kept, ours follows."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    base = docx.Document()
+    base.add_paragraph("某某科技有限公司 运维服务部")
+    base.save(str(tpl / "report.docx"))
+    wb = openpyxl.Workbook()
+    wb.active.title = "封面"
+    wb.active["A1"] = "某某科技有限公司"
+    wb.save(tpl / "report.xlsx")
+    with open_store(journal[0], reap=False) as store:
+        files = gen.generate("inspection-record", store, parse_period("day", "2026-10-05", SH),
+                             gen.Options(out_dir=tmp_path / "out", formats=("docx", "xlsx"), templates=str(tpl)))
+    by = {f.suffix[1:]: f for f in files}
+    paragraphs = [p.text for p in docx.Document(str(by["docx"])).paragraphs]
+    assert paragraphs[0] == "某某科技有限公司 运维服务部" and "《日常巡检记录》" in paragraphs
+    sheets = openpyxl.load_workbook(by["xlsx"]).sheetnames
+    assert sheets[0] == "封面" and "检查明细" in sheets
