@@ -251,3 +251,18 @@ def test_edited_sealed_secret_is_refused(env):  # noqa: F811
     rpath.write_text(json.dumps(data))
     with pytest.raises(YunweiError, match="digest differs"):
         workflow.execute(req["id"], quiet=True, secret_values={"secret_token": "mine"})
+
+
+def test_content_changed_during_run_is_recorded(env, monkeypatch):  # noqa: F811
+    req = approved(env)
+    playbook = env.root / "pb.yml"
+
+    def racing_run(job, **kwargs):
+        result = fake_run_job(job, **kwargs)
+        playbook.write_text(playbook.read_text() + "\n# edited while running\n")
+        return result
+
+    monkeypatch.setattr(workflow, "run_job", racing_run)
+    execution = workflow.execute(req["id"], quiet=True)
+    assert execution["digest_after"] != req["digest"]
+    assert last()["event"] == "result" and last()["digest_after"] == execution["digest_after"]

@@ -300,9 +300,17 @@ def execute(request_id: str, *, quiet: bool = False, now: dt.datetime | None = N
                      "artifacts": str(result.artifact_dir)}
         except YunweiError as exc:
             status, rc, run_id, extra = "error", 1, None, {"error": str(exc)}
+    # the digest is checked just before the run; a change *during* the run is recorded, not hidden
+    try:
+        after, _ = _digest(req, _job_for(req))
+    except InputError:
+        after = "unreadable"
+    changed_during_run = after != req["digest"]
     execution = {"operator": who, "started": (store.read(d / "execution.json") or {}).get("started"),
                  "ended": _iso(_now()), "status": status, "rc": rc, "run_id": run_id, **extra}
+    if changed_during_run:
+        execution["digest_after"] = after
     store.write(d / "execution.json", execution)
     audit.record("result", request=request_id, job=req["job"], operator=who, digest=req["digest"],
-                 run_id=run_id, status=status, rc=rc)
+                 run_id=run_id, status=status, rc=rc, digest_after=after if changed_during_run else None)
     return execution
