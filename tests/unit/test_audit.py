@@ -132,7 +132,10 @@ def _mutate(lines: list[bytes], kind: str, data: st.DataObject) -> list[bytes]:
     return out
 
 
-@settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+CHECKED: list[str] = []
+
+
+@settings(max_examples=1200, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                     HealthCheck.too_slow])
 @given(
     length=st.integers(2, N),
@@ -147,10 +150,19 @@ def test_random_mutations_are_always_detected(base, length, kind, data):
     mutated = _mutate(lines, kind, data)
     assert mutated != lines
     result = verify_lines(mutated, head)
+    CHECKED.append(kind)
     assert not result.ok, (kind, result)
     # the first bad record is never after the first line that differs (+1 for adjacent duplicates)
     first_diff = next((i for i, (a, b) in enumerate(zip(lines, mutated)) if a != b), min(len(lines), len(mutated)))
     assert result.bad_seq is not None and result.bad_seq <= first_diff + 2
+
+
+def test_at_least_1000_mutations_of_every_kind_were_checked():
+    if not CHECKED:
+        pytest.skip("the property test did not run in this session")
+    assert len(CHECKED) >= 1000
+    assert set(CHECKED) == {"flip", "field", "field_rehash", "delete", "insert", "reorder", "truncate",
+                            "truncate_partial"}
 
 
 def test_cli_verify_and_show(tmp_path, monkeypatch, capsys):
