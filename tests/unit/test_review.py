@@ -266,3 +266,10 @@ def test_content_changed_during_run_is_recorded(env, monkeypatch):  # noqa: F811
     execution = workflow.execute(req["id"], quiet=True)
     assert execution["digest_after"] != req["digest"]
     assert last()["event"] == "result" and last()["digest_after"] == execution["digest_after"]
+
+
+def test_request_for_missing_playbook_exits_2(env, capsys):  # noqa: F811
+    (env.root / "pb.yml").unlink()
+    assert main(["request", "local_change", "-q"]) == 2
+    assert "jobs.local_change.playbook" in capsys.readouterr().err
+    assert events() == ["refusal"]
