@@ -66,6 +66,9 @@ def test_happy_path_request_preview_approve_execute(env, capsys, monkeypatch):  
     assert events() == ["request", "preview", "approval", "refusal", "execution", "result"]
     recs = [r for r in default_log().records() if r["event"] != "refusal"]
     assert recs[0]["operator"] == "alice" and recs[2]["operator"] == "bob"
+    import getpass
+
+    assert recs[0]["login"] == getpass.getuser()  # the override is visible in the audit trail
     assert len({r["digest"] for r in recs}) == 1
     assert default_log().verify().ok
 

@@ -183,7 +183,21 @@ def default_log() -> AuditLog:
     return AuditLog(Path(env) if env else var_dir() / "audit" / "audit.jsonl")
 
 
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return str(os.getuid())
+
+
 def record(event: str, **fields: Any) -> dict[str, Any]:
+    """Append to the default log. When the operator name was overridden ($YUNWEI_OPERATOR), the
+    real OS login is recorded next to it, so the override is visible in the audit trail."""
+    login = _login()
+    if fields.get("operator") not in (None, login):
+        fields["login"] = login
     return default_log().append(event, **fields)
 
 
