@@ -129,6 +129,19 @@ def test_a_removed_container_is_recreated_alone(lab):
     assert host.run("hostname").stdout.strip() == "drill01"
 
 
+def test_a_host_killed_from_outside_is_recreated(lab):
+    """When a session ends, its processes are killed, conmon included; podman then still
+    reports the container as running. The next ``lab up`` must notice and recreate it."""
+    container = lab.container("drill01")
+    subprocess.run(["pkill", "-9", "-f", f"conmon.*{container}"], check=False)
+    pid = subprocess.run(["podman", "inspect", "-f", "{{.State.Pid}}", container], capture_output=True, text=True).stdout.strip()
+    subprocess.run(["kill", "-9", pid], check=False)
+    assert not [r for r in Lab.from_env().status() if r["host"] == "drill01" and r["ssh"]]
+    state = Lab.from_env().up()
+    host = testinfra.get_host("ssh://drill01", ssh_config=str(state.ssh_config))
+    assert host.run("hostname").stdout.strip() == "drill01"
+
+
 def test_failed_image_build_leaves_no_tagged_image(tmp_path, monkeypatch):
     image = "localhost/yunwei-lab-failtest:broken"
     monkeypatch.setenv("YUNWEI_LAB_IMAGE", image)

@@ -128,7 +128,10 @@ class Lab:
             state
             and state.get("provision") == self._provision_digest()
             and not state.get("unprovisioned")
-            and all(running.get(h.name, {}).get("id") == state["containers"].get(h.name) for h in HOSTS)
+            and all(
+                h.name in running and running[h.name]["running"] and running[h.name]["id"] == state["containers"].get(h.name)
+                for h in HOSTS
+            )
             and self.inventory_path.exists()
         ):
             return LabState(self, {h: running[h]["address"] for h in running})
@@ -147,15 +150,17 @@ class Lab:
             info = running.get(spec.name)
             if info and info["image"] == image_id and info["running"]:
                 continue
-            if info and info["image"] == image_id:
-                progress(f"starting {spec.name}")
-                podman("start", self.container(spec.name))
-            else:
-                if info:
-                    podman("rm", "-f", self.container(spec.name))
-                progress(f"creating {spec.name}")
-                self._create(spec, image)
             fresh.append(spec.name)
+            if info and info["image"] == image_id and not info["podman_running"]:
+                progress(f"starting {spec.name}")
+                if podman("start", self.container(spec.name), check=False).returncode == 0:
+                    continue
+            # Absent, built from an older image, not startable, or "running" to podman
+            # while its processes are gone (killed together with conmon): recreate it.
+            if info:
+                _remove(self.container(spec.name))
+            progress(f"creating {spec.name}")
+            self._create(spec, image)
 
         hosts = self._collect_hosts()
         self._write_access_files(hosts)
@@ -220,10 +225,12 @@ class Lab:
             if not host:
                 continue
             nets = (c.get("NetworkSettings") or {}).get("Networks") or {}
+            podman_running = bool(c.get("State", {}).get("Running"))
             out[host] = {
                 "id": c["Id"],
                 "image": c.get("Image"),
-                "running": bool(c.get("State", {}).get("Running")),
+                "podman_running": podman_running,
+                "running": podman_running and _alive(c.get("State", {}).get("Pid") or 0),
                 "address": (nets.get(self.network) or {}).get("IPAddress") or None,
             }
         return out
@@ -348,6 +355,30 @@ def _wait_host_key(container: str, timeout: float = 30) -> str:
         if time.monotonic() > deadline:
             raise YunweiError(f"{container}: no SSH host key after {timeout:.0f}s: {proc.stderr.decode(errors='replace').strip()}")
         time.sleep(0.3)
+
+
+def _remove(container: str, attempts: int = 3) -> None:
+    """``podman rm -f``, retried: after its conmon was killed, podman needs a second try
+    ("could not be stopped: timed out waiting for file .../exits/...")."""
+    for attempt in range(attempts):
+        proc = podman("rm", "-f", "--time", "1", container, check=False)
+        if proc.returncode == 0:
+            return
+        time.sleep(0.5 * (attempt + 1))
+    raise YunweiError(f"cannot remove container {container}: {proc.stderr.decode(errors='replace').strip()}")
+
+
+def _alive(pid: int) -> bool:
+    """Whether the container's init (sshd, via lab-init) really runs. Podman keeps reporting
+    "running" for a container whose conmon and processes were killed from outside."""
+    if pid <= 0:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    comm, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
+    return comm in {"sshd", "lab-init"} and state != "Z"
 
 
 def _port_open(address: str, port: int, timeout: float = 1.0) -> bool:
