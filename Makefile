@@ -7,10 +7,10 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test bootstrap lint build unit integration molecule lab-up lab-down clean
 
-## demo: set everything up, bring the lab up, run the main job on it
+## demo: set everything up, bring the lab up, run the main job (the daily inspection) on it
 demo: bootstrap
 	yunwei lab up
-	ansible-playbook playbooks/lab_ping.yml
+	yunwei inspect --profile daily
 
 ## test: every test: lint, collection build, unit and lab integration tests
 test: bootstrap lint build
