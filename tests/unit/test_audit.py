@@ -173,8 +173,9 @@ def test_cli_verify_and_show(tmp_path, monkeypatch, capsys):
     log.append("approval", operator="bob", job="login_banner", request="req-000000000001")
     log.append("result", operator="alice", job="inspect")
     assert main(["audit", "verify"]) == 0
+    assert "ok: 3 records" in capsys.readouterr().out
     assert main(["audit", "show", "--operator", "bob", "--json"]) == 0
-    shown = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    shown = json.loads(capsys.readouterr().out)
     assert [r["event"] for r in shown] == ["approval"]
     assert main(["audit", "show", "--job", "inspect", "--json"]) == 0
     assert [r["event"] for r in json.loads(capsys.readouterr().out)] == ["result"]
@@ -209,3 +210,48 @@ def test_append_after_truncation_stays_detected(tmp_path):
     log.append("request", n=99)  # continues from the head anchor, not from the truncated file
     v = log.verify()
     assert not v.ok and v.bad_seq == 4
+
+
+def test_signed_checkpoints_catch_a_full_rewrite(tmp_path, monkeypatch, capsys):
+    """Someone rewrites history *and* the head consistently; a signed checkpoint still catches it."""
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from runner_helpers import make_key, write_allowed
+
+    from yunwei.audit import checkpoint
+
+    key = make_key(tmp_path, "alice")
+    allowed = tmp_path / "allowed_signers"
+    write_allowed(allowed, {"alice": key})
+    monkeypatch.setenv("YUNWEI_ALLOWED_SIGNERS", str(allowed))
+    monkeypatch.setenv("YUNWEI_SIGNING_KEY", str(key))
+    monkeypatch.setenv("YUNWEI_OPERATOR", "alice")
+    path = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("YUNWEI_AUDIT_LOG", str(path))
+    log = AuditLog(path)
+    for i in range(4):
+        log.append("approval", operator="bob", n=i)
+    assert main(["audit", "checkpoint"]) == 0
+    log.append("result", operator="bob")
+    assert main(["audit", "verify"]) == 0
+    assert "checkpoints: 1 verified" in capsys.readouterr().out
+    # full rewrite: a new consistent chain with a changed record 2, and a matching head
+    forged = AuditLog(tmp_path / "forged.jsonl")
+    for rec in (json.loads(x) for x in log.lines()):
+        fields = {k: v for k, v in rec.items() if k not in ("seq", "time", "event", "prev", "hash")}
+        if rec["seq"] == 2:
+            fields["operator"] = "mallory"
+        forged.append(rec["event"], **fields)
+    path.write_bytes(forged.path.read_bytes())
+    log.head_path.write_bytes(forged.head_path.read_bytes())
+    assert log.verify().ok  # the chain alone cannot tell
+    result = checkpoint.verify(log)
+    assert not result.ok and "record 4 differs" in result.problem
+    assert main(["audit", "verify"]) == 1
+    # a tampered checkpoint signature is caught too
+    cps = checkpoint.checkpoints_path(log)
+    cp = json.loads(cps.read_text())
+    cp["hash"] = json.loads(log.lines()[3])["hash"]
+    cps.write_text(canonical(cp) + "\n")
+    assert "bad signature" in checkpoint.verify(log).problem

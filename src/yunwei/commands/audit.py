@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from yunwei import ui
-from yunwei.audit import default_log
+from yunwei.audit import checkpoint, default_log
+from yunwei.runner.env import operator
 from yunwei.audit.show import parse_when, select
 
 _FIXED = ("seq", "time", "event", "operator", "job", "request", "prev", "hash")
@@ -14,12 +15,21 @@ _FIXED = ("seq", "time", "event", "operator", "job", "request", "prev", "hash")
 def _cmd_verify(args: argparse.Namespace) -> int:
     log = default_log()
     result = log.verify(args.expect_head)
+    cps = checkpoint.verify(log)
     if args.json:
-        ui.print_json({"ok": result.ok, "records": result.count, "head": result.head,
-                       "bad_record": result.bad_seq, "problem": result.problem, "log": str(log.path)})
+        ui.print_json({"ok": result.ok and cps.ok, "records": result.count, "head": result.head,
+                       "bad_record": result.bad_seq, "problem": result.problem, "log": str(log.path),
+                       "checkpoints": cps.checked, "checkpoint_problem": cps.problem})
     else:
         print(f"{log.path}: {result}")
-    return 0 if result.ok else 1
+        print(f"checkpoints: {cps.checked} verified" + (f"; BAD: {cps.problem}" if not cps.ok else ""))
+    return 0 if result.ok and cps.ok else 1
+
+
+def _cmd_checkpoint(args: argparse.Namespace) -> int:
+    entry = checkpoint.create(default_log(), operator(), args.key)
+    print(f"checkpoint {entry['count']}:{entry['hash']} signed by {entry['signer']}")
+    return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -62,5 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--until", help="YYYY-MM-DD (inclusive) or ISO time (UTC)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_cmd_show)
+    c = sub.add_parser("checkpoint", help="sign the current head with your SSH key (anchors history)")
+    c.add_argument("--key", help="your SSH private key (default $YUNWEI_SIGNING_KEY or ~/.ssh/id_ed25519)")
+    c.set_defaults(func=_cmd_checkpoint)
     h = sub.add_parser("head", help="print COUNT:HASH of the last record (copy it somewhere safe)")
     h.set_defaults(func=_cmd_head)
