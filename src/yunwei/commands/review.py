@@ -19,6 +19,10 @@ def _cmd_request(args: argparse.Namespace) -> int:
         _print_preview(info)
         print(f"request {req['id']} (digest {req['digest']}): ask a second operator to run "
               f"`yunwei review {req['id']}` then `yunwei approve {req['id']}`")
+    preview = info["preview"] or {}
+    if preview.get("rc", 0) != 0:
+        ui.progress(f"warning: the preview of {req['id']} failed ({preview.get('status')}); the reviewer will see it")
+        return 1
     return 0
 
 

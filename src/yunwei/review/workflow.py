@@ -134,7 +134,7 @@ def create_request(job_name: str, *, limit: str | None = None, extravars: dict[s
         if not job.is_change:
             raise refuse(f"job {job.name} is read-only: run it with `yunwei run {job.name}`",
                          who=who, action="request", request={"job": job.name})
-        req.update(kind="job", job=job.name, jobs_file=jobs_file)
+        req.update(kind="job", job=job.name, jobs_file=jobs_file or os.environ.get("YUNWEI_JOBS"))
         if not job.playbook_path().is_file():
             raise refuse("", request=req, who=who, action="request", error=InputError(
                 job.source, f"jobs.{job.name}.playbook", f"playbook {job.playbook_path()} does not exist"))
