@@ -113,14 +113,21 @@ def bench(name: str, hosts: int, tasks: int, variants: dict[str, dict[str, str]]
     inv, pb = write_workload(work, hosts, tasks)
     times: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
     sizes: dict[str, float] = {}
+    own: dict[str, list[tuple[float, float, float]]] = {}
     for rep in range(reps):
         for v, env in variants.items():
             if v in stores:  # fresh store each run, so its size is one run's
                 db, _ = stores[v]
                 shutil.rmtree(db.parent, ignore_errors=True)
                 db.parent.mkdir(parents=True)
+            timing = env.get("YUNWEI_JOURNAL_TIMING")
+            if timing:
+                Path(timing).unlink(missing_ok=True)
             wall, cpu = run_once(inv, pb, env)
             times[v].append((wall, cpu))
+            if timing:
+                t = json.loads(Path(timing).read_text().splitlines()[-1])
+                own.setdefault(v, []).append((t["main_s"], t["writer_cpu_s"], wall))
             print(f"bench: {name} rep {rep + 1}/{reps} {v:8s} wall {wall:6.2f}s cpu {cpu:6.2f}s", file=sys.stderr)
             if v in stores:
                 db, count_sql = stores[v]
@@ -139,6 +146,12 @@ def bench(name: str, hosts: int, tasks: int, variants: dict[str, dict[str, str]]
             "cpu_ratio": round(cpu / base_cpu, 3),
             "store_bytes_per_1000_results": round(sizes[v]) if v in sizes else None,
         }
+        if v in own:  # the journal's own cost, measured inside the callback (immune to machine noise)
+            main_s = statistics.median(m for m, _, _ in own[v])
+            writer_s = statistics.median(w for _, w, _ in own[v])
+            share = statistics.median((m + w) / wall for m, w, wall in own[v])
+            out["variants"][v].update(own_main_thread_s=round(main_s, 3), own_writer_cpu_s=round(writer_s, 3),
+                                      own_cost_pct_of_run=round(100 * share, 2))
     return out
 
 
@@ -154,7 +167,8 @@ def main() -> int:
     env = base_env(work)
     journal_db = work / "journal" / "journal.sqlite"
     off = env
-    journal = dict(env, ANSIBLE_CALLBACKS_ENABLED="yunwei.ops.journal", YUNWEI_STORE=str(journal_db))
+    journal = dict(env, ANSIBLE_CALLBACKS_ENABLED="yunwei.ops.journal", YUNWEI_STORE=str(journal_db),
+                   YUNWEI_JOURNAL_TIMING=str(work / "journal-timing.jsonl"))
     results_sql = "SELECT COUNT(*) FROM task_results"
     report = {"python": sys.version.split()[0], "cpus": os.cpu_count(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ",
               time.gmtime())}

@@ -119,6 +119,7 @@ options:
 
 import atexit
 import getpass
+import json
 import os
 import signal
 import sys
@@ -146,6 +147,8 @@ except ImportError:  # collection used without the installed package: try <colle
 
 # Test hook: name of a callback method that raises (to prove errors never abort the playbook).
 _FAULT_ENV = "YUNWEI_JOURNAL_FAULT"
+# Benchmark hook: write the journal's own cost (main-thread seconds, writer CPU seconds) to this file.
+_TIMING_ENV = "YUNWEI_JOURNAL_TIMING"
 
 _STATUS_BY_EVENT = {
     "v2_runner_on_ok": "ok",
@@ -187,6 +190,8 @@ class CallbackModule(CallbackBase):
         self._store = None
         self._warnings = []
         self._fault = os.environ.get(_FAULT_ENV, "")
+        self._main_time = 0.0
+        self._writer_cpu = 0.0
         self._prev_handlers = {}
 
     # ------------------------------------------------------------------ safety net
@@ -194,6 +199,7 @@ class CallbackModule(CallbackBase):
         """Run one event handler; any error becomes a warning and a recorded run error."""
         if os.getpid() != self._pid or self._broken:
             return
+        t0 = time.perf_counter()
         try:
             if self._fault == name:
                 raise RuntimeError(f"fault injected into {name} ({_FAULT_ENV})")
@@ -205,6 +211,7 @@ class CallbackModule(CallbackBase):
             if self._started:
                 self._enqueue(("error", msg), urgent=True)
         self._show_warnings()
+        self._main_time += time.perf_counter() - t0
 
     def _show_warnings(self):
         while self._warnings:
@@ -239,6 +246,7 @@ class CallbackModule(CallbackBase):
                 closing = self._closing
             if ops:
                 self._apply(ops)
+            self._writer_cpu = time.thread_time()
             with self._cond:
                 if not self._pending:
                     self._drained.set()
@@ -399,12 +407,23 @@ class CallbackModule(CallbackBase):
             self._display.warning(f"yunwei.ops.journal: the journal did not finish writing within {timeout}s")
         if self._writer is not None:
             self._writer.join(timeout=1)
+        if getattr(self, "_stats_t0", None) is not None:
+            self._main_time += time.perf_counter() - self._stats_t0
         if self._store is not None:
             try:
                 self._store.close()
             except Exception:
                 pass
         self._show_warnings()
+        timing = os.environ.get(_TIMING_ENV)
+        if timing:
+            try:
+                with open(timing, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps({"run_id": self._run.id, "results": self._seq,
+                                         "main_s": round(self._main_time, 4),
+                                         "writer_cpu_s": round(self._writer_cpu, 4)}) + "\n")
+            except OSError:
+                pass
 
     def _install_handlers(self):
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -459,12 +478,14 @@ class CallbackModule(CallbackBase):
             return
         if os.getpid() != self._pid:
             return
+        t0 = time.perf_counter()
         try:
             self._begin(playbook)
         except Exception as exc:
             self._broken = True
             self._display.warning(f"yunwei.ops.journal: cannot start recording: {type(exc).__name__}: {exc}")
             return
+        self._main_time += time.perf_counter() - t0
         self._guard("v2_playbook_on_start", lambda: None)
 
     def v2_playbook_on_play_start(self, play):
@@ -503,6 +524,7 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_stats(self, stats):
         if os.getpid() != self._pid or not self._started:
             return
+        self._stats_t0 = time.perf_counter()
         host_stats = []
         failed = False
         try:
