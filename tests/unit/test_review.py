@@ -276,3 +276,10 @@ def test_request_for_missing_playbook_exits_2(env, capsys):  # noqa: F811
     assert main(["request", "local_change", "-q"]) == 2
     assert "jobs.local_change.playbook" in capsys.readouterr().err
     assert events() == ["refusal"]
+
+
+def test_revoked_approver_voids_pending_approval(env):  # noqa: F811
+    req = approved(env)
+    env.allowed.write_text("\n".join(ln for ln in env.allowed.read_text().splitlines() if not ln.startswith("bob ")) + "\n")
+    with pytest.raises(YunweiError, match="does not verify"):
+        workflow.execute(req["id"], quiet=True)

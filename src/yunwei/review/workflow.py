@@ -229,7 +229,10 @@ def approve(request_id: str, *, key: str | None = None) -> dict[str, Any]:
     fields = _signed_fields(req, "approve", who, {"expires": _iso(expires)})
     signature = guarded("approve", who, req)(_sign_checked, fields, who, key)
     approval = {"approver": who, "time": _iso(_now()), "expires": fields["expires"], "fields": fields, "signature": signature}
-    store.write(d / "approval.json", approval, exclusive=True)
+    try:
+        store.write(d / "approval.json", approval, exclusive=True)
+    except FileExistsError:  # a concurrent approval won
+        raise refuse(f"request {request_id} was approved meanwhile", request=req, who=who, action="approve") from None
     audit.record("approval", request=request_id, job=req["job"], operator=who, digest=req["digest"], expires=fields["expires"])
     return approval
 
@@ -246,7 +249,10 @@ def deny(request_id: str, reason: str, *, key: str | None = None) -> dict[str, A
     fields = _signed_fields(req, "deny", who, {"reason": reason})
     signature = guarded("deny", who, req)(_sign_checked, fields, who, key)
     denial = {"operator": who, "time": _iso(_now()), "reason": reason, "fields": fields, "signature": signature}
-    store.write(d / "denial.json", denial, exclusive=True)
+    try:
+        store.write(d / "denial.json", denial, exclusive=True)
+    except FileExistsError:
+        raise refuse(f"request {request_id} was denied meanwhile", request=req, who=who, action="deny") from None
     audit.record("denial", request=request_id, job=req["job"], operator=who, digest=req["digest"], reason=reason)
     return denial
 
