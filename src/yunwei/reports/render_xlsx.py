@@ -28,15 +28,15 @@ BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 INVALID = set('[]:*?/\\')
 FILLS = {k: PatternFill("solid", fgColor=v) for k, v in FILL.items()}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+MAX_CELL = 32767  # Excel's limit on the characters of one cell
 
 
 def _value(value: Any) -> Any:
     """Numbers stay numbers; text loses the control characters XLSX cannot hold."""
-    if isinstance(value, str):
-        return _CONTROL.sub("", value)
     if isinstance(value, (int, float)) or value is None:
         return value
-    return _CONTROL.sub("", str(value))
+    text = _CONTROL.sub("", value if isinstance(value, str) else str(value))
+    return text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…"
 
 
 def _sheet_name(wb: Workbook, name: str) -> str:
