@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from yunwei.errors import InputError
+from yunwei.errors import InputError, YunweiError
 
 PERIOD_OPTIONS = (("date", "day"), ("week", "week"), ("month", "month"), ("quarter", "quarter"), ("year", "year"))
 
@@ -68,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
 
     progress(f"{kind} for {period.label} ({period.first} .. {period.last}, {tz.key})")
     with open_store(args.store, reap=False) as store:
-        files = generate(kind, store, period, opts)
+        try:
+            files = generate(kind, store, period, opts)
+        except OSError as exc:  # an unwritable --out: say where, no traceback
+            raise YunweiError(f"cannot write the report under {out_dir}: {exc}") from exc
     for f in files:
         sys.stdout.write(f"{f}\n")
     return 0
