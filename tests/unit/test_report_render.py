@@ -181,6 +181,10 @@ def test_bundle(journal, tmp_path):
     assert len([n for n in names if n.startswith("resource-records/")]) == 5    # W40..W44
     index = (folder / "index.html").read_text(encoding="utf-8")
     assert "2026-10-08" in index and "本日无巡检记录" in index
+    for f in files:                                   # every file of the hand-in opens
+        if f.suffix == ".xlsx":
+            assert "概要" in openpyxl.load_workbook(f, read_only=True).sheetnames
+        assert f'href="{f.relative_to(folder)}"' in index or f.name == "index.html"
 
 
 def test_failed_render_writes_nothing(journal, tmp_path, monkeypatch):
