@@ -1,8 +1,11 @@
-"""Data assembly from a real SQLite journal filled through the store API: the numbers the reports print."""
+"""Data assembly from a real journal filled through the store API - SQLite and a real PostgreSQL
+server (tests/pg_server.py): the numbers the reports print."""
 
 from __future__ import annotations
 
+import sys
 import uuid
+from pathlib import Path
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -12,6 +15,9 @@ from yunwei.reports import assemble, health
 from yunwei.reports.periods import parse_period
 from yunwei.reports.windows import Window, parse_windows
 from yunwei.store import Check, Metric, Run, open_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pg_server import pg_server_url, pg_url  # noqa: E402,F401  (fixtures)
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -45,9 +51,10 @@ HEALTHY = [("web01", "WEB-HTTP-001", "web", "ok"), ("web01", "HOST-CPU-001", "ho
            ("db01", "DB-CONN-001", "db", "ok"), ("db01", "HOST-CPU-001", "host", "ok")]
 
 
-@pytest.fixture()
-def store(tmp_store):
-    with open_store(tmp_store, reap=False) as s:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_store):
+    url = str(tmp_store) if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    with open_store(url, reap=False) as s:
         yield s
 
 
