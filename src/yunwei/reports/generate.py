@@ -133,7 +133,7 @@ def generate(kind: str, store: Any, period: Period, opts: Options, *, out_dir: P
 def generate_bundle(store: Any, period: Period, opts: Options) -> list[Path]:
     """《月度交付材料》: every record and report of the month in one folder, with an index.
 
-    Days without an inspection get no record file; the index says so.
+    Days without an inspection and weeks without resource data get no file; the index says so.
     """
     folder = opts.out_dir / f"monthly-bundle-{period.label}"
     written: list[Path] = []
@@ -148,6 +148,9 @@ def generate_bundle(store: Any, period: Period, opts: Options) -> list[Path]:
         written += files
         lines.append((f"{day.isoformat()} 日常巡检记录 / 系统健康检查日报", "", files))
     for wp in weeks_of(period):
+        if assemble.resource_record(store, wp)["empty"]:
+            lines.append((f"{wp.label} 资源巡检记录", "本周无资源巡检数据", []))
+            continue
         files = generate("resource-record", store, wp, opts, out_dir=folder / "resource-records")
         written += files
         lines.append((f"{wp.label} 资源巡检记录", "", files))
