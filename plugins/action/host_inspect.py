@@ -41,8 +41,7 @@ def import_yunwei():
                 sys.path.insert(0, str(src))
                 break
     from yunwei.inspection import dynamic
-    from yunwei.store import open_store
-    return dynamic, open_store
+    return dynamic, dynamic.open_history
 
 
 class ActionModule(ActionBase):
@@ -69,7 +68,7 @@ class ActionModule(ActionBase):
         if dyn.get("enabled", True) or forecast or ("since" in self.MODULE_OPTIONS and args.get("since") is None):
             try:
                 dynamic, open_store = import_yunwei()
-                store = open_store(store_url, reap=False)
+                store = open_store(store_url)
             except Exception as exc:  # pylint: disable=broad-except
                 notes.append("journal history unavailable (%s: %s); static limits only" % (type(exc).__name__, exc))
                 store = None
@@ -82,6 +81,16 @@ class ActionModule(ActionBase):
                 except Exception as exc:  # pylint: disable=broad-except
                     notes.append("last inspection time unavailable: %s" % exc)
 
+            pkg_state = None
+            if store is not None and self.CATEGORY == "host" and args.get("updates", True) \
+                    and not args.get("updates_fingerprint"):
+                try:
+                    pkg_state = dynamic.last_package_state(store, host)
+                    if pkg_state:
+                        args["updates_fingerprint"] = pkg_state[0]
+                except Exception as exc:  # pylint: disable=broad-except
+                    notes.append("recorded package state unavailable: %s" % exc)
+
             started = time.time()
             try:
                 res = self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
@@ -93,6 +102,8 @@ class ActionModule(ActionBase):
                 return self.probe_failed(result, res)
             result.update(res)
             result["changed"] = False
+            if (res.get("facts") or {}).get("updates_cached"):
+                self.replay_packages(result, dynamic, pkg_state, args)
             if store is not None:
                 self.controller_checks(result, store, dynamic, host, dyn, forecast, args, notes)
             result.setdefault("dynamic", {})["notes"] = notes
@@ -128,6 +139,19 @@ class ActionModule(ActionBase):
         except Exception as exc:  # pylint: disable=broad-except
             notes.append("dynamic thresholds skipped: %s: %s" % (type(exc).__name__, exc))
             display.vvv("yunwei.ops: dynamic thresholds skipped: %s" % exc)
+
+    def replay_packages(self, result, dynamic, pkg_state, args):
+        """The module skipped the package manager (state unchanged): re-emit the recorded answer."""
+        if pkg_state:
+            checks, metrics = dynamic.replay_package_checks(pkg_state[1], pkg_state[2], args.get("thresholds"), judge)
+        else:
+            checks, metrics = [{
+                "id": "HOST-PKG-001", "category": "host", "title": "待安装更新", "instance": "", "status": "warn",
+                "value": "unknown", "unit": "", "threshold": "", "evidence": "未运行软件包管理器且无记录可沿用",
+                "suggestion": "重新巡检该主机（不带 updates_fingerprint）。"}], []
+        result["checks"].extend(checks)
+        result["metrics"].extend(metrics)
+        result["checks"].sort(key=lambda c: (c["id"], c.get("instance", "")))
 
     def crit(self, check_id, title, evidence, suggestion):
         return {

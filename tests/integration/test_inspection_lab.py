@@ -60,10 +60,11 @@ def inspect(lab, store_path, tmp_path_factory):
     work = tmp_path_factory.mktemp("inspect-vars")
 
     def run(limit: str | None = None, overrides: dict | None = None, extra: dict | None = None,
-            inventories: list[Path] | None = None, playbook: str = "playbooks/inspect.yml") -> Inspection:
+            inventories: list[Path] | None = None, playbook: str = "playbooks/inspect.yml",
+            updates: bool = False) -> Inspection:
         run_id = str(uuid.uuid4())
         evars = {"inspection_threshold_overrides": {**SHARED_KERNEL, **(overrides or {})},
-                 "inspection_sample_seconds": 0.5, **(extra or {})}
+                 "inspection_sample_seconds": 0.3, "inspection_updates_enabled": updates, **(extra or {})}
         vars_file = work / f"{run_id}.json"
         vars_file.write_text(json.dumps(evars))
         cmd = [str(BIN / "ansible-playbook"), playbook, "-e", f"@{vars_file}"]
@@ -83,7 +84,7 @@ def inspect(lab, store_path, tmp_path_factory):
 
 
 def test_healthy_lab_has_no_crit(inspect):
-    res = inspect()
+    res = inspect(updates=True)
     assert res.rc == 0, res.output[-3000:]
     hosts = {c.host for c in res.checks}
     assert hosts == {"web01", "db01", "backup01", "offsite01", "drill01"}
@@ -182,10 +183,10 @@ rm -rf {PROBE_REPO} /etc/apt/sources.list.d/yunwei-probe.list /var/lib/apt/lists
 
 
 def test_pending_update(lab, inspect):
-    before = inspect(limit="drill01", extra={"inspection_sample_seconds": 0.1}).one("drill01", "HOST-PKG-001")
+    before = inspect(limit="drill01", updates=True).one("drill01", "HOST-PKG-001")
     lab.exec("drill01", "sh", "-c", MAKE_PROBE)
     try:
-        res = inspect(limit="drill01", extra={"inspection_sample_seconds": 0.1})
+        res = inspect(limit="drill01", updates=True)
         pkg = res.one("drill01", "HOST-PKG-001")
         assert pkg.status in ("warn", "crit") and pkg.value == before.value + 1, (before, pkg)
         assert "yunwei-probe 1.0→1.1" in pkg.evidence
@@ -239,6 +240,20 @@ def test_unreachable_host_is_a_crit_check_and_others_continue(lab, inspect, tmp_
     reach = res.one("ghost01", "HOST-REACH-001")
     assert reach.status == "crit" and "SSH" in reach.suggestion and reach.evidence
     assert res.one("offsite01", "HOST-FS-001", "/srv/data").status == "ok"
+
+
+def test_failing_probe_is_a_crit_check(lab):
+    """A module that fails on the host (here: a URL entry without url) becomes WEB-PROBE-001, not a failed task."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0",
+           "ANSIBLE_CALLBACKS_ENABLED": "", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "json"}
+    proc = subprocess.run([str(BIN / "ansible"), "web01", "-i", str(lab.inventory), "-b", "-m", "yunwei.ops.web_inspect",
+                           "-a", json.dumps({"urls": [{"status": [200]}], "dynamic_thresholds": {"enabled": False}})],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    res = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["web01"]
+    assert res["probe_failed"] is True and res.get("failed") is False
+    assert [(c["id"], c["status"]) for c in res["checks"]] == [("WEB-PROBE-001", "crit")]
+    assert "url" in res["checks"][0]["evidence"]
 
 
 @pytest.mark.parametrize("extra, variable", [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from yunwei import thresholds as th
@@ -73,6 +74,26 @@ class Settings:
         data = dict(data or {})
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data and data[k] is not None}
         return cls(**known)
+
+
+def open_history(url: str | None = None) -> Any:
+    """The journal store for reading history, or None when there is none yet.
+
+    Read-only use: no migration (a write transaction) and no reaping. This runs in Ansible's
+    forked workers while the journal callback in the parent process keeps the same SQLite file
+    open; a write lock taken here would wait on state inherited through fork().
+    """
+    from yunwei.store import default_store_url, open_store
+
+    target = str(url) if url else default_store_url()
+    if target.startswith(("postgresql://", "postgres://")):
+        return open_store(target, reap=False)
+    path = Path(target[len("sqlite://"):] if target.startswith("sqlite://") else target).expanduser()
+    if not path.is_file():
+        return None
+    from yunwei.store.sqlite import SQLiteStore
+
+    return SQLiteStore(path, busy_timeout_ms=2000)
 
 
 def last_inspection(store: Any, host: str, category: str) -> float | None:
@@ -221,3 +242,46 @@ def _hb(num: float) -> str:
             return f"{num:.1f} {unit}"
         num /= 1024.0
     return f"{num:.1f} TiB"
+
+
+# -- pending updates: reuse the recorded answer while the package state is unchanged ----------
+
+PKG_CHECKS = {"HOST-PKG-001": "pending_updates", "HOST-PKG-002": "pending_security"}
+REPLAY_PREFIX = "软件包数据库与软件源索引自 "
+PKG_METRICS = {"HOST-PKG-001": "pkg.pending", "HOST-PKG-002": "pkg.security_pending"}
+
+
+def last_package_state(store: Any, host: str, max_age_days: float = 7.0,
+                       now: float | None = None) -> tuple[str, list[Any], float] | None:
+    """(fingerprint, recorded HOST-PKG checks, epoch) of the host's last inspection that ran the
+    package manager; None when there is none usable."""
+    now = time.time() if now is None else now
+    rows = store.metrics(name="pkg.state_hash", host=host, since=now - max_age_days * DAY)
+    for m in reversed(rows):
+        checks = [c for c in store.checks(run_id=m.run_id, host=host, category="host") if c.id in PKG_CHECKS]
+        first = [c for c in checks if c.id == "HOST-PKG-001"]
+        if first and isinstance(first[0].value, (int, float)) and not isinstance(first[0].value, bool):
+            return "%012x" % int(m.value), checks, m.time.timestamp()
+    return None
+
+
+def replay_package_checks(recorded: list[Any], when: float, thresholds: dict[str, Any] | None,
+                          judge: Callable[..., Any], now: float | None = None
+                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Recorded HOST-PKG checks re-judged with today's thresholds, and their metrics."""
+    now = time.time() if now is None else now
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+    checks, metrics = [], []
+    for c in recorded:
+        status, limits = c.status, c.threshold
+        if isinstance(c.value, (int, float)) and not isinstance(c.value, bool):
+            status, limits = judge(c.value, PKG_CHECKS[c.id], thresholds)
+            metrics.append(_metric(PKG_METRICS[c.id], c.value, "", "", now))
+        checks.append({
+            "id": c.id, "category": "host", "title": c.title, "instance": c.instance, "status": status,
+            "value": c.value, "unit": c.unit, "threshold": limits,
+            "evidence": c.evidence if c.evidence.startswith(REPLAY_PREFIX) else
+            f"{REPLAY_PREFIX}{stamp} 的巡检以来未变化，沿用其结果：{c.evidence}",
+            "suggestion": c.suggestion if status != "ok" else "",
+        })
+    return checks, metrics
