@@ -309,7 +309,7 @@ class CallbackModule(CallbackBase):
     # ------------------------------------------------------------------ row building (writer thread)
     def _build(self, raw):
         y = _ystore
-        host, play, task_name, uuid_, action, status, started, ended, ignore, result = raw
+        seq, host, play, task_name, uuid_, action, status, started, ended, ignore, result = raw
         result = self._clean(result)
         found_checks, found_metrics = [], []
         if action.startswith("yunwei.ops.") and "censored" not in result:
@@ -337,11 +337,10 @@ class CallbackModule(CallbackBase):
             keep = {k: result[k] for k in ("msg", "rc", "changed", "censored") if k in result}
             keep.update(_truncated=True, _size=len(text), _head=text[: self._max_result_size // 2])
             text = _ystore.base.dumps(keep)
-        row = y.TaskResult(run_id=self._run.id, host=host, task=task_name, status=status, seq=0, play=play,
+        row = y.TaskResult(run_id=self._run.id, host=host, task=task_name, status=status, seq=seq, play=play,
                            task_uuid=uuid_, action=action, started_at=started, ended_at=ended,
                            duration=None if started is None else round(ended - started, 6),
                            ignore_errors=ignore, result=text)
-        row.seq = raw_seq(raw)
         return row, found_checks, found_metrics
 
     def _clean(self, result):
@@ -467,9 +466,9 @@ class CallbackModule(CallbackBase):
         action = getattr(task, "_resolved_action", None) or task.action or ""
         self._seq += 1
         self._hosts_seen.add(host)
-        raw = _Raw((host, self._play, result.task_name or task.get_name(), uuid_, str(action), status,
-                    started, now, bool(ignore_errors), dict(data) if isinstance(data, dict) else data))
-        raw.seq = self._seq
+        # built into rows by the writer thread; a shallow copy so later callbacks cannot change it
+        raw = (self._seq, host, self._play, result.task_name or task.get_name(), uuid_, str(action), status,
+               started, now, bool(ignore_errors), dict(data) if isinstance(data, dict) else data)
         self._enqueue(("result", raw))
 
     # ------------------------------------------------------------------ ansible events
@@ -543,16 +542,6 @@ class CallbackModule(CallbackBase):
             self._display.warning(msg)
             self._enqueue(("error", msg))
         self._finish("failed" if failed else "ok", host_stats, timeout=120)
-
-
-class _Raw(tuple):
-    """A result as captured on the main thread; converted to rows by the writer thread."""
-
-    seq = 0
-
-
-def raw_seq(raw):
-    return raw.seq
 
 
 def _os_user():
