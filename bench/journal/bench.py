@@ -90,7 +90,7 @@ def run_once(inv: Path, pb: Path, env: dict[str, str]) -> tuple[float, float]:
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0 or "WARNING" in proc.stdout:
+    if proc.returncode != 0 or "yunwei.ops.journal" in proc.stdout:
         raise SystemExit(f"bench: run failed or warned (rc={proc.returncode}):\n{proc.stdout[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
