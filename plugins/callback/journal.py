@@ -147,6 +147,8 @@ except ImportError:  # collection used without the installed package: try <colle
 
 # Test hook: name of a callback method that raises (to prove errors never abort the playbook).
 _FAULT_ENV = "YUNWEI_JOURNAL_FAULT"
+# Heartbeat period while no rows are written (see yunwei.store.base.STALE_AFTER).
+_HEARTBEAT_EVERY = 60.0
 # Benchmark hook: write the journal's own cost (main-thread seconds, writer CPU seconds) to this file.
 _TIMING_ENV = "YUNWEI_JOURNAL_TIMING"
 
@@ -238,6 +240,7 @@ class CallbackModule(CallbackBase):
         return self._drained.wait(timeout)
 
     def _writer_loop(self):
+        last_write = time.monotonic()
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._urgent or self._closing, timeout=self._flush_interval)
@@ -246,6 +249,14 @@ class CallbackModule(CallbackBase):
                 closing = self._closing
             if ops:
                 self._apply(ops)
+                last_write = time.monotonic()
+            elif self._store is not None and not closing and time.monotonic() - last_write > _HEARTBEAT_EVERY:
+                # a long task writes nothing: tell other machines this run is alive
+                try:
+                    self._store.heartbeat(self._run.id)
+                except Exception:
+                    pass
+                last_write = time.monotonic()
             self._writer_cpu = time.thread_time()
             with self._cond:
                 if not self._pending:

@@ -180,7 +180,13 @@ def test_reap_interrupted(store_url):
         assert s.get_run("dead").ended_at is not None
         assert len(s.task_results("dead")) == 1
         assert s.get_run("alive").status == "running"
-        assert s.get_run("elsewhere").status == "running"
+        assert s.get_run("elsewhere").status == "running"  # recent heartbeat
+        # another machine's run without a heartbeat for longer than STALE_AFTER
+        s.heartbeat("elsewhere")
+        assert s.reap_interrupted(stale_after=3600) == []
+        assert s.reap_interrupted(stale_after=-1) == ["elsewhere"]
+        assert s.get_run("elsewhere").status == "interrupted"
+        assert s.get_run("alive").status == "running"
 
 
 def test_sqlite_pragmas_and_permissions(tmp_path):

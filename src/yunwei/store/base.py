@@ -18,6 +18,11 @@ from yunwei.store.schema import SCHEMA_VERSION, statements
 
 TimeArg = datetime | float | int | str | None
 
+# A run recorded on another machine counts as dead after this long without a heartbeat.
+STALE_AFTER = 15 * 60.0
+# The journal writes a heartbeat at least this often while a run is alive.
+HEARTBEAT_EVERY = 60.0
+
 _RUN_COLS = (
     "id, playbook, job, profile, operator, started_at, ended_at, status, ansible_version, "
     "content_digest, node, pid, check_mode, error_count"
@@ -263,16 +268,29 @@ class Store:
                 (status, epoch(ended_at) or model.now().timestamp(), run_id),
             )
 
-    def reap_interrupted(self) -> list[str]:
-        """Mark runs left 'running' by a dead process on this machine as 'interrupted'.
+    def heartbeat(self, run_id: str) -> None:
+        """Note that the recording process of ``run_id`` is still alive (for other machines' reaping)."""
+        with self._tx() as cur:
+            cur.execute(self._sql("UPDATE runs SET heartbeat_at = ? WHERE id = ?"), (model.now().timestamp(), run_id))
 
-        Runs recorded on other machines (shared PostgreSQL) are left alone: their process
-        cannot be checked from here. Returns the ids marked.
+    def reap_interrupted(self, stale_after: float = STALE_AFTER) -> list[str]:
+        """Mark runs whose recording process is gone as 'interrupted'; returns the ids marked.
+
+        On this machine the recorded pid is checked (dead, zombie, or reused -> gone). Runs
+        recorded on other machines (a shared PostgreSQL store) cannot be checked that way: they
+        are gone when their heartbeat (written by the journal at least every minute) is older
+        than ``stale_after`` seconds. The end time of a reaped run is its last heartbeat.
         """
         node = socket.gethostname()
-        rows = self._query("SELECT id, pid, pid_start, heartbeat_at FROM runs WHERE status = 'running' AND node = ?",
-                           (node,))
-        dead = [(rid, hb) for rid, pid, start, hb in rows if pid is not None and not process_alive(int(pid), start or "")]
+        rows = self._query("SELECT id, node, pid, pid_start, heartbeat_at FROM runs WHERE status = 'running'")
+        cutoff = model.now().timestamp() - stale_after
+        dead = []
+        for rid, rnode, pid, start, hb in rows:
+            if rnode == node:
+                if pid is not None and not process_alive(int(pid), start or ""):
+                    dead.append((rid, hb))
+            elif hb is not None and hb < cutoff:
+                dead.append((rid, hb))
         if not dead:
             return []
         with self._tx() as cur:
