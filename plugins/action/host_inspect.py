@@ -65,6 +65,7 @@ class ActionModule(ActionBase):
 
         store = dynamic = None
         notes = []
+        t0 = time.time()
         if dyn.get("enabled", True) or forecast or ("since" in self.MODULE_OPTIONS and args.get("since") is None):
             try:
                 dynamic, open_store = import_yunwei()
@@ -104,10 +105,12 @@ class ActionModule(ActionBase):
             result["changed"] = False
             if (res.get("facts") or {}).get("updates_cached"):
                 self.replay_packages(result, dynamic, pkg_state, args)
+            module_done = time.time()
             if store is not None:
                 self.controller_checks(result, store, dynamic, host, dyn, forecast, args, notes)
             result.setdefault("dynamic", {})["notes"] = notes
-            result["dynamic"]["seconds"] = round(time.time() - started, 3)
+            result["dynamic"]["seconds"] = {"before": round(started - t0, 3), "module": round(module_done - started, 3),
+                                            "after": round(time.time() - module_done, 3)}
             self.recount(result)
             return result
         finally:

@@ -103,6 +103,7 @@ def read_lines_since(path, since, parse, block=65536, max_bytes=64 * 1024 * 1024
 
 def scan_errors(path, since, kind="nginx", top=5):
     """{'lines': n, 'top': [(count, message)], 'first': epoch, 'last': epoch, 'levels': {...}}."""
+    since = float(int(since))  # log times have whole seconds: never drop a line of the boundary second
     parse = parse_nginx_line if kind == "nginx" else parse_pg_line
     levels = NGINX_ERROR_LEVELS if kind == "nginx" else PG_ERROR_LEVELS
     counts = {}
