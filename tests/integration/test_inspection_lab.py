@@ -124,6 +124,19 @@ def test_filesystem_filled_above_threshold(lab, inspect):
         lab.exec("db01", "rm", "-f", "/srv/data/yunwei-fill")
 
 
+def test_heightened_profile_is_stricter(lab, inspect):
+    """/srv/data at ~78 %: ok under daily (warn 80), warn under heightened (warn 75)."""
+    lab.exec("drill01", "dd", "if=/dev/zero", "of=/srv/data/yunwei-fill", "bs=1M", "count=50", "status=none")
+    try:
+        daily = inspect(limit="drill01", extra={"inspection_sample_seconds": 0.1})
+        heightened = inspect(limit="drill01", extra={"inspection_sample_seconds": 0.1, "inspection_profile": "heightened"})
+        d, h = daily.one("drill01", "HOST-FS-001", "/srv/data"), heightened.one("drill01", "HOST-FS-001", "/srv/data")
+        assert d.status == "ok" and h.status == "warn", (d, h)
+        assert h.threshold == {"warn": 75, "crit": 85}
+    finally:
+        lab.exec("drill01", "rm", "-f", "/srv/data/yunwei-fill")
+
+
 def test_postgresql_stopped(lab, inspect):
     lab.exec("db01", "pg_ctlcluster", "15", "main", "stop")
     try:
@@ -230,6 +243,39 @@ def test_dynamic_baseline_flags_value_below_static_limit(lab, inspect, store_pat
         assert anom.suggestion
     finally:
         lab.exec("backup01", "rm", "-f", "/srv/data/yunwei-fill")
+
+
+def _seed(store_path, host, name, instance, points, unit="B"):
+    with open_store(store_path) as store:
+        for t, value in points:
+            rid = str(uuid.uuid4())
+            store.begin_run(Run(id=rid, job="inspect", profile="resources", started_at=t, hosts=[host]))
+            store.write_batch(rid, metrics=[Metric(name=name, value=value, host=host, instance=instance, unit=unit,
+                                                   time=t)])
+            store.finish_run(rid, "ok", ended_at=t)
+
+
+def test_resources_profile_forecasts_from_history(lab, inspect, store_path):
+    """Weekly profile: /srv/data growing 4 MiB a day is full in about 6 days (crit); appdb growth per week."""
+    mib = 1048576.0
+    now = datetime.now(timezone.utc)
+    size = inspect(limit="db01", extra={"inspection_host_enabled": False}).one("db01", "DB-SIZE-001", "appdb").value
+    _seed(store_path, "offsite01", "fs.used_bytes", "/srv/data",
+          [(now - timedelta(days=10 - i), 4 * mib * i) for i in range(10)])
+    _seed(store_path, "db01", "db.size_bytes", "appdb",
+          [(now - timedelta(days=14 - i), size * (0.5 + i / 28.0)) for i in range(14)])
+    lab.exec("offsite01", "dd", "if=/dev/zero", "of=/srv/data/yunwei-fill", "bs=1M", "count=40", "status=none")
+    try:
+        res = inspect(limit="offsite01,db01", playbook="playbooks/resources.yml",
+                      extra={"inspection_sample_seconds": 0.1})
+        cap = res.one("offsite01", "HOST-CAP-001", "/srv/data")
+        assert cap.status == "crit" and 4 < cap.value < 8, cap
+        assert "写满" in cap.evidence and cap.suggestion
+        growth = res.one("db01", "DB-CAP-001", "appdb")
+        assert growth.status in ("warn", "crit") and growth.value > 20, growth
+        assert not res.find("db01", "WEB-HTTP-001")  # no web probes in the resources profile
+    finally:
+        lab.exec("offsite01", "rm", "-f", "/srv/data/yunwei-fill")
 
 
 def test_unreachable_host_is_a_crit_check_and_others_continue(lab, inspect, tmp_path):

@@ -176,7 +176,7 @@ def forecast_checks(store: Any, host: str, category: str, metrics: list[dict[str
             series = [(t, v) for t, v in series] + [(m["time"], m["value"])]
             rate = th.growth_per_day(series)
             days = th.days_until_full(series, size["value"], m["value"])
-            if rate is not None:
+            if rate is not None and _span_days(series) >= 1.0:
                 extra.append(_metric("fs.growth_bytes_per_day", rate, "B/d", inst, m["time"]))
             if days is not None:
                 extra.append(_metric("fs.days_to_full", days, "d", inst, m["time"]))
