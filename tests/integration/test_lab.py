@@ -117,6 +117,13 @@ def test_lab_up_again_is_fast_and_changes_nothing(lab):
     assert Lab.from_env().status() == before
 
 
+def test_lab_up_restores_our_key_when_another_checkout_replaced_it(lab):
+    lab.exec("web01", "sh", "-c", "echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherCheckoutOtherCheckoutOtherCheckout x' > ~ops/.ssh/authorized_keys")
+    assert not Lab.from_env()._ssh_works(["web01"])
+    Lab.from_env().up()
+    assert Lab.from_env()._ssh_works(["web01"])
+
+
 def test_a_removed_container_is_recreated_alone(lab):
     lab_obj = Lab.from_env()
     ids = {h: i["id"] for h, i in lab_obj._running().items()}

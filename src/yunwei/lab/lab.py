@@ -133,6 +133,7 @@ class Lab:
                 for h in HOSTS
             )
             and self.inventory_path.exists()
+            and self._ssh_works([h.name for h in HOSTS])
         ):
             return LabState(self, {h: running[h]["address"] for h in running})
 
@@ -234,6 +235,17 @@ class Lab:
                 "address": (nets.get(self.network) or {}).get("IPAddress") or None,
             }
         return out
+
+    def _ssh_works(self, hosts: list[str]) -> bool:
+        """Whether our key logs in to every host (another checkout may have replaced it)."""
+        procs = [
+            subprocess.Popen(
+                ["ssh", "-F", str(self.ssh_config_path), "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", host, "true"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            for host in hosts
+        ]
+        return all(p.wait(timeout=15) == 0 for p in procs)
 
     def _create(self, spec: HostSpec, image: str) -> None:
         args = [
