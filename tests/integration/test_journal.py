@@ -444,12 +444,12 @@ def test_killed_run_is_marked_interrupted(env, sig):
             os.killpg(proc.pid, signal.SIGKILL)  # the whole process tree, no chance to clean up
         else:
             proc.send_signal(signal.SIGTERM)  # what ansible-runner and init systems send
-        proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert proc.returncode == -sig
+    assert proc.returncode == -sig, out
     _assert_consistent(env.store)
     con = sqlite3.connect(env.store)
     raw_status = con.execute("SELECT status FROM runs").fetchone()[0]
