@@ -12,8 +12,9 @@ demo: bootstrap
 	yunwei lab up
 	yunwei inspect --profile daily
 
-## test: every test: lint, collection build, unit and lab integration tests
-test: bootstrap lint build
+## test: every test: lint, collection build, Molecule, unit and lab integration tests
+## (pytest last, so its summary closes the output)
+test: bootstrap lint build molecule
 	pytest tests/unit tests/integration $(PYTEST_ARGS)
 
 bootstrap: $(VENV)/.bootstrapped
@@ -33,6 +34,11 @@ unit: bootstrap
 
 integration: bootstrap
 	pytest tests/integration $(PYTEST_ARGS)
+
+# Molecule scenarios run on the lab image, which `yunwei lab up` builds once.
+molecule: bootstrap
+	yunwei lab up
+	molecule test -s inspection
 
 lab-up: bootstrap
 	yunwei lab up
