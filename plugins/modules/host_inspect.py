@@ -60,29 +60,11 @@ options:
     type: list
     elements: str
     default: []
-  dynamic_thresholds:
-    description:
-      - Used by the action plugin on the controller, never sent to the host.
-      - Dynamic baselines learned from the journal's history per host and metric; keys
-        C(enabled) (default true), C(history_days) (56), C(min_samples) (20), C(min_bucket) (8),
-        C(warn_z) (4), C(crit_z) (8), C(tz) (Asia/Shanghai).
-    type: dict
-    default: {}
-  forecast:
-    description: Controller side. Add growth and days-until-full checks from the journal history (resources profile).
-    type: bool
-    default: false
-  store:
-    description: Controller side. Journal store path or URL; default E(YUNWEI_STORE) or C(<root>/var/journal.sqlite).
-    type: str
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 notes:
   - Works with and without systemd as PID 1; failed units are only checked when systemd runs.
   - Package state is read from the local package cache (C(apt-get -s), C(dnf -C)); it never refreshes it.
+extends_documentation_fragment:
+  - yunwei.ops.inspection
 """
 
 EXAMPLES = r"""

@@ -67,30 +67,8 @@ options:
     description: Seconds of error log to scan when O(since) is not given.
     type: int
     default: 86400
-  thresholds:
-    description: "Threshold overrides C({name: {warn: N, crit: N}}), see docs/inspection.md."
-    type: dict
-    default: {}
-  dynamic_thresholds:
-    description:
-      - Used by the action plugin on the controller, never sent to the host.
-      - Dynamic baselines learned from the journal's history per host and metric; keys
-        C(enabled) (default true), C(history_days) (56), C(min_samples) (20), C(min_bucket) (8),
-        C(warn_z) (4), C(crit_z) (8), C(tz) (Asia/Shanghai).
-    type: dict
-    default: {}
-  forecast:
-    description: Controller side. Add growth and days-until-full checks from the journal history (resources profile).
-    type: bool
-    default: false
-  store:
-    description: Controller side. Journal store path or URL; default E(YUNWEI_STORE) or C(<root>/var/journal.sqlite).
-    type: str
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+extends_documentation_fragment:
+  - yunwei.ops.inspection
 """
 
 EXAMPLES = r"""
