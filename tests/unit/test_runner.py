@@ -91,3 +91,15 @@ def test_collector_and_diff():
     assert c.failures == [{"host": "db01", "task": "Write", "state": "failed", "msg": "boom"}]
     assert c.stats == {"web01": {"ok": 1, "changed": 1}, "db01": {"failures": 1}}
     assert render_diff([{"prepared": "x"}, "junk"]) == "x"
+
+
+def test_command_artifact_redacts_store_password(tmp_path):
+    from yunwei.runner.run import _scrub_command_artifact
+
+    url = "postgresql://yunwei:pg-Pa55w0rd@db.example/yunwei"
+    (tmp_path / "command").write_text(json.dumps(
+        {"command": ["ansible-playbook"], "env": {"YUNWEI_STORE": url, "HOME": "/root", "YUNWEI_JOB": "j"}}))
+    _scrub_command_artifact(tmp_path, {"YUNWEI_STORE", "YUNWEI_JOB"})
+    data = (tmp_path / "command").read_text()
+    assert "pg-Pa55w0rd" not in data
+    assert json.loads(data)["env"] == {"YUNWEI_STORE": "postgresql://yunwei:***@db.example/yunwei", "YUNWEI_JOB": "j"}

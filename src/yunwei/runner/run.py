@@ -24,6 +24,7 @@ from yunwei.jobs import Job
 from yunwei.paths import project_root, var_dir
 from yunwei.runner.env import job_envvars, operator
 from yunwei.runner.progress import Collector
+from yunwei.store.postgres import _redact
 
 
 @dataclass
@@ -64,6 +65,8 @@ def _scrub_command_artifact(artifact_dir: Path, keep: set[str]) -> None:
         return
     env = data.get("env") or {}
     data["env"] = {k: v for k, v in env.items() if k in keep}
+    if data["env"].get("YUNWEI_STORE"):  # a postgresql:// URL may carry a password
+        data["env"]["YUNWEI_STORE"] = _redact(str(data["env"]["YUNWEI_STORE"]))
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
