@@ -149,6 +149,22 @@ def test_postgresql_stopped(lab, inspect):
     assert lab.exec("db01", "pg_isready", "-q", check=False).returncode == 0
 
 
+def _wait_idle_in_transaction(lab, application_name: str, at_least_s: float, timeout: float = 60) -> None:
+    """Poll until the session sits idle in its transaction for ``at_least_s`` (no fixed sleep:
+    on a loaded machine the session may take a while to start)."""
+    query = (
+        "SELECT COALESCE(max(extract(epoch FROM now() - state_change)), -1) FROM pg_stat_activity "
+        f"WHERE application_name = '{application_name}' AND state = 'idle in transaction'"
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = lab.exec("db01", "runuser", "-u", "postgres", "--", "psql", "-XAtq", "-c", query, check=False)
+        if out.returncode == 0 and float(out.stdout.strip() or -1) >= at_least_s:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no session {application_name!r} idle in transaction for {at_least_s}s within {timeout}s")
+
+
 def test_transaction_left_open(lab, inspect):
     # a real session: BEGIN, take a transaction id, then sit idle in the transaction
     psql = subprocess.Popen(
@@ -158,7 +174,7 @@ def test_transaction_left_open(lab, inspect):
     try:
         psql.stdin.write("BEGIN; SELECT txid_current(); SET application_name = 'yunwei-open-tx';\n")
         psql.stdin.flush()
-        time.sleep(7)
+        _wait_idle_in_transaction(lab, "yunwei-open-tx", at_least_s=6)
         res = inspect(limit="db01", overrides={"db_idle_in_tx_s": {"warn": 2, "crit": 5},
                                                "db_tx_age_s": {"warn": 2, "crit": 5}},
                       extra={"inspection_host_enabled": False})
