@@ -255,3 +255,41 @@ def test_signed_checkpoints_catch_a_full_rewrite(tmp_path, monkeypatch, capsys):
     cp["hash"] = json.loads(log.lines()[3])["hash"]
     cps.write_text(canonical(cp) + "\n")
     assert "bad signature" in checkpoint.verify(log).problem
+
+
+def test_append_adopts_one_unanchored_record_after_a_crash(tmp_path):
+    log = AuditLog(tmp_path / "a.jsonl")
+    for i in range(3):
+        log.append("request", n=i)
+    head = log.head_path.read_bytes()
+    log.append("request", n=3)
+    log.head_path.write_bytes(head)  # died after writing record 4, before moving the head
+    r5 = log.append("request", n=4)
+    assert r5["seq"] == 5 and r5["prev"] == json.loads(log.lines()[3])["hash"]
+    v = log.verify()
+    assert v.ok and v.count == 5 and log.read_head() == (5, r5["hash"])
+
+
+def test_append_does_not_adopt_more_than_one_or_a_forged_record(tmp_path):
+    log = AuditLog(tmp_path / "a.jsonl")
+    for i in range(3):
+        log.append("request", n=i)
+    head = log.head_path.read_bytes()
+    log.append("request", n=3)
+    log.append("request", n=4)
+    log.head_path.write_bytes(head)  # two records after the head: not a crash window
+    log.append("request", n=5)
+    assert not log.verify().ok
+    # one record after the head, but its hash does not verify
+    log2 = AuditLog(tmp_path / "b.jsonl")
+    for i in range(3):
+        log2.append("request", n=i)
+    head = log2.head_path.read_bytes()
+    rec = log2.append("request", n=3)
+    rec["n"] = 99  # edited without rehashing
+    lines = log2.lines()
+    log2.path.write_bytes(b"".join(lines[:3]) + (canonical(rec) + "\n").encode())
+    log2.head_path.write_bytes(head)
+    log2.append("request", n=4)
+    v = log2.verify()
+    assert not v.ok and v.bad_seq == 4

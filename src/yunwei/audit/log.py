@@ -89,6 +89,10 @@ class AuditLog:
     def _tail(self) -> tuple[int, str]:
         head = self.read_head()
         if head is not None and head[0] >= 0:
+            adopted = self._adopt_unanchored(head)
+            if adopted is not None:
+                self._write_head(*adopted)
+                return adopted
             return head
         last = None
         for last in self.records():
@@ -96,6 +100,29 @@ class AuditLog:
         if last is None:
             return 0, GENESIS
         return int(last["seq"]), str(last["hash"])
+
+    def _adopt_unanchored(self, head: tuple[int, str]) -> tuple[int, str] | None:
+        """Crash window: a process that died after writing its record but before moving the
+        head leaves exactly one valid record after the head. Adopt it (returns the new head);
+        anything else (more records, a broken link, a bad hash) is left for verify to report."""
+        count, head_hash = head
+        lines = self.lines()
+        if len(lines) != count + 1:
+            return None
+        raw = lines[-1]
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            return None
+        if (
+            not isinstance(rec, dict)
+            or (canonical(rec) + "\n").encode("utf-8") != raw
+            or rec.get("seq") != count + 1
+            or rec.get("prev") != head_hash
+            or rec.get("hash") != record_hash(rec)
+        ):
+            return None
+        return count + 1, str(rec["hash"])
 
     def _write_head(self, count: int, last_hash: str) -> None:
         tmp = self.head_path.with_suffix(".tmp")
