@@ -222,3 +222,25 @@ def test_windows_from_the_schedule(tmp_path, monkeypatch):
     monkeypatch.setenv("YUNWEI_VAR", str(tmp_path / "var"))      # no approved copy there
     assert load_windows() == [Window("国庆节", date(2026, 10, 1), date(2026, 10, 7))]
     assert load_windows(sched) == load_windows()                   # --windows accepts a whole schedule.yml
+
+
+def test_monthly_limited_run_does_not_count_as_the_days_inspection(store):
+    """A fault re-check limited to one host (`--limit db01`) is not the day's inspection."""
+    month = parse_period("month", "2026-12", SH)
+    for day in range(1, 32):
+        if day != 10:
+            add_run(store, local(2026, 12, day), HEALTHY)
+    recheck = add_run(store, local(2026, 12, 10, 15), [("db01", "DB-CONN-001", "db", "ok")], hosts=("db01",))
+    add_run(store, local(2026, 12, 11, 16), [("web01", "WEB-HTTP-001", "web", "ok")], hosts=("web01",))
+    m = assemble.monthly(store, month, now=datetime(2027, 1, 3, tzinfo=timezone.utc), with_trends=False)
+    ins = m["inspections"]
+    assert ins["required"] == 31 and ins["done"] == 30
+    assert [(x["date"], x["done"], x["missing"]) for x in ins["missed"]] == [("2026-12-10", 0, 1)]
+    assert ins["reference_hosts"] == ["db01", "web01"]
+    assert [(p["date"], p["run_id"], p["hosts"], p["missing_hosts"]) for p in ins["partial"]] == [
+        ("2026-12-10", recheck.id, ["db01"], ["web01"]), ("2026-12-11", ins["partial"][1]["run_id"], ["web01"], ["db01"])]
+    assert next(d for d in ins["days"] if d["date"] == "2026-12-10")["partial"] == 1
+    from yunwei.reports import document
+    doc = document.monthly(m, charts_on=False)
+    part = next(b for b in doc["blocks"] if b["type"] == "table" and b["sheet"] == "部分主机巡检")
+    assert [r[0] for r in part["rows"]] == ["2026-12-10", "2026-12-11"]

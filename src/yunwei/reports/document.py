@@ -200,8 +200,16 @@ def monthly(data: dict[str, Any], *, charts_on: bool = True) -> dict[str, Any]:
     blocks.append(_table("漏检明细", "漏检明细", ["日期", "应巡检", "实际巡检", "漏检", "重保时段"],
                          [[m["date"], m["required"], m["done"], m["missing"], m["window"]] for m in ins["missed"]],
                          empty="无漏检"))
-    blocks.append(_table("每日巡检", "每日巡检", ["日期", "应巡检", "实际巡检", "重保时段"],
-                         [[d["date"], d["required"] if d["due"] else "未到期", d["done"], d["window"]]
+    if ins["partial"]:
+        blocks.append({"type": "paragraph",
+                       "text": f"只覆盖部分主机的巡检作业（如 --limit 故障复查）{len(ins['partial'])} 次不计入完成次数；"
+                               f"全量巡检须覆盖本月巡检过的全部 {len(ins['reference_hosts'])} 台主机。"})
+        blocks.append(_table("部分主机巡检（不计入）", "部分主机巡检", ["日期", "开始时间", "巡检人", "覆盖主机",
+                                                              "未覆盖主机", "作业编号"],
+                             [[p["date"], p["started"], p["operator"], "、".join(p["hosts"]),
+                               "、".join(p["missing_hosts"]), p["run_id"]] for p in ins["partial"]]))
+    blocks.append(_table("每日巡检", "每日巡检", ["日期", "应巡检", "实际巡检", "部分主机巡检", "重保时段"],
+                         [[d["date"], d["required"] if d["due"] else "未到期", d["done"], d["partial"], d["window"]]
                           for d in ins["days"]]))
     blocks.append({"type": "heading", "text": "三、服务可用性"})
     blocks.append(_table("服务可用性", "服务可用性", ["服务", "检测次数", "可用", "不可用", "可用率(%)"],
