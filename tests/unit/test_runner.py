@@ -20,7 +20,17 @@ SECRET = "s3cr3t-Tok3n-9f8e7d"
 
 def test_run_readonly_job_end_to_end(env, capsys, monkeypatch):  # noqa: F811
     monkeypatch.setenv("UNRELATED_PASSWORD", "do-not-store-me")
-    before = set(os.listdir(tempfile.gettempdir()))
+    private_tmp = env.root / "tmp"  # not the global /tmp: other yunwei runs may be in flight there
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    made: list[str] = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def spy_mkdtemp(*a, **kw):
+        made.append(real_mkdtemp(*a, **kw))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", spy_mkdtemp)
     assert main(["run", "local_read", "-e", f"secret_token={SECRET}", "-e", "greeting=hi", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == "successful" and out["stats"]["local1"]["changed"] == 1
@@ -46,7 +56,9 @@ def test_run_readonly_job_end_to_end(env, capsys, monkeypatch):  # noqa: F811
             assert SECRET.encode() not in data, path
             assert b"do-not-store-me" not in data, path
     # the private extra-vars file is gone
-    assert not [d for d in set(os.listdir(tempfile.gettempdir())) - before if d.startswith("yunwei-run-")]
+    secret_dirs = [d for d in made if Path(d).name.startswith("yunwei-run-")]
+    assert secret_dirs and all(Path(d).parent == private_tmp and not Path(d).exists() for d in secret_dirs)
+    assert not [d for d in os.listdir(private_tmp) if d.startswith("yunwei-run-")]
     # the journal callback recorded the run with the runner's identity
     from yunwei.store import open_store
 
