@@ -234,3 +234,15 @@ def test_parse_text_rejects_unknown_keys():
     with pytest.raises(InputError) as info:
         parse_text("jobs: {}\nholidays: []\n", "s.yml", check_jobs=False)
     assert info.value.key == "holidays"
+
+
+def test_fires_between_after_a_long_gap_returns_the_latest_fires():
+    s = parse_text('timezone: Asia/Shanghai\njobs:\n  every_minute: {cron: "* * * * *"}\n', "s.yml", check_jobs=False)
+    after, until = at("2026-09-01T00:00"), at("2026-10-01T12:00")  # 30 days of minutes, far over the cap
+    fires = fires_between(s, "every_minute", after, until)
+    assert fires[-1] == until  # the slot to run now is the latest one, not one from September 1st
+    assert len(fires) > 1 and all(after < t <= until for t in fires)  # older slots still reported as missed
+    assert fires == sorted(fires) and fires[-2] == until - dt.timedelta(minutes=1)
+    # a short gap is unchanged: every fire, after < t <= until
+    short = fires_between(s, "every_minute", at("2026-10-01T11:57"), at("2026-10-01T12:00"))
+    assert short == [at("2026-10-01T11:58"), at("2026-10-01T11:59"), at("2026-10-01T12:00")]

@@ -27,19 +27,29 @@ def _valid(schedule: Schedule, when: dt.datetime, inside: bool, multi: bool) -> 
 
 
 def fires_between(schedule: Schedule, job: str, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
-    """Fire times t with after < t <= until (at most MAX_FIRES, the latest ones)."""
+    """Fire times t with after < t <= until (at most MAX_FIRES, the latest ones).
+
+    Walks backwards from ``until``, so after a long gap the result is the latest fires (the
+    slot to run now and the most recent missed ones), never the earliest."""
     crons = _crons(schedule, job)
     multi = len(crons) > 1
     times: set[dt.datetime] = set()
-    start = after.astimezone(schedule.tz)
+    lower = after.astimezone(schedule.tz)
+    start = until.astimezone(schedule.tz) + dt.timedelta(microseconds=1)
     for expr, inside in crons:
         it = croniter(expr, start)
+        found = 0
         for _ in range(MAX_FIRES * 4):
-            t = it.get_next(dt.datetime)
-            if t > until:
+            t = it.get_prev(dt.datetime)
+            if t <= lower:
                 break
+            if t > until:  # defensive: get_prev never returns a time after its start
+                continue
             if _valid(schedule, t, inside, multi):
                 times.add(t)
+                found += 1
+                if found >= MAX_FIRES:
+                    break
     return sorted(times)[-MAX_FIRES:]
 
 
