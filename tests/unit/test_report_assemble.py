@@ -168,7 +168,27 @@ def test_monthly_inspections_availability_risks(store):
 
 def test_monthly_days_not_yet_due(store):
     m = assemble.monthly(store, parse_period("month", "2026-11", SH), now=datetime(2026, 11, 10, 2, tzinfo=timezone.utc))
-    assert m["inspections"]["required"] == 10   # 1..10 November (local) only
+    assert m["inspections"]["required"] == 9    # 1..9 November (local) only: the 10th is still under way
+
+
+def test_monthly_today_is_not_missed_before_it_ends(store):
+    """The current month's report at 09:00 local does not list today (nor today's 重保 slots) as missed."""
+    windows = [Window("重保", date(2026, 11, 24), date(2026, 11, 26))]
+    for day in range(1, 25):
+        for k in range(3 if day == 24 else 1):
+            add_run(store, local(2026, 11, day, 8 + 4 * k), HEALTHY)
+    add_run(store, local(2026, 11, 25, 8, 30), HEALTHY)           # today: 1 of 3 heightened slots so far
+    now = local(2026, 11, 25, 9).astimezone(timezone.utc)         # 2026-11-25 09:00 Asia/Shanghai
+    m = assemble.monthly(store, parse_period("month", "2026-11", SH), windows, now=now, with_trends=False)
+    ins = m["inspections"]
+    assert ins["missed"] == [] and ins["missed_count"] == 0
+    assert ins["required"] == ins["done"] == 23 + 3 and ins["rate"] == 100.0
+    today = next(d for d in ins["days"] if d["date"] == "2026-11-25")
+    assert (today["due"], today["required"], today["done"]) == (False, 0, 1)
+    # the next morning, the 25th is over: its two missing heightened inspections are listed
+    m = assemble.monthly(store, parse_period("month", "2026-11", SH), windows,
+                         now=local(2026, 11, 26, 9).astimezone(timezone.utc), with_trends=False)
+    assert [(x["date"], x["missing"]) for x in m["inspections"]["missed"]] == [("2026-11-25", 2)]
 
 
 def test_resource_forecast(store):

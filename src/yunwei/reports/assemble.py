@@ -422,7 +422,8 @@ def monthly(store: Any, period: Period, windows: Sequence[Window] = (), *, now: 
         w = window_for(d, list(windows))
         required = 3 if w else 1
         done = done_per_day.get(d, 0)
-        due = d <= cutoff
+        # only days that are over count: today (and its 重保 slots) is still under way
+        due = d < cutoff
         days.append({"date": d.isoformat(), "required": required if due else 0, "done": done,
                      "partial": partial_per_day.get(d, 0), "window": w.name if w else "", "due": due})
         if not due:
