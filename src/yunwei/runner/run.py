@@ -24,7 +24,11 @@ from yunwei.jobs import Job
 from yunwei.paths import project_root, var_dir
 from yunwei.runner.env import job_envvars, operator
 from yunwei.runner.progress import Collector
-from yunwei.store.postgres import _redact
+
+try:  # the store's redaction helper (public redact_url since the store refactor)
+    from yunwei.store.base import redact_url as _redact
+except ImportError:  # pragma: no cover - before it
+    from yunwei.store.postgres import _redact  # type: ignore[attr-defined,no-redef]
 
 
 @dataclass
