@@ -246,3 +246,26 @@ def test_fires_between_after_a_long_gap_returns_the_latest_fires():
     # a short gap is unchanged: every fire, after < t <= until
     short = fires_between(s, "every_minute", at("2026-10-01T11:57"), at("2026-10-01T12:00"))
     assert short == [at("2026-10-01T11:58"), at("2026-10-01T11:59"), at("2026-10-01T12:00")]
+
+
+def test_at_without_offset_is_in_the_schedule_zone_and_tick_refuses_the_future(env, sched, capsys):  # noqa: F811
+    activate(env)
+    # 08:20 in Shanghai: the 08:30 slot is not yet due (read as UTC it would be 16:20 Shanghai: due)
+    assert main(["schedule", "due", "--at", "2026-09-28T08:20", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["due"] is False
+    assert main(["schedule", "due", "--at", "2026-09-28T08:40", "--json"]) == 0
+    item = json.loads(capsys.readouterr().out)[0]
+    assert item["due"] is True and dt.datetime.fromisoformat(item["fire"]) == at("2026-09-28T08:30")
+    assert main(["schedule", "tick", "--at", "2026-09-28T08:20"]) == 0
+    assert "nothing due" in capsys.readouterr().out
+    # tick never acts in the future (it would store a future last slot and swallow the real ones)
+    future = (dt.datetime.now(TZ) + dt.timedelta(days=2)).replace(tzinfo=None).isoformat(timespec="minutes")
+    assert main(["schedule", "tick", "--at", future]) == 2
+    assert "future" in capsys.readouterr().err
+    assert "local_read" not in json.loads((env.var / "schedule" / "state.json").read_text() or "{}") \
+        if (env.var / "schedule" / "state.json").exists() else True
+    with pytest.raises(InputError):
+        tick(dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1), runner=lambda j, p: ("successful", 0, "x"))
+    # due may look into the future
+    assert main(["schedule", "due", "--at", future, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["due"] is True

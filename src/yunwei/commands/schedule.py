@@ -15,14 +15,15 @@ from yunwei.schedule.render import render_cron, render_systemd
 from yunwei.schedule.tick import due, tick
 
 
-def _at(text: str | None) -> dt.datetime:
+def _at(text: str | None, tz: dt.tzinfo) -> dt.datetime:
+    """--at: ISO 8601; a time without an offset is in the schedule's time zone."""
     if not text:
         return dt.datetime.now(dt.timezone.utc)
     try:
         t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InputError("--at", text, "expected an ISO 8601 time, e.g. 2026-10-01T08:30+08:00") from None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=tz)
 
 
 def _warn_pending() -> None:
@@ -46,7 +47,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_due(args: argparse.Namespace) -> int:
     _warn_pending()
     schedule, meta = load_active()
-    items = due(schedule, meta, _at(args.at))
+    items = due(schedule, meta, _at(args.at, schedule.tz))
     if args.json:
         ui.print_json([{"job": i.job, "due": i.due, "fire": i.fire, "missed": len(i.missed), "next": i.next,
                         "profile": i.profile, "heightened": i.heightened} for i in items])
@@ -59,7 +60,11 @@ def _cmd_due(args: argparse.Namespace) -> int:
 
 def _cmd_tick(args: argparse.Namespace) -> int:
     _warn_pending()
-    report = tick(_at(args.at) if args.at else None, only=args.job)
+    at = None
+    if args.at:
+        schedule, _ = load_active()
+        at = _at(args.at, schedule.tz)
+    report = tick(at, only=args.job)
     for job in report.busy:
         ui.progress(f"{job}: another tick is running it; skipped")
     for m in report.missed:
@@ -102,11 +107,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--file", help="schedule file (default schedule.yml or $YUNWEI_SCHEDULE)")
     v.set_defaults(func=_cmd_validate)
     d = sub.add_parser("due", help="list what the approved schedule has due")
-    d.add_argument("--at", help="evaluate at this ISO time instead of now")
+    d.add_argument("--at", help="evaluate at this ISO time instead of now (no offset: the schedule's zone)")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_cmd_due)
     t = sub.add_parser("tick", help="run what is due (locked, idempotent, reports missed runs)")
-    t.add_argument("--at", help="act as if it were this ISO time")
+    t.add_argument("--at", help="act as if it were this ISO time (not in the future; no offset: the schedule's zone)")
     t.add_argument("--job", help="only this job")
     t.set_defaults(func=_cmd_tick)
     r = sub.add_parser("render", help="write crontab lines or systemd units for the approved schedule")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from yunwei import audit
+from yunwei.errors import InputError
 from yunwei.runner.env import operator
 from yunwei.schedule.active import load_active, schedule_dir
 from yunwei.schedule.calendar import fires_between, last_fire, next_fire, profile_at
@@ -153,7 +154,11 @@ def _record(job: str, **fields: Any) -> None:
 def tick(at: dt.datetime | None = None, *, only: str | None = None,
          runner: Callable[[str, str | None], tuple[str, int, str]] | None = None) -> TickReport:
     """Run every due job once (each under its own lock); report and audit missed slots."""
-    at = at or _now()
+    now = _now()
+    if at is not None and at > now:
+        # a future time would be stored as the last slot handled and swallow the real slots up to it
+        raise InputError("--at", _iso(at), f"tick cannot act in the future (now {_iso(now)}); use `schedule due --at`")
+    at = at or now
     runner = runner or _default_runner
     report = TickReport()
     schedule, meta = load_active()
