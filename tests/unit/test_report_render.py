@@ -323,3 +323,26 @@ def test_client_docx_and_xlsx_templates(journal, tmp_path):
     assert paragraphs[0] == "某某科技有限公司 运维服务部" and "《日常巡检记录》" in paragraphs
     sheets = openpyxl.load_workbook(by["xlsx"]).sheetnames
     assert sheets[0] == "封面" and "检查明细" in sheets
+
+
+def test_generated_at_is_in_the_client_zone_with_the_zone_shown(generated, monkeypatch, tmp_path):
+    """The machine's own zone (here UTC) must not leak into 生成时间: it is client time, zone named."""
+    import time as _time
+
+    from yunwei.reports import document
+
+    monkeypatch.setenv("TZ", "UTC")
+    _time.tzset()
+    try:
+        instant = datetime(2026, 11, 25, 9, 21, tzinfo=timezone.utc)
+        monkeypatch.setattr(document, "_utcnow", lambda: instant)
+        data, _doc, _files = generated["monthly"]
+        doc = gen.layout("monthly", data, gen.Options(charts=False))
+        assert doc["generated_at"] == "2026-11-25 17:21 (Asia/Shanghai)"
+        monkeypatch.setenv("YUNWEI_TZ", "Europe/Berlin")          # the client zone, not the machine's
+        assert document.generated_at() == "2026-11-25 10:21 (Europe/Berlin)"
+        html = gen.render_all("monthly", doc, data, gen.Options(formats=["html"], dirs=gen.template_dirs(None)))
+        assert "生成时间：2026-11-25 17:21 (Asia/Shanghai)" in html["html"].decode("utf-8")
+    finally:
+        monkeypatch.undo()
+        _time.tzset()

@@ -14,8 +14,9 @@ always hold the same numbers:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 class _LazyCharts:
@@ -52,10 +53,23 @@ def _signoff(s: dict[str, Any]) -> dict[str, Any]:
                                         ["复核人", s.get("reviewer") or ""], ["日期", s.get("date") or ""]]}
 
 
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def generated_at(tz: str | None = None) -> str:
+    """The generation time in the client's zone (the report's, else ``$YUNWEI_TZ``), zone named:
+    ``2026-11-25 17:21 (Asia/Shanghai)`` - never the machine's local zone."""
+    from yunwei.reports.periods import client_tz
+
+    zone = ZoneInfo(tz) if tz else client_tz()
+    return f"{_utcnow().astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
+
+
 def _doc(data: dict[str, Any], blocks: list[dict[str, Any]], meta: list[list[Any]]) -> dict[str, Any]:
     return {"kind": data["kind"], "title": f"《{data['title']}》", "subtitle": data["period"]["title"],
             "period": data["period"], "meta": meta, "blocks": blocks, "empty": data.get("empty", False),
-            "generated_at": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")}
+            "generated_at": generated_at(data["period"].get("tz"))}
 
 
 def _trend_blocks(trends: list[dict[str, Any]], suffix: str) -> list[dict[str, Any]]:
