@@ -207,9 +207,9 @@ class CallbackModule(CallbackBase):
                 raise RuntimeError(f"fault injected into {name} ({_FAULT_ENV})")
             func(*args)
         except Exception as exc:  # never let the journal abort a playbook
-            msg = f"yunwei.ops.journal: {name}: {type(exc).__name__}: {exc}"
+            msg = self._scrub(f"yunwei.ops.journal: {name}: {type(exc).__name__}: {exc}")
             self._display.warning(msg)
-            self._display.vvv(traceback.format_exc())
+            self._display.vvv(self._scrub(traceback.format_exc()))
             if self._started:
                 self._enqueue(("error", msg), urgent=True)
         self._show_warnings()
@@ -217,7 +217,17 @@ class CallbackModule(CallbackBase):
 
     def _show_warnings(self):
         while self._warnings:
-            self._display.warning(self._warnings.pop(0))
+            self._display.warning(self._scrub(self._warnings.pop(0)))
+
+    def _scrub(self, text):
+        """``text`` with the store URL's password masked (warnings, recorded errors)."""
+        url = getattr(self, "_store_url", None)
+        if not url or _ystore is None:
+            return text
+        try:
+            return _ystore.redact_text(text, url)
+        except Exception:
+            return text
 
     # ------------------------------------------------------------------ writer thread
     def _enqueue(self, op, urgent=False):
@@ -290,7 +300,7 @@ class CallbackModule(CallbackBase):
                 self._warnings.append(f"yunwei.ops.journal: writing the journal: {type(exc).__name__}: {exc}")
                 if self._store is not None and self._run is not None and kind != "begin":
                     try:
-                        self._store.record_error(self._run.id, f"{type(exc).__name__}: {exc}")
+                        self._store.record_error(self._run.id, self._scrub(f"{type(exc).__name__}: {exc}"))
                     except Exception:
                         pass
         if self._store is not None:
@@ -299,7 +309,8 @@ class CallbackModule(CallbackBase):
             except Exception as exc:
                 self._warnings.append(f"yunwei.ops.journal: writing the journal: {type(exc).__name__}: {exc}")
                 try:
-                    self._store.record_error(self._run.id, f"dropped {len(results)} results: {type(exc).__name__}: {exc}")
+                    self._store.record_error(self._run.id, self._scrub(
+                        f"dropped {len(results)} results: {type(exc).__name__}: {exc}"))
                 except Exception:
                     pass
 
@@ -314,8 +325,9 @@ class CallbackModule(CallbackBase):
             self._store.begin_run(run)
         except Exception as exc:
             self._store = None
-            self._warnings.append(f"yunwei.ops.journal: journal store {self._store_url or '(default)'} unusable, "
-                                  f"this run is not recorded: {type(exc).__name__}: {exc}")
+            shown = _ystore.redact_url(self._store_url) if self._store_url else "(default)"
+            self._warnings.append(self._scrub(f"yunwei.ops.journal: journal store {shown} unusable, "
+                                              f"this run is not recorded: {type(exc).__name__}: {exc}"))
 
     # ------------------------------------------------------------------ row building (writer thread)
     def _build(self, raw):
@@ -493,7 +505,7 @@ class CallbackModule(CallbackBase):
             self._begin(playbook)
         except Exception as exc:
             self._broken = True
-            self._display.warning(f"yunwei.ops.journal: cannot start recording: {type(exc).__name__}: {exc}")
+            self._display.warning(self._scrub(f"yunwei.ops.journal: cannot start recording: {type(exc).__name__}: {exc}"))
             return
         self._main_time += time.perf_counter() - t0
         self._guard("v2_playbook_on_start", lambda: None)
@@ -549,7 +561,7 @@ class CallbackModule(CallbackBase):
             if self._fault == "v2_playbook_on_stats":
                 raise RuntimeError(f"fault injected into v2_playbook_on_stats ({_FAULT_ENV})")
         except Exception as exc:
-            msg = f"yunwei.ops.journal: v2_playbook_on_stats: {type(exc).__name__}: {exc}"
+            msg = self._scrub(f"yunwei.ops.journal: v2_playbook_on_stats: {type(exc).__name__}: {exc}")
             self._display.warning(msg)
             self._enqueue(("error", msg))
         self._finish("failed" if failed else "ok", host_stats, timeout=120)

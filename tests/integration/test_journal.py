@@ -510,6 +510,16 @@ def test_unusable_store_is_a_warning_not_a_failure(env):
     assert "PLAY RECAP" in out
 
 
+def test_unusable_postgresql_store_never_shows_its_password(env):
+    secret = "pw" + uuid.uuid4().hex
+    url = f"postgresql://yunwei:{secret}@127.0.0.1:1/journal?connect_timeout=3"
+    pb = env.playbook("basic.yml", BASIC)
+    out = env.run(pb, "-vvv", env={"YUNWEI_STORE": url})
+    assert "[WARNING]: yunwei.ops.journal: journal store postgresql://yunwei:***@127.0.0.1:1/journal" in out, out
+    assert "not recorded" in out and "PLAY RECAP" in out
+    assert secret not in out
+
+
 # ------------------------------------------------------------------ point 6: ansible-runner
 def test_works_under_ansible_runner(env, monkeypatch):
     import ansible_runner

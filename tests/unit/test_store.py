@@ -255,13 +255,37 @@ def test_bad_status_rejected(store):
 
 
 def test_pg_url_password_redacted():
-    from yunwei.store.postgres import _redact
+    from yunwei.store import redact_url
 
-    assert _redact("postgresql://u:secret@db:5432/x") == "postgresql://u:***@db:5432/x"
-    assert "secret" not in _redact("postgresql://u:secret@db/x")
+    assert redact_url("postgresql://u:secret@db:5432/x") == "postgresql://u:***@db:5432/x"
+    assert "secret" not in redact_url("postgresql://u:secret@db/x")
 
 
 if os.environ.get("YUNWEI_PG_REQUIRED"):  # CI: fail instead of skipping when binaries are missing
     from pg_server import pg_bindir
 
     assert pg_bindir() is not None
+
+
+# ---------------------------------------------------------------- store URLs are shown without their password
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://ops:s3cret@db.example:5432/journal", "postgresql://ops:***@db.example:5432/journal"),
+    ("postgres://ops:p%40ss@[::1]/j?sslmode=require", "postgres://ops:***@[::1]/j?sslmode=require"),
+    ("postgresql://ops@db/j?password=s3cret&sslmode=require", "postgresql://ops@db/j?password=***&sslmode=require"),
+    ("postgresql://ops@/postgres?host=/run/pg&port=5", "postgresql://ops@/postgres?host=/run/pg&port=5"),
+    ("/var/lib/yunwei/journal.sqlite", "/var/lib/yunwei/journal.sqlite"),
+])
+def test_redact_url(url, shown):
+    from yunwei.store import redact_text, redact_url
+
+    assert redact_url(url) == shown
+    if "s3cret" in url:
+        assert "s3cret" not in redact_text(f"failed: {url} (password s3cret)", url)
+    assert "p@ss" not in redact_text("failed: password p@ss", "postgres://ops:p%40ss@h/j")
+
+
+def test_open_store_error_never_shows_the_password():
+    secret = "pw" + "x" * 20
+    with pytest.raises(Exception) as info:
+        open_store(f"postgresql://ops:{secret}@127.0.0.1:1/journal?connect_timeout=3")
+    assert secret not in str(info.value)

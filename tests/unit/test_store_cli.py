@@ -73,3 +73,13 @@ def test_runs_show_errors(store_path, capsys):
     assert "no run 'nope'" in capsys.readouterr().err
     assert main(["runs", "list", "--since", "yesterday"]) == 2
     assert main(["runs", "show", "ffff", "--store", str(store_path.parent / "other.sqlite")]) == 3
+
+
+def test_runs_error_never_shows_the_store_password(monkeypatch, capsys):
+    secret = "pw" + "y" * 20
+    monkeypatch.setenv("YUNWEI_STORE", f"postgresql://ops:{secret}@127.0.0.1:1/journal?connect_timeout=3")
+    rc = main(["runs", "list"])
+    captured = capsys.readouterr()
+    assert rc != 0
+    assert "postgresql://ops:***@127.0.0.1:1/journal" in captured.err + captured.out
+    assert secret not in captured.err + captured.out

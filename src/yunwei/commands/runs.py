@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from yunwei.errors import InputError, YunweiError
-from yunwei.store import Run, Store, open_store
+from yunwei.store import Run, Store, default_store_url, open_store, redact_text, redact_url
 from yunwei.ui import print_json, table
 
 
@@ -48,7 +48,9 @@ def _open(url: str | None) -> Store:
     except YunweiError:
         raise
     except Exception as exc:
-        raise YunweiError(f"cannot open the journal store {url or ''}: {type(exc).__name__}: {exc}") from exc
+        target = url or default_store_url()  # shown without its password
+        raise YunweiError(f"cannot open the journal store {redact_url(target)}: {type(exc).__name__}: "
+                          f"{redact_text(str(exc), target)}") from None
 
 
 def _fmt(dt: datetime | None) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from yunwei.store.base import Store
+from yunwei.store.base import Store, redact_text, redact_url
 from yunwei.store.model import (
     Check,
     CheckSummary,
@@ -35,6 +35,8 @@ __all__ = [
     "TaskResult",
     "default_store_url",
     "open_store",
+    "redact_text",
+    "redact_url",
 ]
 
 

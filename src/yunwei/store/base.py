@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -39,6 +40,52 @@ _METRIC_COLS = "run_id, host, time, name, instance, value, unit"
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+_URL = re.compile(r"^([A-Za-z][\w+.-]*://)([^/?#]*)(.*)$", re.S)
+_PASSWORD_PARAM = re.compile(r"((?:^|[?&\s])password=)([^&\s]*)")
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The password of ``url`` (userinfo and ``password=`` query parameter), raw and decoded."""
+    from urllib.parse import unquote
+
+    found: list[str] = []
+    m = _URL.match(url)
+    if m and "@" in m.group(2):
+        cred = m.group(2).rsplit("@", 1)[0]
+        if ":" in cred:
+            found.append(cred.split(":", 1)[1])
+    found += [p.group(2) for p in _PASSWORD_PARAM.finditer(url)]
+    out: list[str] = []
+    for secret in found:
+        for form in (secret, unquote(secret)):
+            if form and form not in out:
+                out.append(form)
+    return out
+
+
+def redact_url(url: str | os.PathLike[str] | None) -> str:
+    """``url`` without its password (``user:***@``, ``password=***``): safe to show or record."""
+    if url is None:
+        return ""
+    text = str(url)
+    m = _URL.match(text)
+    if m and "@" in m.group(2):
+        scheme, netloc, tail = m.groups()
+        cred, host = netloc.rsplit("@", 1)
+        if ":" in cred:
+            text = f"{scheme}{cred.split(':', 1)[0]}:***@{host}{tail}"
+    return _PASSWORD_PARAM.sub(r"\1***", text)
+
+
+def redact_text(text: str, url: str | os.PathLike[str] | None) -> str:
+    """``text`` (an error message that may quote ``url``) with the URL's password masked."""
+    if url is None:
+        return text
+    for secret in sorted(_url_secrets(str(url)), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def _loads(text: str | None) -> Any:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from yunwei.store.base import Store
+from yunwei.store.base import Store, redact_text, redact_url
 
 # pg_advisory_xact_lock key serialising schema migrations ("yunwei" in ASCII)
 _MIGRATION_LOCK = 0x79756E776569
@@ -22,8 +22,11 @@ class PostgresStore(Store):
             from yunwei.errors import YunweiError
 
             raise YunweiError("the PostgreSQL journal store needs psycopg 3 (pip install 'psycopg[binary]')") from exc
-        self.url = _redact(url)
-        conn = psycopg.connect(url, autocommit=True, application_name="yunwei-journal")
+        self.url = redact_url(url)
+        try:
+            conn = psycopg.connect(url, autocommit=True, application_name="yunwei-journal")
+        except psycopg.Error as exc:  # libpq may quote the conninfo: never let the password out
+            raise type(exc)(redact_text(str(exc), url)) from None
         super().__init__(conn)
 
     def _sql(self, sql: str) -> str:
@@ -43,12 +46,3 @@ class PostgresStore(Store):
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
         return bool(cur.fetchone()[0])
 
-
-def _redact(url: str) -> str:
-    """The URL without its password (for messages)."""
-    if "://" in url and "@" in url.split("://", 1)[1]:
-        scheme, rest = url.split("://", 1)
-        cred, host = rest.rsplit("@", 1)
-        user = cred.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in cred else url
-    return url
