@@ -3,6 +3,7 @@ tampering (modification, deletion, insertion, reordering, truncation): every mut
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -164,6 +165,7 @@ def test_random_mutations_are_always_detected_at_least_1000_of_every_kind(base):
 
 
 def test_cli_verify_and_show(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("YUNWEI_TZ", raising=False)
     path = tmp_path / "audit.jsonl"
     monkeypatch.setenv("YUNWEI_AUDIT_LOG", str(path))
     log = AuditLog(path)
@@ -177,7 +179,10 @@ def test_cli_verify_and_show(tmp_path, monkeypatch, capsys):
     assert [r["event"] for r in shown] == ["approval"]
     assert main(["audit", "show", "--job", "inspect", "--json"]) == 0
     assert [r["event"] for r in json.loads(capsys.readouterr().out)] == ["result"]
-    today = shown[0]["time"][:10]
+    from zoneinfo import ZoneInfo
+
+    today = dt.datetime.fromisoformat(shown[0]["time"].replace("Z", "+00:00")).astimezone(
+        ZoneInfo("Asia/Shanghai")).date().isoformat()
     assert main(["audit", "show", "--date", today, "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 3
     assert main(["audit", "show", "--date", "2001-01-01", "--json"]) == 0
@@ -291,3 +296,30 @@ def test_append_does_not_adopt_more_than_one_or_a_forged_record(tmp_path):
     log2.append("request", n=4)
     v = log2.verify()
     assert not v.ok and v.bad_seq == 4
+
+
+def test_show_date_is_a_local_day_of_the_client(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("YUNWEI_TZ", raising=False)  # default Asia/Shanghai (UTC+8)
+    path = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("YUNWEI_AUDIT_LOG", str(path))
+    recs = [{"time": "2026-11-24T15:59:00Z", "job": "a"},   # 23:59 on the 24th in Shanghai
+            {"time": "2026-11-24T16:00:00Z", "job": "b"},   # 00:00 on the 25th
+            {"time": "2026-11-25T15:59:59Z", "job": "c"},   # 23:59:59 on the 25th
+            {"time": "2026-11-25T16:00:00Z", "job": "d"}]   # the 26th
+    day = (parse_when("2026-11-25", "--date"), parse_when("2026-11-25", "--date", end=True))
+    assert [r["job"] for r in select(recs, since=day[0], until=day[1])] == ["b", "c"]
+    monkeypatch.setenv("YUNWEI_TZ", "UTC")
+    day = (parse_when("2026-11-25", "--date"), parse_when("2026-11-25", "--date", end=True))
+    assert [r["job"] for r in select(recs, since=day[0], until=day[1])] == ["c", "d"]
+    monkeypatch.delenv("YUNWEI_TZ")
+    log = AuditLog(path)
+    log.append("request", operator="alice", job="x")
+    lines = log.lines()
+    rec = json.loads(lines[0])
+    rec["time"] = "2026-11-24T17:00:00.000000Z"  # 01:00 on the 25th in Shanghai
+    rec["hash"] = record_hash(rec)
+    path.write_bytes((canonical(rec) + "\n").encode())
+    assert main(["audit", "show", "--date", "2026-11-25", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1
+    assert main(["audit", "show", "--date", "2026-11-24", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

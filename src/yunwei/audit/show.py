@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from yunwei.errors import InputError
 
 
+def _client_tz() -> dt.tzinfo:
+    """The client's zone ($YUNWEI_TZ, default Asia/Shanghai), as the reports use it."""
+    try:
+        from yunwei.reports.periods import client_tz
+    except ImportError:  # pragma: no cover - reports not importable
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(os.environ.get("YUNWEI_TZ") or "Asia/Shanghai")
+    return client_tz()
+
+
 def parse_when(text: str, option: str, *, end: bool = False) -> dt.datetime:
-    """YYYY-MM-DD (whole day) or an ISO timestamp; naive times are UTC."""
+    """YYYY-MM-DD (a whole local day of the client, $YUNWEI_TZ, default Asia/Shanghai) or an ISO
+    timestamp; times without an offset are local too. Returned aware (compared with UTC records)."""
+    tz = _client_tz()
     try:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
-            t = dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
-            return t + dt.timedelta(days=1) if end else t
+            if end:
+                day += dt.timedelta(days=1)
+            return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
         t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InputError(option, text, "expected YYYY-MM-DD or an ISO 8601 time") from None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=tz)
 
 
 def select(records: Iterable[dict[str, Any]], *, job: str | None = None, operator: str | None = None,
