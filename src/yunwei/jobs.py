@@ -160,8 +160,32 @@ def load_catalogue(site: str | Path | None = None) -> dict[str, Job]:
     site = site or os.environ.get("YUNWEI_JOBS")
     if site:
         site_path = Path(site)
-        jobs.update(_parse(site_path, _load_yaml(site_path)))
+        site_jobs = _parse(site_path, _load_yaml(site_path))
+        _check_site(site_path, jobs, site_jobs)
+        jobs.update(site_jobs)
     return jobs
+
+
+def _check_site(site_path: Path, repo_jobs: dict[str, Job], site_jobs: dict[str, Job]) -> None:
+    """A site catalogue must not take a change job out of two-person review: it may not change
+    the class of a repository change job, nor run a change job's playbook as a read-only job."""
+    src = str(site_path)
+    for name, job in site_jobs.items():
+        base = repo_jobs.get(name)
+        if base is not None and base.is_change and job.job_class != CHANGE:
+            raise InputError(src, f"jobs.{name}.class", f"{name} is a change job in {base.source}; "
+                             "a site catalogue cannot make it read-only (changes need two-person review)")
+    change_playbooks: dict[Path, Job] = {}
+    for job in [*repo_jobs.values(), *site_jobs.values()]:
+        if job.is_change:
+            change_playbooks.setdefault(job.playbook_path().resolve(), job)
+    for name, job in site_jobs.items():
+        if job.is_change:
+            continue
+        other = change_playbooks.get(job.playbook_path().resolve())
+        if other is not None:
+            raise InputError(src, f"jobs.{name}.playbook", f"{job.playbook} is the playbook of change job "
+                             f"{other.name} ({other.source}); it cannot run as a read-only job")
 
 
 def get_job(name: str, site: str | Path | None = None) -> Job:

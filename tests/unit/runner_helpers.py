@@ -66,6 +66,7 @@ def env(tmp_path, monkeypatch) -> Env:
     monkeypatch.setenv("YUNWEI_STORE", str(tmp_path / "journal.sqlite"))
     target = tmp_path / "target.txt"
     (tmp_path / "pb.yml").write_text(PLAYBOOK)
+    (tmp_path / "pb_read.yml").write_text(PLAYBOOK)  # a change job's playbook cannot be a read-only job's
     (tmp_path / "inv.yml").write_text(
         "all:\n  hosts:\n    local1:\n      ansible_connection: local\n"
         f"      ansible_python_interpreter: {sys.executable}\n"
@@ -77,7 +78,7 @@ def env(tmp_path, monkeypatch) -> Env:
         f"    playbook: {tmp_path}/pb.yml\n    inventory: {tmp_path}/inv.yml\n"
         f"    vars: {{target: {target}}}\n"
         "  local_read:\n    class: read-only\n"
-        f"    playbook: {tmp_path}/pb.yml\n    inventory: {tmp_path}/inv.yml\n"
+        f"    playbook: {tmp_path}/pb_read.yml\n    inventory: {tmp_path}/inv.yml\n"
         f"    vars: {{target: {tmp_path}/read.txt}}\n"
     )
     monkeypatch.setenv("YUNWEI_JOBS", str(jobs))

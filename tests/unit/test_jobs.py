@@ -87,3 +87,36 @@ def test_jobs_command_lists_catalogue(env, capsys):  # noqa: F811
     assert main(["jobs"]) == 0
     out = capsys.readouterr().out
     assert "login_banner" in out and "local_change" in out and "change" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        # a repository change job redefined as read-only
+        ("jobs:\n  login_banner:\n    class: read-only\n    playbook: playbooks/login_banner.yml\n", "jobs.login_banner.class"),
+        ("jobs:\n  login_banner:\n    class: read-only\n    playbook: playbooks/lab_ping.yml\n", "jobs.login_banner.class"),
+        # a new read-only job running a change job's playbook (however the path is spelt)
+        ("jobs:\n  banner_now:\n    class: read-only\n    playbook: playbooks/login_banner.yml\n", "jobs.banner_now.playbook"),
+        ("jobs:\n  banner_now:\n    class: read-only\n    playbook: ./playbooks/../playbooks/login_banner.yml\n",
+         "jobs.banner_now.playbook"),
+        ("jobs:\n  banner_now:\n    class: read-only\n    playbook: {root}/playbooks/login_banner.yml\n",
+         "jobs.banner_now.playbook"),
+        # ... or of a change job of the site catalogue itself
+        ("jobs:\n  fix:\n    class: change\n    playbook: site/fix.yml\n"
+         "  fix_now:\n    class: read-only\n    playbook: site/fix.yml\n", "jobs.fix_now.playbook"),
+    ],
+)
+def test_site_catalogue_cannot_bypass_review(tmp_path, monkeypatch, capsys, text, key):
+    from yunwei.paths import project_root
+
+    monkeypatch.setenv("YUNWEI_JOBS", str(tmp_path / "unused.yml"))
+    site = tmp_path / "site.yml"
+    site.write_text("defaults: {inventory: inventories/lab}\n" + text.format(root=project_root()))
+    with pytest.raises(InputError) as info:
+        load_catalogue(site)
+    assert info.value.source == str(site) and info.value.key == key
+    assert info.value.exit_code == 2
+    # a change job may be redefined as a change job by the site
+    site.write_text("defaults: {inventory: /etc/yunwei/inv}\n"
+                    "jobs:\n  login_banner:\n    class: change\n    playbook: playbooks/login_banner.yml\n")
+    assert load_catalogue(site)["login_banner"].inventory == "/etc/yunwei/inv"
