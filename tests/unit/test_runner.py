@@ -115,3 +115,37 @@ def test_command_artifact_redacts_store_password(tmp_path):
     data = (tmp_path / "command").read_text()
     assert "pg-Pa55w0rd" not in data
     assert json.loads(data)["env"] == {"YUNWEI_STORE": "postgresql://yunwei:***@db.example/yunwei", "YUNWEI_JOB": "j"}
+
+
+def test_profile_reaches_the_playbook_as_inspection_profile(env, monkeypatch):  # noqa: F811
+    from runner_helpers import fake_run_job
+
+    import yunwei.commands.run as run_cmd
+    from yunwei.commands.run import run_readonly
+    from yunwei.errors import InputError
+
+    env.jobs.write_text(env.jobs.read_text() + "  local_inspect:\n    class: read-only\n    profile: daily\n"
+                        f"    playbook: {env.root}/pb_read.yml\n    inventory: {env.root}/inv.yml\n"
+                        f"    vars: {{target: {env.root}/read.txt}}\n")
+    calls: list[dict] = []
+
+    def spy(job, **kwargs):
+        calls.append(kwargs)
+        return fake_run_job(job, **kwargs)
+
+    monkeypatch.setattr(run_cmd, "run_job", spy)
+    run_readonly("local_inspect", profile="heightened", quiet=True)   # yunwei run --profile heightened
+    assert calls[-1]["extravars"]["inspection_profile"] == "heightened" and calls[-1]["profile"] == "heightened"
+    run_readonly("local_inspect", quiet=True)                         # the job's own profile
+    assert calls[-1]["extravars"]["inspection_profile"] == "daily" and calls[-1]["profile"] == "daily"
+    run_readonly("local_read", quiet=True)                            # no profile: not an inspection
+    assert "inspection_profile" not in (calls[-1]["extravars"] or {})
+    run_readonly("local_inspect", extravars={"inspection_profile": "heightened"}, quiet=True)
+    assert calls[-1]["extravars"]["inspection_profile"] == "heightened" and calls[-1]["profile"] == "heightened"
+    try:
+        run_readonly("local_inspect", extravars={"inspection_profile": "daily"}, profile="heightened", quiet=True)
+        raise AssertionError("a contradicting -e inspection_profile was accepted")
+    except InputError as exc:
+        assert exc.key == "inspection_profile"
+    execs = [r for r in default_log().records() if r["event"] == "execution"]
+    assert execs[0]["profile"] == "heightened" and "inspection_profile" in execs[0]["extravars"]

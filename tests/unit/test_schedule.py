@@ -269,3 +269,16 @@ def test_at_without_offset_is_in_the_schedule_zone_and_tick_refuses_the_future(e
     # due may look into the future
     assert main(["schedule", "due", "--at", future, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["due"] is True
+
+
+def test_tick_in_a_heightened_window_passes_inspection_profile(env, sched, monkeypatch):  # noqa: F811
+    from runner_helpers import fake_run_job
+
+    import yunwei.commands.run as run_cmd
+
+    activate(env)
+    calls: list[dict] = []
+    monkeypatch.setattr(run_cmd, "run_job", lambda job, **kw: calls.append(kw) or fake_run_job(job, **kw))
+    report = tick(at("2026-10-02T14:45"))  # default runner: run_readonly
+    assert report.ran[0]["profile"] == "heightened"
+    assert calls[0]["extravars"]["inspection_profile"] == "heightened" and calls[0]["profile"] == "heightened"

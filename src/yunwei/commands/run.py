@@ -32,14 +32,30 @@ def run_readonly(job_name: str, *, limit: str | None = None, extravars: dict | N
         exc = InputError(job.source, f"jobs.{job.name}.playbook", f"playbook {job.playbook_path()} does not exist")
         audit.record("refusal", action="run", operator=who, job=job.name, reason=str(exc))
         raise exc
+    extravars, profile = _with_inspection_profile(job, extravars, profile)
     digest, _ = content_digest(job, limit, extravars)
     run_id = str(uuid.uuid4())
     audit.record("execution", job=job.name, operator=who, digest=digest, run_id=run_id, limit=limit,
-                 extravars=sorted((extravars or {}).keys()), trigger=trigger, profile=profile or job.profile)
+                 extravars=sorted((extravars or {}).keys()), trigger=trigger, profile=profile)
     result = run_job(job, limit=limit, extravars=extravars, content_digest=digest, operator_name=who,
                      run_id=run_id, profile=profile, quiet=quiet)
     audit.record("result", job=job.name, operator=who, digest=digest, run_id=run_id, status=result.status, rc=result.rc)
     return result
+
+
+def _with_inspection_profile(job, extravars: dict | None, profile: str | None) -> tuple[dict | None, str | None]:
+    """A profile given (``--profile``, a schedule) or defaulted (the job's ``profile`` key) is the
+    inspection's: the playbook gets it as ``inspection_profile`` (what the role reads), not only
+    the journal label YUNWEI_PROFILE. An explicit ``-e inspection_profile=`` must agree with it."""
+    given = (extravars or {}).get("inspection_profile")
+    if given is not None:
+        if profile and str(given) != profile:
+            raise InputError("-e", "inspection_profile", f"{given!r} contradicts --profile {profile!r}")
+        return extravars, profile or str(given)
+    profile = profile or job.profile
+    if not profile:
+        return extravars, None
+    return {**(extravars or {}), "inspection_profile": profile}, profile
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -69,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("run", help="run a read-only job through ansible-runner")
     p.add_argument("job")
     add_job_args(p)
-    p.add_argument("--profile", help="profile recorded in the journal (default: the job's)")
+    p.add_argument("--profile", help="inspection profile: passed as inspection_profile and recorded in the journal (default: the job's)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_run)
