@@ -285,11 +285,14 @@ class CallbackModule(CallbackBase):
                 elif self._store is None:
                     continue
                 elif kind == "result":
-                    row, found_checks, found_metrics = self._build(op[1])
+                    row, found_checks, found_metrics, problems = self._build(op[1])
                     results.append(row)
                     checks.extend(found_checks)
                     metrics.extend(found_metrics)
                     hosts.append(row.host)
+                    for problem in problems:
+                        self._warnings.append(f"yunwei.ops.journal: {problem}")
+                        errors.append(y.RunError(self._run.id, problem))
                 elif kind == "error":
                     errors.append(y.RunError(self._run.id, op[1]))
                 elif kind == "finish":
@@ -316,8 +319,10 @@ class CallbackModule(CallbackBase):
 
     def _write(self, results, checks, metrics, errors, hosts):
         if results or checks or metrics or errors or hosts:
-            self._store.write_batch(self._run.id, results=results, checks=checks, metrics=metrics,
-                                    errors=errors, hosts=hosts)
+            left_out = self._store.write_batch(self._run.id, results=results, checks=checks, metrics=metrics,
+                                               errors=errors, hosts=hosts)
+            for problem in left_out or ():  # rows the store refused (recorded as run errors by the store)
+                self._warnings.append(f"yunwei.ops.journal: {problem}")
 
     def _open(self, run):
         try:
@@ -334,7 +339,7 @@ class CallbackModule(CallbackBase):
         y = _ystore
         seq, host, play, task_name, uuid_, action, status, started, ended, ignore, result = raw
         result = self._clean(result)
-        found_checks, found_metrics = [], []
+        found_checks, found_metrics, problems = [], [], []
         if action.startswith("yunwei.ops.") and "censored" not in result:
             items = result.get("results") if isinstance(result.get("results"), list) else [result]
             for item in items:
@@ -350,11 +355,20 @@ class CallbackModule(CallbackBase):
                             evidence=str(c.get("evidence") or ""), suggestion=str(c.get("suggestion") or ""),
                             task=task_name))
                 for m in item.get("metrics") or ():
-                    if isinstance(m, dict) and m.get("name") and isinstance(m.get("value"), (int, float)):
-                        found_metrics.append(y.Metric(
-                            name=str(m["name"]), value=float(m["value"]), run_id=self._run.id, host=host,
-                            instance=str(m.get("instance") or ""), unit=str(m.get("unit") or ""),
-                            time=m.get("time") or ended))
+                    if not isinstance(m, dict) or not m.get("name"):
+                        continue
+                    # only real finite numbers: NaN would break the batch on SQLite (NOT NULL) and be
+                    # stored on PostgreSQL; a bool is not a measurement
+                    value = y.base.finite_number(m.get("value"))
+                    if value is None:
+                        problems.append(f"metric {str(m['name'])!r} (instance {str(m.get('instance') or '')!r}) "
+                                        f"of task {task_name!r} on {host}: value {m.get('value')!r} is not a "
+                                        "finite number, not recorded")
+                        continue
+                    found_metrics.append(y.Metric(
+                        name=str(m["name"]), value=value, run_id=self._run.id, host=host,
+                        instance=str(m.get("instance") or ""), unit=str(m.get("unit") or ""),
+                        time=m.get("time") or ended))
         text = _ystore.base.dumps(result)
         if len(text) > self._max_result_size:
             keep = {k: result[k] for k in ("msg", "rc", "changed", "censored") if k in result}
@@ -364,7 +378,7 @@ class CallbackModule(CallbackBase):
                            task_uuid=uuid_, action=action, started_at=started, ended_at=ended,
                            duration=None if started is None else round(ended - started, 6),
                            ignore_errors=ignore, result=text)
-        return row, found_checks, found_metrics
+        return row, found_checks, found_metrics, problems
 
     def _clean(self, result):
         if not isinstance(result, dict):

@@ -232,6 +232,51 @@ def test_records_checks_and_metrics_of_collection_modules(env):
         assert hidden and all("censored" in r.result and "checks" not in r.result for r in hidden)
 
 
+BAD_METRICS_COLLECTOR = FAKE_COLLECTOR.replace(
+    'dict(name="load.1m", instance="", value=0.5, unit="", time=1764057601.0),',
+    'dict(name="load.1m", instance="", value=0.5, unit="", time=1764057601.0),\n'
+    '            dict(name="bad.nan", instance="", value=float("nan"), unit=""),\n'
+    '            dict(name="bad.inf", instance="", value=float("inf"), unit=""),\n'
+    '            dict(name="bad.bool", instance="", value=True, unit=""),',
+)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_invalid_metric_is_dropped_not_the_batch(env, backend, request):
+    assert "bad.nan" in BAD_METRICS_COLLECTOR
+    if backend == "postgresql":
+        env.store = env.env["YUNWEI_STORE"] = request.getfixturevalue("pg_url")
+    coll = _overlay_collection(env.tmp)
+    (coll / "ansible_collections" / "yunwei" / "ops" / "plugins" / "modules" / "fake_collector.py").write_text(
+        BAD_METRICS_COLLECTOR)
+    env.env["ANSIBLE_COLLECTIONS_PATH"] = str(coll)
+    pb = env.playbook("collect.yml", """\
+        - name: Collect
+          hosts: local
+          gather_facts: false
+          tasks:
+            - name: Collect host state
+              yunwei.ops.fake_collector:
+                value: 87.5
+            - name: Plain
+              ansible.builtin.debug:
+                msg: hi
+        """)
+    out = env.run(pb)
+    assert "bad.nan" in out and "not a finite number" in out  # a warning names the metric
+    with env.open() as store:
+        run = _only_run(store)
+        assert run.status == "ok"
+        assert len(store.task_results(run.id)) == 4  # nothing of the batch is lost
+        assert len(store.checks(run_id=run.id)) == 4
+        names = sorted({m.name for m in store.metrics(run_id=run.id)})
+        assert names == ["fs.used_pct", "load.1m"]
+        messages = [e.message for e in store.run_errors(run.id)]
+        for name in ("bad.nan", "bad.inf", "bad.bool"):
+            assert sum(name in m for m in messages) == 2, messages  # once per host
+        assert run.error_count == len(messages) == 6
+
+
 # ------------------------------------------------------------------ point 2: PostgreSQL
 def test_records_into_postgresql(env, pg_url):
     env.env["YUNWEI_STORE"] = pg_url

@@ -133,15 +133,24 @@ def test_extensions(store):
     assert store.get_run("abc-1") is None and store.task_results("abc-1") == []
 
 
-def test_batch_is_atomic(store):
+def test_batch_is_atomic(store, monkeypatch):
     """A batch that fails half-way leaves nothing behind (no torn rows)."""
     store.begin_run(Run(id="r1", hosts=["h"]))
-    with pytest.raises(Exception):
+    real_sql = store._sql
+
+    def failing_sql(sql):  # the database fails after the task results are inserted
+        if sql.startswith("INSERT INTO metrics"):
+            raise RuntimeError("database went away")
+        return real_sql(sql)
+
+    monkeypatch.setattr(store, "_sql", failing_sql)
+    with pytest.raises(RuntimeError):
         store.write_batch(
             "r1",
             results=[TaskResult(run_id="r1", host="h", task="t", status="ok", seq=1)],
-            metrics=[Metric(name="x", value="not-a-number", host="h")],  # type: ignore[arg-type]
+            metrics=[Metric(name="x", value=1.0, host="h")],
         )
+    monkeypatch.undo()
     assert store.task_results("r1") == []
     assert store.metrics(run_id="r1") == []
     store.write_batch("r1", results=[TaskResult(run_id="r1", host="h", task="t", status="ok", seq=1)])
@@ -289,3 +298,34 @@ def test_open_store_error_never_shows_the_password():
     with pytest.raises(Exception) as info:
         open_store(f"postgresql://ops:{secret}@127.0.0.1:1/journal?connect_timeout=3")
     assert secret not in str(info.value)
+
+
+# ---------------------------------------------------------------- one bad row never loses the batch
+def test_bad_rows_are_left_out_not_the_batch(store):
+    store.begin_run(Run(id="bad", job="inspect", started_at=T0, hosts=["web01"]))
+    results = [TaskResult(run_id="bad", host="web01", task=f"t{i}", status="ok", seq=i, result={"i": i})
+               for i in range(1, 301)]
+    metrics = [
+        Metric(name="load.1m", value=0.5, host="web01", time=T0),
+        Metric(name="nan.metric", value=float("nan"), host="web01", time=T0),
+        Metric(name="inf.metric", value=float("inf"), host="web01", time=T0),
+        Metric(name="bool.metric", value=True, host="web01", time=T0),  # type: ignore[arg-type]
+        Metric(name="huge.metric", value=10 ** 400, host="web01", time=T0),
+        Metric(name="text.metric", value="12", host="web01", time=T0),  # type: ignore[arg-type]
+        Metric(name="badtime.metric", value=1.0, host="web01", time="yesterday"),  # type: ignore[arg-type]
+        Metric(name="mem.used_pct", value=41, host="web01", time=T0),
+    ]
+    checks = [Check(id="HOST-NAN-001", category="host", status="warn", host="web01", time=T0, value=float("nan")),
+              Check(id="", category="host", status="ok", host="web01", time=T0)]
+    left_out = store.write_batch("bad", results=results, metrics=metrics, checks=checks)
+    assert len(store.task_results("bad")) == 300
+    assert sorted((m.name, m.value) for m in store.metrics(run_id="bad")) == [("load.1m", 0.5),
+                                                                                ("mem.used_pct", 41.0)]
+    assert [c.id for c in store.checks(run_id="bad")] == ["HOST-NAN-001"]  # NaN value kept as text, no number
+    names = ["nan.metric", "inf.metric", "bool.metric", "huge.metric", "text.metric", "badtime.metric"]
+    assert len(left_out) == len(names) + 1
+    messages = [e.message for e in store.run_errors("bad")]
+    assert messages == left_out
+    for name in names:
+        assert any(name in m for m in messages), (name, messages)
+    assert store.get_run("bad").error_count == len(left_out)

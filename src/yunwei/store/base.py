@@ -4,6 +4,7 @@ transactions and the schema lock (see sqlite.py and postgres.py)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import socket
@@ -245,46 +246,54 @@ class Store:
         metrics: Sequence[Metric] = (),
         hosts: Iterable[str] = (),
         errors: Sequence[RunError] = (),
-    ) -> None:
-        """Write buffered rows of one run in ONE transaction (all or nothing)."""
+    ) -> list[str]:
+        """Write buffered rows of one run in ONE transaction (all or nothing).
+
+        Every row is validated before the insert: a row the schema would refuse (a metric value
+        that is not a finite real number, NaN, inf or a bool; a time that is not a time; a
+        missing name, id, host or status) is left out and a run error naming it is written in
+        the same transaction instead, so one bad row never loses the rest of the batch and both
+        backends keep the same rows. Returns the messages of the rows left out.
+        """
         now = model.now().timestamp()
+        problems: list[str] = []
+        result_rows = _valid(problems, "task result", results, lambda r: f"{r.host}/{r.task!r} #{r.seq}", lambda r: (
+            run_id, int(r.seq), _text(r.host, "host"), r.play or "", r.task or "", r.task_uuid or "",
+            r.action or "", _text(r.status, "status"), _time(r.started_at), _time(r.ended_at),
+            None if r.duration is None else _finite(r.duration, "duration"), int(bool(r.ignore_errors)),
+            r.result if isinstance(r.result, str) else dumps(r.result)))
+        check_rows = _valid(problems, "check", checks, lambda c: f"{c.id!r} on {c.host}", lambda c: (
+            run_id, _text(c.host, "host"), _time(c.time) or now, _text(c.id, "id"), c.category or "", c.title or "",
+            c.instance or "", _text(c.status, "status"), None if c.value is None else dumps(c.value), _num(c.value),
+            c.unit or "", None if c.threshold is None else dumps(c.threshold), c.evidence or "",
+            c.suggestion or "", c.task or ""))
+        metric_rows = _valid(problems, "metric", metrics, lambda m: f"{m.name!r} on {m.host}", lambda m: (
+            run_id, _text(m.host, "host"), _time(m.time) or now, _text(m.name, "name"), m.instance or "",
+            _finite(m.value, "value"), m.unit or ""))
+        error_rows = [(run_id, _time_or(e.time, now), str(e.message)) for e in errors]
+        error_rows += [(run_id, now, msg) for msg in problems]
         with self._tx() as cur:
             self._add_hosts(cur, run_id, hosts)
-            if results:
+            if result_rows:
                 cur.executemany(
                     self._sql(f"INSERT INTO task_results ({_RESULT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                    [
-                        (run_id, r.seq, r.host, r.play, r.task, r.task_uuid, r.action, r.status,
-                         epoch(r.started_at), epoch(r.ended_at), r.duration, int(r.ignore_errors),
-                         r.result if isinstance(r.result, str) else dumps(r.result))
-                        for r in results
-                    ],
+                    result_rows,
                 )
-            if checks:
+            if check_rows:
                 cur.executemany(
                     self._sql(f"INSERT INTO checks ({_CHECK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                    [
-                        (run_id, c.host, epoch(c.time) or now, c.id, c.category, c.title, c.instance or "",
-                         c.status, None if c.value is None else dumps(c.value), _num(c.value), c.unit or "",
-                         None if c.threshold is None else dumps(c.threshold), c.evidence or "",
-                         c.suggestion or "", c.task or "")
-                        for c in checks
-                    ],
+                    check_rows,
                 )
-            if metrics:
-                cur.executemany(
-                    self._sql(f"INSERT INTO metrics ({_METRIC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-                    [(run_id, m.host, epoch(m.time) or now, m.name, m.instance or "", float(m.value), m.unit or "")
-                     for m in metrics],
-                )
-            if errors:
-                cur.executemany(
-                    self._sql("INSERT INTO run_errors (run_id, time, message) VALUES (?, ?, ?)"),
-                    [(run_id, epoch(e.time) or now, e.message) for e in errors],
-                )
+            if metric_rows:
+                cur.executemany(self._sql(f"INSERT INTO metrics ({_METRIC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                                metric_rows)
+            if error_rows:
+                cur.executemany(self._sql("INSERT INTO run_errors (run_id, time, message) VALUES (?, ?, ?)"),
+                                error_rows)
                 cur.execute(self._sql("UPDATE runs SET error_count = error_count + ? WHERE id = ?"),
-                            (len(errors), run_id))
+                            (len(error_rows), run_id))
             cur.execute(self._sql("UPDATE runs SET heartbeat_at = ? WHERE id = ?"), (now, run_id))
+        return problems
 
     def record_error(self, run_id: str, message: str) -> None:
         self.write_batch(run_id, errors=[RunError(run_id, message)])
@@ -534,11 +543,67 @@ class Store:
 
 
 def _num(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)):
-        return float(value)
+    """The numeric form of a check value (None when it is not a finite number)."""
+    if isinstance(value, (bool, int, float)):
+        try:
+            num = float(value)
+        except OverflowError:
+            return None
+        return num if math.isfinite(num) else None
     return None
+
+
+def finite_number(value: Any) -> float | None:
+    """``value`` as a float when it is a real finite number (not a bool, NaN or inf), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        num = float(value)
+    except OverflowError:
+        return None
+    return num if math.isfinite(num) else None
+
+
+def _finite(value: Any, what: str) -> float:
+    num = finite_number(value)
+    if num is None:
+        raise ValueError(f"{what} {value!r} is not a finite number")
+    return num
+
+
+def _text(value: Any, what: str) -> str:
+    if value is None or value == "":
+        raise ValueError(f"no {what}")
+    return str(value)
+
+
+def _time(value: Any) -> float | None:
+    t = epoch(value)
+    if t is not None and not math.isfinite(t):
+        raise ValueError(f"time {value!r} is not a finite time")
+    return t
+
+
+def _time_or(value: Any, default: float) -> float:
+    try:
+        return _time(value) or default
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return default
+
+
+def _valid(problems: list[str], kind: str, items: Iterable[Any], label: Any, build: Any) -> list[tuple[Any, ...]]:
+    """Rows built from ``items``; an item that cannot be a valid row is left out and named in ``problems``."""
+    rows = []
+    for item in items:
+        try:
+            rows.append(build(item))
+        except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+            try:
+                name = label(item)
+            except Exception:
+                name = repr(item)[:200]
+            problems.append(f"{kind} {name} not recorded: {exc}")
+    return rows
 
 
 def _where(**conds: tuple[str, Any]) -> tuple[str, list[Any]]:
