@@ -149,3 +149,45 @@ def test_profile_reaches_the_playbook_as_inspection_profile(env, monkeypatch):  
         assert exc.key == "inspection_profile"
     execs = [r for r in default_log().records() if r["event"] == "execution"]
     assert execs[0]["profile"] == "heightened" and "inspection_profile" in execs[0]["extravars"]
+
+
+FACT_SECRET = "vaulted-F4ct-5ecret-71c2"
+ENV_SECRET = "seeded-env-V4lue-0b9d"
+FACTS_PLAYBOOK = """\
+- name: Facts must not reach the artifacts
+  hosts: all
+  gather_facts: true
+  tasks:
+    - name: Load (as if vaulted) variables
+      ansible.builtin.include_vars:
+        file: "{{ playbook_dir }}/secret_vars.yml"
+    - name: Keep a secret as a fact
+      ansible.builtin.set_fact:
+        kept_secret: "{{ inc_secret }}"
+    - name: Facts in a loop
+      ansible.builtin.set_fact:
+        "looped_{{ item }}": "{{ inc_secret }}-{{ item }}"
+      loop: [a, b]
+"""
+
+
+def test_artifacts_keep_no_facts(env, monkeypatch):  # noqa: F811
+    from yunwei.jobs import Job
+    from yunwei.runner import run_job
+
+    monkeypatch.setenv("YW_SEEDED_ENV", ENV_SECRET)  # lands in the gathered ansible_env
+    (env.root / "facts.yml").write_text(FACTS_PLAYBOOK)
+    (env.root / "secret_vars.yml").write_text(f"inc_secret: {FACT_SECRET}\n")
+    job = Job(name="facts", job_class="read-only", playbook=str(env.root / "facts.yml"),
+              inventory=str(env.root / "inv.yml"), source=str(env.jobs))
+    result = run_job(job, quiet=True)
+    assert result.ok, result.stdout()
+    events = list((result.artifact_dir / "job_events").iterdir())
+    assert events and any("runner_on_ok" in p.read_text() for p in events)
+    private = result.artifact_dir.parent
+    assert not (result.artifact_dir / "fact_cache").exists()
+    for path in private.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert FACT_SECRET.encode() not in data, path
+            assert ENV_SECRET.encode() not in data, path

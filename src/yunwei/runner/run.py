@@ -2,7 +2,9 @@
 
 Secrets never land in var/: extra vars (``-e``) go through a 0600 file in a private temporary
 directory *outside* var/ that is deleted when the run ends; ansible-runner's own env files are
-suppressed; the ``command`` artifact is rewritten to keep only the variables yunwei set.
+suppressed; the ``command`` artifact is rewritten to keep only the variables yunwei set (a store
+URL's password redacted); ``ansible_facts`` are dropped from every event before ansible-runner
+writes it and the fact cache stays in memory.
 """
 
 from __future__ import annotations
@@ -74,6 +76,29 @@ def _scrub_command_artifact(artifact_dir: Path, keep: set[str]) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
+def _drop_facts(event: dict[str, Any]) -> None:
+    """Remove ``ansible_facts`` (set_fact / include_vars values, possibly vaulted; gathered facts
+    with ansible_env) from an event's result, including each loop item's result. ansible-runner
+    calls the event handler *before* it writes the event to artifacts/job_events/, and writes
+    the (mutated) dict it passed."""
+    res = (event.get("event_data") or {}).get("res")
+    if not isinstance(res, dict):
+        return
+    res.pop("ansible_facts", None)
+    for item in res.get("results") or ():
+        if isinstance(item, dict):
+            item.pop("ansible_facts", None)
+
+
+def _event_handler(collector: Collector) -> Any:
+    def handle(event: dict[str, Any]) -> bool:
+        _drop_facts(event)
+        should_write = collector.event(event)
+        return True if should_write is None else bool(should_write)
+
+    return handle
+
+
 def run_job(
     job: Job,
     *,
@@ -131,7 +156,8 @@ def run_job(
             "envvars": envvars,
             "suppress_env_files": True,
             "quiet": True,
-            "event_handler": collector.event,
+            "event_handler": _event_handler(collector),
+            "fact_cache_type": "memory",  # no artifacts/fact_cache/ (facts may hold secrets)
             "status_handler": collector.status,
         }
         effective_limit = limit or job.limit
