@@ -181,8 +181,9 @@ class CallbackModule(CallbackBase):
         self._host_start = {}
         self._hosts_seen = set()
         self._broken = False
-        # writer thread state
-        self._cond = threading.Condition()
+        # writer thread state. A plain (non-reentrant) lock: the SIGTERM handler runs in the main
+        # thread and must see that the interrupted main thread holds it instead of re-entering it.
+        self._cond = threading.Condition(threading.Lock())
         self._pending = []
         self._urgent = False
         self._closing = False
@@ -243,11 +244,6 @@ class CallbackModule(CallbackBase):
             if self._pending:
                 self._urgent = True
                 self._cond.notify()
-
-    def _drain(self, timeout):
-        """Ask the writer to flush everything and wait for it (bounded)."""
-        self._kick()
-        return self._drained.wait(timeout)
 
     def _writer_loop(self):
         last_write = time.monotonic()
@@ -471,20 +467,90 @@ class CallbackModule(CallbackBase):
                 pass
 
     def _on_signal(self, signum, frame):
+        # Runs in the main thread between two bytecodes of whatever it was doing: maybe in the
+        # middle of a write to stdout (Display), or holding self._cond in _enqueue. So: no display
+        # I/O here, no blocking acquire of a lock the main thread may hold, every wait bounded.
         prev = self._prev_handlers.get(signum)
-        if os.getpid() == self._pid and not self._finished:
+        if os.getpid() == self._pid:
             self._interrupted = True
-            if signum == signal.SIGTERM:
+            if signum == signal.SIGTERM and self._started and not self._finished:
                 # the default handler kills the process right away: record what we can first
                 try:
-                    self._finish("interrupted", [], timeout=3)
+                    self._finish_on_signal(timeout=3.0)
                 except Exception:
                     pass
+        self._chain_signal(prev, signum, frame)
+
+    def _finish_on_signal(self, timeout):
+        """Mark the run interrupted from the SIGTERM handler (flushing what the writer has)."""
+        self._finished = True  # v2_playbook_on_stats and atexit do nothing more
+        deadline = time.monotonic() + timeout
+        handed = False
+        if self._cond.acquire(timeout=0.5):  # fails when the interrupted main thread holds it
+            try:
+                self._pending.append(("finish", "interrupted", []))
+                self._urgent = True
+                self._closing = True
+                self._cond.notify()
+                handed = True
+            finally:
+                self._cond.release()
+        writer = self._writer
+        if handed and writer is not None:
+            writer.join(max(0.0, deadline - time.monotonic()))
+        store = self._store
+        if writer is not None and writer.is_alive():
+            # the writer never got the finish (the main thread holds _cond) or is still busy:
+            # write the status ourselves once the store is free (the main thread never holds its lock)
+            if store is not None and store._lock.acquire(timeout=max(0.5, deadline - time.monotonic())):
+                try:
+                    store.finish_run(self._run.id, "interrupted")
+                except Exception:
+                    pass
+                finally:
+                    store._lock.release()
+        elif store is not None:
+            try:
+                store.close()
+            except Exception:
+                pass
+        if self._warnings:  # os.write: no Python stream (and no lock) is involved
+            text = "".join(f"[WARNING]: {self._scrub(w)}\n" for w in self._warnings)
+            self._warnings = []
+            try:
+                os.write(2, text.encode("utf-8", "replace"))
+            except OSError:
+                pass
+
+    def _chain_signal(self, prev, signum, frame):
+        """Pass the signal on to the handler we replaced (ansible-core's TaskQueueManager)."""
         if callable(prev):
-            prev(signum, frame)
-        elif prev == signal.SIG_DFL or prev is None:
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
+            try:
+                prev(signum, frame)
+                return
+            except Exception:
+                # ansible-core 2.19 TaskQueueManager._signal_handler calls is_alive() on every
+                # worker slot; a slot the strategy has just close()d (between close() and putting a
+                # new WorkerProcess in) raises ValueError("process object is closed"). Raised from a
+                # signal handler, it surfaces in the main thread and ansible-playbook exits 250
+                # instead of dying of the signal. Do the handler's work without the fragile part.
+                self._signal_workers(prev, signum)
+                if signum == signal.SIGINT:
+                    raise KeyboardInterrupt() from None
+        elif prev not in (signal.SIG_DFL, None):
+            return  # SIG_IGN
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    @staticmethod
+    def _signal_workers(prev, signum):
+        owner = getattr(prev, "__self__", None)
+        for worker in list(getattr(owner, "_workers", None) or ()):
+            try:
+                if worker is not None and worker.is_alive() and worker.pid:
+                    os.kill(worker.pid, signum)
+            except (ValueError, OSError, AssertionError, AttributeError):
+                continue
 
     def _at_exit(self):
         if os.getpid() == self._pid and self._started and not self._finished:

@@ -513,6 +513,82 @@ def test_killed_run_is_marked_interrupted(env, sig):
     _assert_consistent(env.store)
 
 
+_SIGNAL_PRELUDE = """
+import importlib.util, multiprocessing, os, signal, sys, time
+spec = importlib.util.spec_from_file_location("journal_cb", {callback!r})
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+"""
+
+
+def _run_signal_script(body: str, tmp: Path) -> subprocess.CompletedProcess:
+    code = _SIGNAL_PRELUDE.format(callback=str(CALLBACK)) + textwrap.dedent(body)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YUNWEI_", "ANSIBLE_"))}
+    env.update(ANSIBLE_HOME=str(tmp / "ansible-home"), ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local-tmp"))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp, env=env)
+
+
+def test_sigterm_dies_of_the_signal_when_ansible_handler_hits_a_closed_worker(tmp_path):
+    # ansible-core's strategy close()s a finished WorkerProcess and only then puts a new one in its
+    # slot; SIGTERM in between made TaskQueueManager._signal_handler raise ValueError("process
+    # object is closed") through our handler: ansible-playbook exited 250 instead of -15.
+    out = _run_signal_script("""
+        from ansible.executor.task_queue_manager import TaskQueueManager
+
+        class Tqm:
+            pass
+
+        tqm = Tqm()
+        worker = multiprocessing.get_context("fork").Process(target=int)
+        worker.start()
+        worker.join()
+        worker.close()
+        tqm._workers = [worker]
+        signal.signal(signal.SIGTERM, TaskQueueManager._signal_handler.__get__(tqm))
+        cb = mod.CallbackModule()
+        cb._install_handlers()
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)
+        print("still alive")
+        """, tmp_path)
+    assert out.returncode == -signal.SIGTERM, out.stdout + out.stderr
+
+
+def test_sigterm_while_main_thread_holds_the_journal_lock(tmp_path):
+    # SIGTERM lands while the main thread is inside _enqueue (holding the writer's lock): the
+    # handler must neither hang nor re-enter that lock, and the run is still recorded interrupted.
+    store_path = tmp_path / "journal.sqlite"
+    out = _run_signal_script(f"""
+        sys.path.insert(0, {str(ROOT / "src")!r})
+        from yunwei.store import open_store
+
+        opts = dict(store={str(store_path)!r}, run_id="sig-run", job="sig", flush_interval=0.1, batch_size=500,
+                    max_result_size=65536, store_facts=False, profile="", operator="", content_digest="")
+
+        class Playbook:
+            _file_name = "sig.yml"
+
+        cb = mod.CallbackModule()
+        cb.get_option = opts.get
+        cb._begin(Playbook())
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if cb._store is not None:
+                break
+            time.sleep(0.05)
+        assert cb._store is not None, "the run was never opened"
+        cb._cond.acquire()  # as if interrupted inside _enqueue
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)
+        print("still alive")
+        """, tmp_path)
+    assert out.returncode == -signal.SIGTERM, out.stdout + out.stderr
+    con = sqlite3.connect(store_path)
+    status = con.execute("SELECT status FROM runs WHERE id = 'sig-run'").fetchone()[0]
+    con.close()
+    assert status == "interrupted", out.stdout + out.stderr
+
+
 def test_two_playbooks_recording_at_once(env):
     env.write_inventory(["h1", "h2", "h3"])
     body = "".join(f"    - name: Task {i}\n      ansible.builtin.debug:\n        msg: {i}\n" for i in range(15))
