@@ -115,6 +115,10 @@ def test_command_artifact_redacts_store_password(tmp_path):
     data = (tmp_path / "command").read_text()
     assert "pg-Pa55w0rd" not in data
     assert json.loads(data)["env"] == {"YUNWEI_STORE": "postgresql://yunwei:***@db.example/yunwei", "YUNWEI_JOB": "j"}
+    (tmp_path / "command").write_text(json.dumps(
+        {"env": {"YUNWEI_STORE": "postgresql:///yunwei?host=/run/pg&password=pg-Pa55w0rd"}}))
+    _scrub_command_artifact(tmp_path, {"YUNWEI_STORE"})
+    assert "pg-Pa55w0rd" not in (tmp_path / "command").read_text()
 
 
 def test_profile_reaches_the_playbook_as_inspection_profile(env, monkeypatch):  # noqa: F811

@@ -26,11 +26,7 @@ from yunwei.jobs import Job
 from yunwei.paths import project_root, var_dir
 from yunwei.runner.env import job_envvars, operator
 from yunwei.runner.progress import Collector
-
-try:  # the store's redaction helper (public redact_url since the store refactor)
-    from yunwei.store.base import redact_url as _redact
-except ImportError:  # pragma: no cover - before it
-    from yunwei.store.postgres import _redact  # type: ignore[attr-defined,no-redef]
+from yunwei.store.base import redact_url
 
 
 @dataclass
@@ -72,7 +68,7 @@ def _scrub_command_artifact(artifact_dir: Path, keep: set[str]) -> None:
     env = data.get("env") or {}
     data["env"] = {k: v for k, v in env.items() if k in keep}
     if data["env"].get("YUNWEI_STORE"):  # a postgresql:// URL may carry a password
-        data["env"]["YUNWEI_STORE"] = _redact(str(data["env"]["YUNWEI_STORE"]))
+        data["env"]["YUNWEI_STORE"] = redact_url(data["env"]["YUNWEI_STORE"])
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
