@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-# Host packages: the lab (podman + runc + debootstrap), a PostgreSQL server for the
+# Host packages: the lab (podman + runc + debootstrap; netavark + aardvark-dns so lab hosts
+# resolve each other by name: with --no-install-recommends apt would otherwise satisfy
+# podman's network stack with CNI plugins, which have no DNS), a PostgreSQL server for the
 # store tests, Chromium and a CJK font for rendering reports, OpenSSH for signatures.
 PACKAGES=(
-  podman runc debootstrap uidmap slirp4netns containernetworking-plugins
+  podman runc debootstrap uidmap slirp4netns netavark aardvark-dns iptables
   openssh-client git make python3-venv
   postgresql
   chromium fonts-noto-cjk

@@ -14,7 +14,9 @@ from yunwei.lab import quirks
 from yunwei.ui import progress
 
 CONTAINERS_CONF = Path("/etc/containers/containers.conf")
-APT_PACKAGES = ["podman", "runc", "uidmap", "slirp4netns", "containernetworking-plugins", "debootstrap"]
+# netavark + aardvark-dns: the network stack with name resolution between lab hosts
+# (Debian would otherwise settle for CNI plugins without DNS when recommends are off).
+APT_PACKAGES = ["podman", "runc", "netavark", "aardvark-dns", "iptables", "uidmap", "slirp4netns", "debootstrap"]
 
 
 class PodmanError(YunweiError):
