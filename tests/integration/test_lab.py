@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from yunwei.lab import image as lab_image
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE = str(Path(sys.executable).parent / "ansible")  # the venv's, whatever PATH says
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,7 @@ def test_backup_stores_have_a_repository_volume(hosts):
 
 def test_ansible_ping_over_real_ssh(lab):
     proc = subprocess.run(
-        ["ansible", "-i", str(lab.inventory), "all", "-m", "ansible.builtin.ping", "-o"],
+        [ANSIBLE, "-i", str(lab.inventory), "all", "-m", "ansible.builtin.ping", "-o"],
         capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -102,7 +104,7 @@ def test_host_key_checking_stays_on(lab, tmp_path):
     inv_path.write_text(yaml.safe_dump(inv))
     env = {**os.environ, "ANSIBLE_SSH_ARGS": "-o ControlMaster=no"}
     proc = subprocess.run(
-        ["ansible", "-i", str(inv_path), first, "-m", "ansible.builtin.ping", "-o"],
+        [ANSIBLE, "-i", str(inv_path), first, "-m", "ansible.builtin.ping", "-o"],
         capture_output=True, text=True, cwd=ROOT, env=env,
     )  # fmt: skip
     assert proc.returncode != 0
@@ -117,11 +119,14 @@ def test_lab_up_again_is_fast_and_changes_nothing(lab):
     assert Lab.from_env().status() == before
 
 
-def test_lab_up_restores_our_key_when_another_checkout_replaced_it(lab):
+def test_lab_up_takes_back_hosts_another_checkout_provisioned(lab):
+    """A second checkout bringing up the same lab installs its own key, app password and
+    token. The first checkout's next `lab up` must notice and provision those hosts again."""
     lab.exec("web01", "sh", "-c", "echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherCheckoutOtherCheckoutOtherCheckout x' > ~ops/.ssh/authorized_keys")
-    assert not Lab.from_env()._ssh_works(["web01"])
+    lab.exec("db01", "sh", "-c", "echo other-checkout > /etc/yunwei-lab/token")
+    assert Lab.from_env()._owned_hosts(["web01", "db01", "drill01"]) == {"drill01"}
     Lab.from_env().up()
-    assert Lab.from_env()._ssh_works(["web01"])
+    assert Lab.from_env()._owned_hosts([h.name for h in HOSTS]) == {h.name for h in HOSTS}
 
 
 def test_a_removed_container_is_recreated_alone(lab):

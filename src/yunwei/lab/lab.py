@@ -133,7 +133,7 @@ class Lab:
                 for h in HOSTS
             )
             and self.inventory_path.exists()
-            and self._ssh_works([h.name for h in HOSTS])
+            and self._owned_hosts([h.name for h in HOSTS]) == {h.name for h in HOSTS}
         ):
             return LabState(self, {h: running[h]["address"] for h in running})
 
@@ -172,7 +172,11 @@ class Lab:
         if not state or state.get("provision") != digest:
             targets = [h.name for h in HOSTS]
         else:
-            targets = fresh + [h for h in (state.get("unprovisioned") or []) if h not in fresh]
+            # new hosts, hosts a failed run left behind, and hosts another checkout
+            # provisioned since (its key and app password are not ours)
+            owned = self._owned_hosts([h.name for h in HOSTS])
+            leftover = set(state.get("unprovisioned") or [])
+            targets = [h.name for h in HOSTS if h.name in fresh or h.name in leftover or h.name not in owned]
         if targets:
             self._save_state(hosts, digest, unprovisioned=targets)
             self._provision(targets)
@@ -236,16 +240,37 @@ class Lab:
             }
         return out
 
-    def _ssh_works(self, hosts: list[str]) -> bool:
-        """Whether our key logs in to every host (another checkout may have replaced it)."""
-        procs = [
-            subprocess.Popen(
-                ["ssh", "-F", str(self.ssh_config_path), "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", host, "true"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    def _owned_hosts(self, hosts: list[str]) -> set[str]:
+        """The hosts our key logs in to and that carry our provisioning token, in one SSH round
+        trip each (in parallel). Another checkout bringing up the same lab installs its own key,
+        app password and token; the hosts it took over are missing from the result."""
+        token = self._token()
+        procs = {
+            host: subprocess.Popen(
+                ["ssh", "-F", str(self.ssh_config_path), "-o", "BatchMode=yes", "-o", "ConnectTimeout=3",
+                 host, "cat /etc/yunwei-lab/token 2>/dev/null || true"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             )  # fmt: skip
             for host in hosts
-        ]
-        return all(p.wait(timeout=15) == 0 for p in procs)
+        }
+        owned = set()
+        for host, proc in procs.items():
+            try:
+                out, _ = proc.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                continue
+            if proc.returncode == 0 and out.strip() == token:
+                owned.add(host)
+        return owned
+
+    def _token(self) -> str:
+        """This checkout's provisioning token for the lab (written to each host by provisioning)."""
+        path = self.dir / "token"
+        if not path.exists():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            _atomic_write(path, secrets.token_hex(16) + "\n")
+        return path.read_text().strip()
 
     def _create(self, spec: HostSpec, image: str) -> None:
         args = [
@@ -313,6 +338,7 @@ class Lab:
             str(playbook_bin) if playbook_bin.exists() else "ansible-playbook",
             "-i", str(self.inventory_path),
             "-e", f"@{self.secrets_path}",
+            "-e", f"lab_token={self._token()}",
             "--limit", ",".join(targets),
             str(self.root / "lab" / "provision.yml"),
         ]  # fmt: skip
