@@ -115,16 +115,21 @@ def parse_diskstats(text, devices=None):
     return out
 
 
+def _counter_deltas(first, second):
+    """(name, second sample, per-counter increase) for names in both samples; a counter that
+    went backwards (reset, device re-added) counts as 0."""
+    for name, b in second.items():
+        a = first.get(name)
+        if a is not None:
+            yield name, b, [max(0, y - x) for x, y in zip(a, b)]
+
+
 def disk_rates(first, second, seconds):
     """Per device: read/write bytes per second, IOPS and utilisation % between two samples."""
     out = {}
     if seconds <= 0:
         return out
-    for name, b in second.items():
-        a = first.get(name)
-        if a is None:
-            continue
-        reads, rsec, writes, wsec, io_ms = [max(0, y - x) for x, y in zip(a, b)]
+    for name, _, (reads, rsec, writes, wsec, io_ms) in _counter_deltas(first, second):
         out[name] = {
             "read_bps": rsec * SECTOR / seconds,
             "write_bps": wsec * SECTOR / seconds,
@@ -156,11 +161,7 @@ def net_rates(first, second, seconds):
     out = {}
     if seconds <= 0:
         return out
-    for name, b in second.items():
-        a = first.get(name)
-        if a is None:
-            continue
-        rx, rxe, rxd, tx, txe, txd = [max(0, y - x) for x, y in zip(a, b)]
+    for name, b, (rx, rxe, rxd, tx, txe, txd) in _counter_deltas(first, second):
         out[name] = {
             "rx_bps": rx / seconds,
             "tx_bps": tx / seconds,
