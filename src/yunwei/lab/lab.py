@@ -163,7 +163,8 @@ class Lab:
             progress(f"creating {spec.name}")
             self._create(spec, image)
 
-        hosts = self._collect_hosts()
+        running = self._running()  # container ids and addresses after the starts and creates above
+        hosts = self._collect_hosts(running)
         self._write_access_files(hosts)
         for host in hosts:
             _wait_port(host.address, 22, timeout=30, what=f"sshd on {host.name}")
@@ -178,10 +179,9 @@ class Lab:
             leftover = set(state.get("unprovisioned") or [])
             targets = [h.name for h in HOSTS if h.name in fresh or h.name in leftover or h.name not in owned]
         if targets:
-            self._save_state(hosts, digest, unprovisioned=targets)
+            self._save_state(hosts, digest, running, unprovisioned=targets)
             self._provision(targets)
-        running = self._running()
-        self._save_state(hosts, digest, unprovisioned=[])
+        self._save_state(hosts, digest, running, unprovisioned=[])
         progress(f"lab {self.name} is up ({len(HOSTS)} hosts, {time.monotonic() - started:.1f}s); inventory {self.inventory_path}")
         return LabState(self, {h: running[h]["address"] for h in running})
 
@@ -287,8 +287,7 @@ class Lab:
             args += ["--volume", f"{self.volume(spec.name)}:/srv/backup"]
         podman(*args, image)
 
-    def _collect_hosts(self) -> list[LabHost]:
-        running = self._running()
+    def _collect_hosts(self, running: dict[str, dict]) -> list[LabHost]:
         hosts = []
         for spec in HOSTS:
             key = _wait_host_key(self.container(spec.name))
@@ -363,8 +362,7 @@ class Lab:
         except (OSError, ValueError):
             return None
 
-    def _save_state(self, hosts: list[LabHost], digest: str, *, unprovisioned: list[str]) -> None:
-        running = self._running()
+    def _save_state(self, hosts: list[LabHost], digest: str, running: dict[str, dict], *, unprovisioned: list[str]) -> None:
         state = {
             "name": self.name,
             "provision": digest,
