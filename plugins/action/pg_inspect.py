@@ -9,7 +9,5 @@ from ansible_collections.yunwei.ops.plugins.action.host_inspect import ActionMod
 
 
 class ActionModule(HostInspectAction):
-    CATEGORY = "db"
     MODULE = "yunwei.ops.pg_inspect"
-    TITLE = "数据库"
-    MODULE_OPTIONS = ("since",)
+    AREA = "db"

@@ -9,7 +9,5 @@ from ansible_collections.yunwei.ops.plugins.action.host_inspect import ActionMod
 
 
 class ActionModule(HostInspectAction):
-    CATEGORY = "web"
     MODULE = "yunwei.ops.web_inspect"
-    TITLE = "网站"
-    MODULE_OPTIONS = ("since",)
+    AREA = "web"

@@ -38,10 +38,19 @@ def parse_proc_stat(text):
     return out
 
 
-def cpu_usage(first, second):
-    """CPU percentages between two parse_proc_stat() samples."""
+def cpu_usage(first, second, own=(0, 0)):
+    """CPU percentages between two parse_proc_stat() samples.
+
+    ``own`` is the (user, system) ticks the inspection itself used in the interval; they count as
+    idle, so the figure shows the host's load, not the inspection's.
+    """
     a, b = first["cpu"], second["cpu"]
     delta = [max(0, y - x) for x, y in zip(a, b)]
+    own_user = min(delta[0], max(0, own[0]))
+    own_system = min(delta[2], max(0, own[1]))
+    delta[0] -= own_user
+    delta[2] -= own_system
+    delta[3] += own_user + own_system
     total = sum(delta)
     if total <= 0:
         return {"used_pct": 0.0, "iowait_pct": 0.0, "steal_pct": 0.0, "system_pct": 0.0, "user_pct": 0.0}
@@ -335,3 +344,26 @@ def split_nevra(nevra):
     base = nevra.rsplit(".", 1)[0] if "." in nevra else nevra
     parts = base.rsplit("-", 2)
     return parts[0] if len(parts) == 3 else base
+
+
+# -- first reading of a sampling interval (yunwei.ops.host_sample) -------------------------
+
+COUNTER_FILES = ("/proc/uptime", "/proc/stat", "/proc/diskstats", "/proc/net/dev")
+COUNTER_SEPARATOR = "--yunwei-counters--"
+# one shell command, no Python on the host: the files above, separated by COUNTER_SEPARATOR lines
+COUNTER_COMMAND = ("; echo %s; " % COUNTER_SEPARATOR).join("cat %s 2>/dev/null" % f for f in COUNTER_FILES)
+
+
+def parse_counters(text):
+    """The output of COUNTER_COMMAND (or the same files joined the same way) as a sample:
+    {'boot': seconds since boot, 'stat': parse_proc_stat, 'disk': parse_diskstats, 'net': parse_net_dev}.
+    Raises ValueError when the output is not that of COUNTER_COMMAND."""
+    parts = [p.strip("\n") for p in text.split(COUNTER_SEPARATOR)]
+    if len(parts) != len(COUNTER_FILES):
+        raise ValueError("expected %d sections, got %d" % (len(COUNTER_FILES), len(parts)))
+    uptime, stat, disk, net = parts
+    sample = {"boot": float(uptime.split()[0]), "stat": parse_proc_stat(stat),
+              "disk": parse_diskstats(disk), "net": parse_net_dev(net)}
+    if "cpu" not in sample["stat"]:
+        raise ValueError("no cpu line in /proc/stat")
+    return sample

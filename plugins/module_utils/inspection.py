@@ -50,6 +50,16 @@ THRESHOLDS = {
 }
 
 
+# Options every collector module takes; the controller-side ones are consumed by the action plugins
+# (journal history) and never sent to the host.
+COMMON_OPTIONS = dict(thresholds=dict(type="dict", default={}))
+CONTROLLER_OPTIONS = dict(
+    dynamic_thresholds=dict(type="dict", default={}),
+    forecast=dict(type="bool", default=False),
+    store=dict(type="str"),
+)
+
+
 def threshold(thresholds, key):
     """The effective {warn, crit} for ``key``: module option over the registry default."""
     warn, crit = THRESHOLDS[key][0], THRESHOLDS[key][1]
@@ -121,6 +131,30 @@ def validate_thresholds(data, name="thresholds"):
         if THRESHOLDS[key][2] == "low" and warn < crit:
             problems.append("%s: warn (%s) is below crit (%s); smaller is worse here" % (where, warn, crit))
     return problems
+
+
+class Collector(object):
+    """Base of the area collectors: ``module`` gives run_command and get_bin_path, ``params``
+    the area's options (default: the module's own)."""
+
+    CATEGORY = ""
+
+    def __init__(self, module, params=None):
+        self.module = module
+        self.p = module.params if params is None else params
+        self.f = Findings(self.CATEGORY, self.p["thresholds"])
+
+
+def run_single(collector, options, **extra_options):
+    """main() of a single-area module: its options, the common and controller ones, then exit_json."""
+    from ansible.module_utils.basic import AnsibleModule
+
+    spec = dict(COMMON_OPTIONS)
+    spec.update(CONTROLLER_OPTIONS)
+    spec.update(options)
+    spec.update(extra_options)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module.exit_json(**collector(module).inspect())
 
 
 class Findings(object):

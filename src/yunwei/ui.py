@@ -14,7 +14,7 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _pad(text: str, width: int) -> str:
+def pad(text: str, width: int) -> str:
     return text + " " * (width - display_width(text))
 
 
@@ -26,10 +26,10 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO | N
     for row in cells:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], display_width(cell))
-    out.write("  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip() + "\n")
+    out.write("  ".join(pad(h, w) for h, w in zip(headers, widths)).rstrip() + "\n")
     out.write("  ".join("-" * w for w in widths) + "\n")
     for row in cells:
-        out.write("  ".join(_pad(c, w) for c, w in zip(row, widths)).rstrip() + "\n")
+        out.write("  ".join(pad(c, w) for c, w in zip(row, widths)).rstrip() + "\n")
 
 
 def print_json(data: Any, out: TextIO | None = None) -> None:

@@ -33,8 +33,8 @@ SHARED_KERNEL = {
 
 
 class Inspection:
-    def __init__(self, run_id: str, rc: int, output: str, checks: list) -> None:
-        self.run_id, self.rc, self.output, self.checks = run_id, rc, output, checks
+    def __init__(self, run_id: str, rc: int, output: str, checks: list, store: Path) -> None:
+        self.run_id, self.rc, self.output, self.checks, self.store = run_id, rc, output, checks, store
 
     def find(self, host: str, check_id: str, instance: str | None = None) -> list:
         return [c for c in self.checks if c.host == host and c.id == check_id
@@ -78,7 +78,7 @@ def inspect(lab, store_path, tmp_path_factory):
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         with open_store(store_path) as store:
             checks = store.checks(run_id=run_id)
-        return Inspection(run_id, proc.returncode, proc.stdout + proc.stderr, checks)
+        return Inspection(run_id, proc.returncode, proc.stdout + proc.stderr, checks, store_path)
 
     return run
 
@@ -97,6 +97,15 @@ def test_healthy_lab_has_no_crit(inspect):
         assert c.id and c.category in ("host", "web", "db") and c.title and c.status in ("ok", "warn", "crit")
         assert c.evidence, c
         assert (c.status == "ok") or c.suggestion, c
+    # one collector call per host; its sampling interval started at the host_sample task
+    with open_store(res.store) as store:
+        results = [r for r in store.task_results(res.run_id) if r.action == "yunwei.ops.inspect"]
+    assert sorted(r.host for r in results) == ["backup01", "db01", "drill01", "offsite01", "web01"]
+    for r in results:
+        data = r.result
+        timings = data["facts"]["timings"]
+        assert timings["first_sample"] == "host_sample" and timings["interval"] >= 0.3, (r.host, timings)
+        assert set(data["areas"]) == {"web01": {"host", "web"}, "db01": {"host", "db"}}.get(r.host, {"host"})
 
 
 def test_nginx_stopped(lab, inspect):
@@ -122,6 +131,18 @@ def test_filesystem_filled_above_threshold(lab, inspect):
         assert "/srv/data" in fs.suggestion
     finally:
         lab.exec("db01", "rm", "-f", "/srv/data/yunwei-fill")
+
+
+def test_without_presample_both_readings_are_inside_the_call(lab, inspect):
+    res = inspect(limit="web01", extra={"inspection_presample": False})
+    assert res.rc == 0, res.output[-3000:]
+    with open_store(res.store) as store:
+        results = store.task_results(res.run_id)
+    data = next(r.result for r in results if r.action == "yunwei.ops.inspect")
+    assert [r.status for r in results if r.action == "yunwei.ops.host_sample"] == ["skipped"]
+    assert data["facts"]["timings"]["first_sample"] == "in-call"
+    assert 0.3 <= data["facts"]["timings"]["interval"] < 5
+    assert res.one("web01", "HOST-CPU-001").status == "ok" and res.one("web01", "WEB-NGINX-001").status == "ok"
 
 
 def test_heightened_profile_is_stricter(lab, inspect):
@@ -335,4 +356,4 @@ def test_bad_input_fails_before_any_host_is_contacted(lab, store_path, tmp_path,
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert variable in out, out[-2000:]
-    assert "Host | HOST-" not in out  # no collector task started
+    assert "Sample |" not in out and "Inspect |" not in out  # no task that contacts a host started

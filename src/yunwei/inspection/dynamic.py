@@ -1,6 +1,6 @@
 """Controller-side evaluation of an inspection result against the journal's history.
 
-Used by the action plugins of ``yunwei.ops.host_inspect``/``web_inspect``/``pg_inspect``:
+Used by the action plugin of ``yunwei.ops.inspect`` (and of the single-area collectors):
 after the module returns, its metrics are judged against baselines learned per host and
 metric (:mod:`yunwei.thresholds`), which adds anomaly checks; with ``forecast`` (resources
 profile) growth and days-until-full checks are added. When the store or its history is

@@ -19,7 +19,17 @@ from yunwei.errors import InputError, YunweiError
 
 PROFILES = ("daily", "heightened", "resources")
 STATUS_ORDER = {"crit": 0, "warn": 1, "ok": 2}
-AREA = {"yunwei.ops.host_inspect": "主机", "yunwei.ops.web_inspect": "网站", "yunwei.ops.pg_inspect": "数据库"}
+AREA = {"yunwei.ops.host_inspect": "主机", "yunwei.ops.web_inspect": "网站", "yunwei.ops.pg_inspect": "数据库",
+        "yunwei.ops.inspect": "巡检", "yunwei.ops.host_sample": "主机"}
+AREA_NAMES = {"host": "主机", "web": "网站", "db": "数据库"}
+
+
+def _area_label(action: str, res: dict[str, Any]) -> str:
+    """主机 / 网站 / 数据库, or for yunwei.ops.inspect the areas that ran (主机+网站)."""
+    areas = res.get("areas") if isinstance(res.get("areas"), dict) else None
+    if areas:
+        return "+".join(AREA_NAMES.get(a, a) for a in areas)
+    return AREA.get(action, action)
 
 
 @dataclass
@@ -63,14 +73,15 @@ def _progress_collector(echo: Callable[[str], None]) -> Any:
             data = event.get("event_data") or {}
             res = data.get("res") if isinstance(data.get("res"), dict) else {}
             action = str(data.get("resolved_action") or data.get("task_action") or "")
+            # host_sample only reads counters: a line for it only when it found the host unreachable
             if name in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable") and (
-                    action in AREA or "checks" in res):
+                    (action in AREA and action != "yunwei.ops.host_sample") or res.get("checks")):
                 counts = {"ok": 0, "warn": 0, "crit": 0}
                 for c in res.get("checks") or []:
                     if isinstance(c, dict) and c.get("status") in counts:
                         counts[c["status"]] += 1
                 state = "不可达" if name == "runner_on_unreachable" else ("失败" if name == "runner_on_failed" else "完成")
-                echo(f"{data.get('host', '?'):<12} {AREA.get(action, action):<4} {state}  "
+                echo(f"{ui.pad(str(data.get('host', '?')), 12)} {ui.pad(_area_label(action, res), 11)} {state}  "
                      f"ok {counts['ok']:>3}  warn {counts['warn']:>2}  crit {counts['crit']:>2}")
             elif name == "playbook_on_play_start":
                 echo(f"== {data.get('play', '')}")

@@ -70,7 +70,7 @@ FS_USED_BYTES = ("fs.used_bytes",)
 DB_SIZE_BYTES = ("db.size_bytes", "pg.database_size_bytes", "pg.db_size_bytes")
 
 # Availability per service: the checks whose status says whether the service answered
-# (ids of plugins/modules/web_inspect.py and pg_inspect.py).
+# (ids of plugins/module_utils/web_collector.py and pg_collector.py).
 # A sample (one host, one run) is "down" when any matching check is crit.
 SERVICES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("网站服务（HTTP 可用性、页面关键字）", re.compile(r"^WEB-HTTP-00[13]$")),

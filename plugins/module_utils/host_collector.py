@@ -1,0 +1,516 @@
+# -*- coding: utf-8 -*-
+# Copyright: yunwei maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host collector: HOST-* checks and metrics (used by yunwei.ops.host_inspect and yunwei.ops.inspect)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import glob
+import hashlib
+import os
+import time
+
+from ansible_collections.yunwei.ops.plugins.module_utils import host_probe as hp
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Collector, human_bytes, human_seconds
+
+
+def read(path, default=""):
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except (IOError, OSError):
+        return default
+
+
+def boottime():
+    """Seconds since boot on CLOCK_BOOTTIME, the clock behind /proc/uptime: comparable with a first
+    sample that yunwei.ops.host_sample read with ``cat /proc/uptime`` before this process started."""
+    try:
+        return time.clock_gettime(getattr(time, "CLOCK_BOOTTIME", 7))
+    except (AttributeError, OSError, ValueError):
+        return float(read("/proc/uptime", "0").split()[0])
+
+
+def own_cpu_ticks():
+    """(user, system) clock ticks used by this process and its waited-for children so far."""
+    try:
+        fields = read("/proc/self/stat").rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[13]), int(fields[12]) + int(fields[14])
+    except (ValueError, IndexError):
+        return 0, 0
+
+
+def sample(block_devices):
+    return {
+        "t": time.time(),
+        "boot": boottime(),
+        "own": own_cpu_ticks(),
+        "stat": hp.parse_proc_stat(read("/proc/stat")),
+        "disk": hp.parse_diskstats(read("/proc/diskstats"), block_devices),
+        "net": hp.parse_net_dev(read("/proc/net/dev")),
+    }
+
+
+# a first sample older than this is not used (a stale variable, a long-blocked play): sample in-call
+START_SAMPLE_MAX_AGE = 300.0
+
+
+def start_sample(given, block_devices, started_boot):
+    """The first sample from yunwei.ops.host_sample when it is usable, else None.
+
+    Usable: complete, taken on this boot before this process started (so all of this process's CPU
+    time falls inside the interval) and not older than START_SAMPLE_MAX_AGE."""
+    if not isinstance(given, dict):
+        return None
+    try:
+        boot = float(given["boot"])
+        stat, disk, net = given["stat"], given["disk"], given["net"]
+        if not (isinstance(stat, dict) and isinstance(stat.get("cpu"), list) and isinstance(disk, dict)
+                and isinstance(net, dict)):
+            return None
+    except (KeyError, TypeError, ValueError):
+        return None
+    now = boottime()
+    if started_boot is None or not boot <= started_boot <= now or now - boot > START_SAMPLE_MAX_AGE:
+        return None
+    if block_devices is not None:
+        disk = dict((k, v) for k, v in disk.items() if k in block_devices)
+    return {"t": time.time() - (now - boot), "boot": boot, "own": (0, 0), "stat": stat, "disk": disk, "net": net}
+
+
+def process_start_boot():
+    """Boot-clock second at which this process started (Python start-up and module unpacking before it)."""
+    try:
+        start_ticks = int(read("/proc/self/stat").rsplit(")", 1)[1].split()[19])
+        return start_ticks / float(os.sysconf("SC_CLK_TCK"))
+    except (ValueError, IndexError, OSError):
+        return None
+
+
+def block_devices():
+    names = [os.path.basename(p) for p in glob.glob("/sys/block/*")]
+    names = [n for n in names if not n.startswith(("loop", "ram", "zram", "sr", "fd"))]
+    return set(names) if names else None
+
+
+def scan_processes():
+    procs, zombies = [], []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        text = read("/proc/%s/stat" % pid)
+        if not text:
+            continue
+        try:
+            comm, state, ppid = hp.parse_pid_stat(text)
+        except (ValueError, IndexError):
+            continue
+        exe = ""
+        cmd = read("/proc/%s/cmdline" % pid)
+        if cmd:
+            exe = os.path.basename(cmd.split("\0")[0].split(" ")[0])
+        procs.append((int(pid), comm, exe))
+        if state == "Z":
+            zombies.append("%s(%s, ppid %d)" % (comm, pid, ppid))
+    return procs, zombies
+
+
+PKG_STATE_PATHS = (
+    "/var/lib/dpkg/status", "/var/lib/apt/lists", "/etc/apt", "/etc/apt/sources.list.d", "/etc/apt/preferences.d",
+    "/etc/apt/apt.conf.d", "/var/lib/rpm", "/var/cache/dnf", "/var/cache/yum", "/etc/yum.repos.d", "/etc/dnf",
+)
+
+
+def pkg_state_fingerprint():
+    """12 hex digits over names, sizes and mtimes of everything the pending-updates answer depends on."""
+    h = hashlib.sha1()
+    for base in PKG_STATE_PATHS:
+        try:
+            st = os.stat(base)
+        except OSError:
+            continue
+        h.update(("%s %d %d\n" % (base, st.st_size, st.st_mtime_ns)).encode())
+        if os.path.isdir(base):
+            try:
+                names = sorted(os.listdir(base))
+            except OSError:
+                continue
+            for name in names:
+                try:
+                    st = os.stat(os.path.join(base, name))
+                except OSError:
+                    continue
+                h.update(("%s %d %d\n" % (name, st.st_size, st.st_mtime_ns)).encode())
+    return h.hexdigest()[:12]
+
+
+class Timex(ctypes.Structure):
+    _fields_ = [
+        ("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
+        ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long), ("status", ctypes.c_int),
+        ("constant", ctypes.c_long), ("precision", ctypes.c_long), ("tolerance", ctypes.c_long),
+        ("tv_sec", ctypes.c_long), ("tv_usec", ctypes.c_long), ("tick", ctypes.c_long),
+        ("ppsfreq", ctypes.c_long), ("jitter", ctypes.c_long), ("shift", ctypes.c_int),
+        ("stabil", ctypes.c_long), ("jitcnt", ctypes.c_long), ("calcnt", ctypes.c_long),
+        ("errcnt", ctypes.c_long), ("stbcnt", ctypes.c_long), ("tai", ctypes.c_int),
+        ("pad", ctypes.c_int * 11),
+    ]
+
+
+def kernel_time_sync():
+    """(synchronised, max error seconds) from adjtimex(2), the kernel's view; None if unavailable."""
+    try:
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)  # glibc: no ldconfig subprocess
+        except OSError:
+            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        tx = Timex()
+        state = libc.adjtimex(ctypes.byref(tx))
+    except (OSError, AttributeError):
+        return None
+    if state < 0:
+        return None
+    unsync = bool(tx.status & 0x0040) or state == 5
+    return (not unsync), tx.maxerror / 1e6
+
+
+# Options of the host area (argument spec of yunwei.ops.host_inspect and of the host option of yunwei.ops.inspect).
+OPTIONS = dict(
+    expected_ports=dict(type="list", elements="int", default=[]),
+    expected_processes=dict(type="list", elements="str", default=[]),
+    updates=dict(type="bool", default=True),
+    fs_exclude=dict(type="list", elements="str", default=[]),
+    updates_fingerprint=dict(type="str"),
+)
+
+
+class HostInspector(Collector):
+    CATEGORY = "host"
+
+    def __init__(self, module, params=None):
+        super(HostInspector, self).__init__(module, params)
+        self.facts = {}
+
+    def run_cmd(self, args, **kw):
+        env = {"LANG": "C", "LC_ALL": "C"}
+        return self.module.run_command(args, environ_update=env, **kw)
+
+    def inspect(self, start=None, during=()):
+        """All HOST-* checks.
+
+        CPU, disk and network rates are measured between two readings of the kernel counters at
+        least sample_seconds apart. The first is ``start`` (read by yunwei.ops.host_sample before
+        this module started, so the interval overlaps the inspection of the other hosts) or, without
+        it, taken now. Every other check, and the ``during`` steps ((name, callable) pairs: the other
+        areas' collectors run by yunwei.ops.inspect), run inside the interval; the inspection's own
+        CPU time is left out of the CPU figure.
+        """
+        if start is None:
+            start = self.p.get("start_sample")
+        started, begun = process_start_boot(), boottime()
+        devices = block_devices()
+        first = start_sample(start, devices, started)
+        bracketed = first is not None
+        if first is None:
+            first = sample(devices)
+        timings = self.facts["timings"] = {}
+        last = boottime()
+        steps = [("memory", self.memory), ("load", self.load), ("filesystems", self.filesystems),
+                 ("uptime", self.uptime), ("time_sync", self.time_sync), ("processes", self.processes),
+                 ("services", self.services), ("ports", self.ports),
+                 ("updates", self.updates if self.p["updates"] else None),
+                 ("reboot_kernel", self.reboot_and_kernel)]
+        for name, step in steps + list(during):
+            if step is not None:
+                step()
+            now = boottime()
+            timings[name] = round(now - last, 3)
+            last = now
+        wait = self.p["sample_seconds"] - (boottime() - first["boot"])
+        if wait > 0:
+            time.sleep(wait)
+        second = sample(devices)
+        self.rates(first, second)
+        timings["interval"] = round(second["boot"] - first["boot"], 3)
+        timings["first_sample"] = "host_sample" if bracketed else "in-call"
+        timings["startup"] = round(begun - started, 3) if started is not None else None
+        self.f.checks.sort(key=lambda c: (c["id"], c["instance"]))
+        return self.f.result(facts=self.facts)
+
+    # -- resources -----------------------------------------------------------------------
+    def rates(self, first, second):
+        f = self.f
+        seconds = second["boot"] - first["boot"]
+        own = [b - a for a, b in zip(first["own"], second["own"])]
+        cpu = hp.cpu_usage(first["stat"], second["stat"], own)
+        f.metric("cpu.used_pct", cpu["used_pct"], "%")
+        f.metric("cpu.iowait_pct", cpu["iowait_pct"], "%")
+        f.metric("cpu.steal_pct", cpu["steal_pct"], "%")
+        f.judged("HOST-CPU-001", "CPU 使用率", "cpu_pct", cpu["used_pct"],
+                 "%.1f 秒采样内 CPU 使用率 %.1f%%（用户 %.1f%%，系统 %.1f%%，iowait %.1f%%，steal %.1f%%）" % (
+                     seconds, cpu["used_pct"], cpu["user_pct"], cpu["system_pct"], cpu["iowait_pct"], cpu["steal_pct"]),
+                 "用 top/pidstat 找出占用 CPU 最高的进程，确认是否为异常进程或业务高峰；持续偏高时评估扩容。", unit="%")
+        f.judged("HOST-CPU-002", "CPU I/O 等待", "iowait_pct", cpu["iowait_pct"],
+                 "iowait %.1f%%" % cpu["iowait_pct"],
+                 "用 iostat -x 1 和 iotop 找出繁忙的磁盘和进程，检查慢查询、备份或日志写入是否集中。", unit="%")
+        for dev, r in sorted(hp.disk_rates(first["disk"], second["disk"], seconds).items()):
+            f.metric("disk.read_bps", r["read_bps"], "B/s", dev)
+            f.metric("disk.write_bps", r["write_bps"], "B/s", dev)
+            f.metric("disk.iops", r["iops"], "1/s", dev)
+            f.metric("disk.util_pct", r["util_pct"], "%", dev)
+            f.judged("HOST-IO-001", "磁盘 I/O 繁忙度", "disk_util_pct", r["util_pct"],
+                     "%s 繁忙度 %.1f%%，读 %s/s，写 %s/s，%.1f IOPS" % (
+                         dev, r["util_pct"], human_bytes(r["read_bps"]), human_bytes(r["write_bps"]), r["iops"]),
+                     "用 iotop/pidstat -d 找出 I/O 最大的进程，错开备份等批量任务，必要时迁移到更快的存储。",
+                     instance=dev)
+        for iface, r in sorted(hp.net_rates(first["net"], second["net"], seconds).items()):
+            f.metric("net.rx_bps", r["rx_bps"], "B/s", iface)
+            f.metric("net.tx_bps", r["tx_bps"], "B/s", iface)
+            f.metric("net.err_rate", r["err_rate"], "1/s", iface)
+            f.metric("net.drop_rate", r["drop_rate"], "1/s", iface)
+            bad = r["err_rate"] + r["drop_rate"]
+            f.judged("HOST-NET-001", "网络流量与错误", "net_err_rate", bad,
+                     "%s 接收 %s/s，发送 %s/s，错误+丢包 %.2f/s（累计错误 %d，丢包 %d）" % (
+                         iface, human_bytes(r["rx_bps"]), human_bytes(r["tx_bps"]), bad,
+                         r["errors_total"], r["drops_total"]),
+                     "检查网卡、网线/虚拟交换机和对端设备，查看 ip -s link 与 dmesg；丢包持续时检查接收队列与带宽是否打满。",
+                     instance=iface)
+
+    def memory(self):
+        f = self.f
+        mem = hp.memory_usage(hp.parse_meminfo(read("/proc/meminfo")))
+        f.metric("mem.used_pct", mem["used_pct"], "%")
+        f.metric("mem.used_bytes", mem["used"], "B")
+        f.metric("mem.total_bytes", mem["total"], "B")
+        f.metric("swap.used_pct", mem["swap_pct"], "%")
+        f.judged("HOST-MEM-001", "内存使用率", "mem_pct", mem["used_pct"],
+                 "已用 %s / 共 %s（%.1f%%）" % (human_bytes(mem["used"]), human_bytes(mem["total"]), mem["used_pct"]),
+                 "用 ps aux --sort=-rss 找出占用内存最多的进程，检查是否内存泄漏；必要时调整服务内存参数或扩容。")
+        if mem["swap_total"]:
+            f.judged("HOST-MEM-002", "交换分区使用率", "swap_pct", mem["swap_pct"],
+                     "交换分区已用 %s / 共 %s" % (human_bytes(mem["swap_used"]), human_bytes(mem["swap_total"])),
+                     "内存不足导致换页：找出占用内存的进程，考虑增加内存或限制服务内存。")
+        else:
+            f.check("HOST-MEM-002", "交换分区使用率", "ok", 0, "未配置交换分区", unit="%")
+
+    def load(self):
+        f = self.f
+        l1, l5, l15 = hp.parse_loadavg(read("/proc/loadavg", "0 0 0"))
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:
+            cores = os.cpu_count() or 1
+        self.facts["cores"] = cores
+        per_core = l5 / cores
+        f.metric("load.1", l1)
+        f.metric("load.5", l5)
+        f.metric("load.15", l15)
+        f.metric("load.per_core", per_core)
+        f.judged("HOST-LOAD-001", "系统负载（每核）", "load_per_core", per_core,
+                 "负载 %.2f / %.2f / %.2f（1/5/15 分钟），%d 核，5 分钟每核 %.2f" % (l1, l5, l15, cores, per_core),
+                 "负载高于核数：用 top 查看运行队列和 D 状态进程，区分 CPU 繁忙与 I/O 阻塞后处理。")
+
+    def filesystems(self):
+        f = self.f
+        seen = set()
+        for dev, mnt, fstype in hp.parse_mounts(read("/proc/mounts"), self.p["fs_exclude"]):
+            if not os.path.isdir(mnt):
+                continue  # bind-mounted files (container /etc/hosts ...)
+            try:
+                st_dev = os.stat(mnt).st_dev
+                u = hp.fs_usage(os.statvfs(mnt))
+            except OSError:
+                continue
+            if st_dev in seen:
+                continue  # the same filesystem bind-mounted again
+            seen.add(st_dev)
+            if u["size"] == 0:
+                continue
+            f.metric("fs.used_pct", u["used_pct"], "%", mnt)
+            f.metric("fs.used_bytes", u["used"], "B", mnt)
+            f.metric("fs.size_bytes", u["size"], "B", mnt)
+            f.metric("fs.inode_pct", u["inode_pct"], "%", mnt)
+            f.judged("HOST-FS-001", "文件系统使用率", "fs_pct", u["used_pct"],
+                     "%s（%s，%s）已用 %.1f%%（%s / %s，可用 %s）" % (
+                         mnt, dev, fstype, u["used_pct"], human_bytes(u["used"]), human_bytes(u["size"]),
+                         human_bytes(u["avail"])),
+                     "清理 %s 下的过期文件（日志、临时文件、旧备份），用 du -xsh %s/* | sort -h 找出大目录；确认增长来源，必要时扩容。" % (mnt, mnt.rstrip("/")),
+                     instance=mnt)
+            if u["inodes_total"]:
+                f.judged("HOST-FS-002", "inode 使用率", "inode_pct", u["inode_pct"],
+                         "%s inode 已用 %d / %d（%.1f%%）" % (mnt, u["inodes_used"], u["inodes_total"], u["inode_pct"]),
+                         "%s 小文件过多：找出文件数最多的目录（如会话、缓存、邮件队列）并清理。" % mnt, instance=mnt)
+
+    def uptime(self):
+        up = float((read("/proc/uptime", "0 0").split() or ["0"])[0])
+        self.f.metric("host.uptime_s", up, "s")
+        self.f.check("HOST-UP-001", "运行时间", "ok", round(up / 86400.0, 2),
+                     "已运行 %s" % human_seconds(up), unit="d")
+
+    def time_sync(self):
+        f = self.f
+        chronyc = self.module.get_bin_path("chronyc")
+        if chronyc:
+            rc, out, err = self.run_cmd([chronyc, "-c", "tracking"])
+            fields = out.strip().split(",")
+            if rc == 0 and len(fields) >= 14:
+                offset = abs(float(fields[4]))
+                leap = fields[13]
+                f.metric("time.offset_s", offset, "s")
+                if "Not synchronised" in leap:
+                    f.check("HOST-TIME-001", "时间同步", "crit", offset, "chrony 未同步（%s），参考源 %s" % (leap, fields[1]),
+                            "检查 chronyd 状态与 NTP 服务器可达性（chronyc sources -v），确认防火墙放行 UDP 123。", unit="s")
+                else:
+                    f.judged("HOST-TIME-001", "时间同步", "time_offset_s", offset,
+                             "chrony 同步于 %s，偏差 %.6f 秒" % (fields[1], offset),
+                             "时间偏差过大：检查 NTP 源质量（chronyc sources -v），必要时 chronyc makestep。")
+                return
+        sync = kernel_time_sync()
+        if sync is None:
+            f.check("HOST-TIME-001", "时间同步", "warn", "unknown", "无法读取时间同步状态（无 chronyc，adjtimex 不可用）",
+                    "安装并启用 chrony 或 systemd-timesyncd，确保与单位 NTP 服务器同步。")
+        elif sync[0]:
+            f.check("HOST-TIME-001", "时间同步", "ok", "synchronised",
+                    "内核时钟已同步（adjtimex，最大误差 %.3f 秒）" % sync[1])
+        else:
+            f.check("HOST-TIME-001", "时间同步", "warn", "unsynchronised",
+                    "内核时钟未同步（adjtimex 报告 STA_UNSYNC；容器内为宿主机时钟状态）",
+                    "在宿主机或本机启用 chrony/systemd-timesyncd 并指向单位 NTP 服务器，确认 UDP 123 可达。")
+
+    def processes(self):
+        f = self.f
+        procs, zombies = scan_processes()
+        self._procs = procs
+        f.metric("host.procs", len(procs))
+        f.metric("host.zombies", len(zombies))
+        f.judged("HOST-PROC-001", "僵尸进程", "zombies", len(zombies),
+                 ("僵尸进程 %d 个：%s" % (len(zombies), "，".join(zombies[:5]))) if zombies else "无僵尸进程",
+                 "僵尸进程由父进程未回收造成：找出父进程（ps -o ppid= -p PID）并重启或修复该父进程。")
+        return procs
+
+    def services(self):
+        f = self.f
+        procs = self._procs
+        pid1 = read("/proc/1/comm").strip()
+        systemd = os.path.isdir("/run/systemd/system")
+        self.facts["systemd"] = systemd
+        if systemd and self.module.get_bin_path("systemctl"):
+            rc, out, err = self.run_cmd(["systemctl", "--failed", "--no-legend", "--plain", "--no-pager"])
+            failed = [line.split()[0] for line in out.splitlines() if line.strip()]
+            f.check("HOST-SVC-001", "失败的服务", "warn" if failed else "ok", len(failed),
+                    ("失败的服务：%s" % "，".join(failed)) if failed else "systemd 无失败的服务",
+                    "查看 systemctl status 与 journalctl -u 对应服务的日志，修复后重启；不再需要的服务应禁用。")
+        else:
+            f.check("HOST-SVC-001", "失败的服务", "ok", 0,
+                    "未运行 systemd（PID 1 为 %s），按预期进程检查服务" % (pid1 or "?"))
+        expected = self.p["expected_processes"]
+        if expected:
+            names = set()
+            for pid, comm, exe in procs:
+                names.add(comm)
+                names.add(exe)
+            missing = [name for name in expected if name not in names]
+            f.check("HOST-SVC-002", "预期进程运行状态", "crit" if missing else "ok", len(missing),
+                    ("未运行：%s" % "，".join(missing)) if missing else "预期进程均在运行：%s" % "，".join(expected),
+                    "启动缺失的服务（service NAME start 或 systemctl start NAME），并查看其日志找出停止原因。")
+
+    def ports(self):
+        listening = set()
+        for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+            listening |= hp.parse_proc_net_tcp(read(path))
+        self.facts["listening_tcp"] = sorted(listening)
+        expected = self.p["expected_ports"]
+        missing = [p for p in expected if p not in listening]
+        self.f.check("HOST-PORT-001", "监听端口", "crit" if missing else "ok", len(missing),
+                     "监听中的 TCP 端口：%s；%s" % (
+                         ", ".join(str(p) for p in sorted(listening)) or "无",
+                         ("预期但未监听：%s" % ", ".join(str(p) for p in missing)) if missing else "预期端口均在监听"),
+                     "确认对应服务已启动且监听地址/端口配置正确（ss -ltnp），检查服务日志。")
+
+    # -- packages ------------------------------------------------------------------------
+    def updates(self):
+        f = self.f
+        fingerprint = pkg_state_fingerprint()
+        self.facts["pkg_fingerprint"] = fingerprint
+        f.metric("pkg.state_hash", int(fingerprint, 16))
+        if self.p["updates_fingerprint"] and self.p["updates_fingerprint"] == fingerprint:
+            self.facts["updates_cached"] = True
+            return
+        apt = self.module.get_bin_path("apt-get")
+        dnf = self.module.get_bin_path("dnf")
+        yum = self.module.get_bin_path("yum")
+        pending = security = None
+        note = ""
+        names = []
+        if apt:
+            self.facts["pkg_mgr"] = "apt"
+            rc, out, err = self.run_cmd([apt, "-s", "-q", "-o", "Debug::NoLocking=true",
+                                         "-o", "APT::Get::Show-User-Simulation-Note=false", "dist-upgrade"])
+            if rc == 0:
+                ups = hp.parse_apt_simulate(out)
+                pending = len(ups)
+                sec = [u for u in ups if u["security"]]
+                security = len(sec)
+                names = ["%s%s %s→%s" % ("[安全] " if u["security"] else "", u["name"], u["current"], u["candidate"])
+                         for u in ups[:40]] + (["…"] if len(ups) > 40 else [])
+                lists = glob.glob("/var/lib/apt/lists/*_Packages*") + glob.glob("/var/lib/apt/lists/*Packages")
+                if lists:
+                    age = time.time() - max(os.path.getmtime(p) for p in lists)
+                    note = "；软件源索引更新于 %s前" % human_seconds(age)
+            else:
+                note = "apt-get -s 失败：%s" % (err or out).strip()[:300]
+        elif dnf or yum:
+            tool = dnf or yum
+            self.facts["pkg_mgr"] = "dnf" if dnf else "yum"
+            rc, out, err = self.run_cmd([tool, "-q", "-C", "check-update"])
+            if rc in (0, 100):
+                ups = hp.parse_dnf_check_update(out)
+                pending = len(ups)
+                names = ["%s %s" % (u["name"], u["candidate"]) for u in ups[:40]] + (["…"] if len(ups) > 40 else [])
+                args = [tool, "-q", "-C", "updateinfo", "list", "--security"] if dnf else \
+                    [tool, "-q", "-C", "updateinfo", "list", "security"]
+                rc2, out2, err2 = self.run_cmd(args)
+                if rc2 == 0:
+                    security = len(set(hp.split_nevra(a["package"]) for a in hp.parse_dnf_updateinfo(out2)))
+            else:
+                note = "%s check-update 失败：%s" % (os.path.basename(tool), (err or out).strip()[:300])
+        else:
+            note = "未找到 apt-get/dnf/yum"
+        suggestion = "在维护窗口内安装更新（apt-get upgrade / dnf upgrade），先在测试环境验证；安装后确认是否需要重启。"
+        if pending is None:
+            f.check("HOST-PKG-001", "待安装更新", "warn", "unknown", "无法获取待安装更新：%s" % note,
+                    "检查软件包管理器与软件源配置，确保可以列出可用更新。")
+        else:
+            f.metric("pkg.pending", pending)
+            f.judged("HOST-PKG-001", "待安装更新", "pending_updates", pending,
+                     "待安装更新 %d 个%s%s%s" % (pending, ("（其中安全更新 %d 个）" % security) if security else "",
+                                          ("：" + "，".join(names)) if names else "", note), suggestion)
+        if security is None:
+            if pending is not None:
+                f.check("HOST-PKG-002", "待安装安全更新", "warn" if self.facts.get("pkg_mgr") != "apt" else "ok",
+                        "unknown", "无法获取安全公告（updateinfo）", "配置带安全公告（updateinfo）的软件源后重新巡检。")
+        else:
+            f.metric("pkg.security_pending", security)
+            f.judged("HOST-PKG-002", "待安装安全更新", "pending_security", security,
+                     "待安装安全更新 %d 个" % security,
+                     "尽快在维护窗口安装安全更新（apt-get install --only-upgrade 对应包 / dnf upgrade --security），并记录补丁状态。")
+
+    def reboot_and_kernel(self):
+        f = self.f
+        release = os.uname()[2]
+        self.facts["kernel"] = release
+        f.check("HOST-KERNEL-001", "内核版本", "ok", release, "运行内核 %s" % release)
+        reasons = []
+        if os.path.exists("/var/run/reboot-required"):
+            pkgs = read("/var/run/reboot-required.pkgs").split()
+            reasons.append("存在 /var/run/reboot-required%s" % (("（%s）" % "，".join(pkgs[:5])) if pkgs else ""))
+        needs = self.module.get_bin_path("needs-restarting")
+        if needs and not self.module.get_bin_path("apt-get"):
+            rc, out, err = self.run_cmd([needs, "-r"])
+            if rc == 1:
+                reasons.append("needs-restarting -r：%s" % out.strip().splitlines()[0] if out.strip() else "needs-restarting -r 返回 1")
+        f.check("HOST-REBOOT-001", "是否需要重启", "warn" if reasons else "ok", bool(reasons),
+                "；".join(reasons) if reasons else "无需重启",
+                "更新已安装但未生效：在维护窗口内重启主机，重启前确认业务切换与备份。")

@@ -1,0 +1,193 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: yunwei maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: inspect
+short_description: Inspect a host, its website and its PostgreSQL in one call; return checks and metrics
+version_added: "0.1.0"
+description:
+  - Runs the collectors of M(yunwei.ops.host_inspect), M(yunwei.ops.web_inspect) and
+    M(yunwei.ops.pg_inspect) in one module call, so a host costs one round trip whatever it runs.
+  - The website and PostgreSQL collectors run inside the host's CPU, disk and network sampling
+    interval, so they add no wall time while the interval lasts; the inspection's own CPU time is
+    left out of the CPU figure.
+  - An area whose collector fails becomes one crit check C(<AREA>-PROBE-001) with the error as
+    evidence; the other areas still report.
+  - Returns C(checks) and C(metrics) of all areas as described in the collection's docs/data-model.md.
+  - Read-only; never changes the host. Safe in check mode.
+  - The action plugin adds, per area, the journal-based parts of the single-area modules (error-log
+    window since the last inspection, unchanged package state, dynamic baselines, forecasts).
+author:
+  - yunwei maintainers
+options:
+  sample_seconds:
+    description: Minimum interval between the two readings of the kernel counters (host area).
+    type: float
+    default: 0.5
+  start_sample:
+    description: First reading of the interval from M(yunwei.ops.host_sample), see M(yunwei.ops.host_inspect).
+    type: dict
+  host:
+    description:
+      - Options of the host area (those of M(yunwei.ops.host_inspect) except C(sample_seconds),
+        C(start_sample) and C(thresholds)). Omit to skip the area.
+    type: dict
+  web:
+    description:
+      - Options of the website area (those of M(yunwei.ops.web_inspect) except C(thresholds)). Omit to skip.
+    type: dict
+  db:
+    description:
+      - Options of the PostgreSQL area (those of M(yunwei.ops.pg_inspect) except C(thresholds)). Omit to skip.
+    type: dict
+extends_documentation_fragment:
+  - yunwei.ops.inspection
+"""
+
+EXAMPLES = r"""
+- name: Inspect the host, the website and PostgreSQL in one round trip
+  yunwei.ops.inspect:
+    host:
+      expected_ports: [22, 80, 5432]
+    web:
+      urls:
+        - url: http://127.0.0.1/
+          keyword: 政务服务
+      stub_status_url: http://127.0.0.1/nginx_status
+    db:
+      database: appdb
+    thresholds:
+      fs_pct: {warn: 75, crit: 85}
+  become: true
+  register: inspection
+"""
+
+RETURN = r"""
+checks:
+  description: Checks of all areas (id, category, title, instance, status, value, unit, threshold, evidence, suggestion).
+  returned: always
+  type: list
+  elements: dict
+metrics:
+  description: Metrics of all areas (name, instance, value, unit, time).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Number of checks per status.
+  returned: always
+  type: dict
+  sample: {ok: 40, warn: 2, crit: 0}
+areas:
+  description: Per area that ran, its number of checks per status and the seconds it took.
+  returned: always
+  type: dict
+  sample: {host: {ok: 20, warn: 1, crit: 0, seconds: 0.08}, web: {ok: 8, warn: 1, crit: 0, seconds: 0.05}}
+facts:
+  description: Host area facts (kernel, cores, timings of the steps and the sampling interval).
+  returned: when the host area ran
+  type: dict
+server:
+  description: Raw server figures of the PostgreSQL area.
+  returned: when the db area ran
+  type: dict
+"""
+
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.yunwei.ops.plugins.module_utils import host_collector, pg_collector, web_collector
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import COMMON_OPTIONS, CONTROLLER_OPTIONS, Findings
+
+AREAS = (
+    ("host", "主机", host_collector),
+    ("web", "网站", web_collector),
+    ("db", "数据库", pg_collector),
+)
+INSPECTOR = {"host": host_collector.HostInspector, "web": web_collector.WebInspector, "db": pg_collector.PgInspector}
+
+
+def probe_failed(area, title, detail):
+    """The crit check of an area whose collector raised: its checks are unknown, the others stand."""
+    f = Findings(area)
+    f.check("%s-PROBE-001" % area.upper(), "%s巡检采集" % title, "crit", "error", "巡检采集异常：%s" % detail[-1500:],
+            "按报错检查目标主机上的 Python、权限（become）与被检软件状态，修复后重新巡检；本项未完成的检查视为未知。")
+    return f.result()
+
+
+class Inspection(object):
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.results = {}
+        self.seconds = {}
+
+    def area_params(self, area):
+        params = dict(self.p[area])
+        params["thresholds"] = self.p["thresholds"]
+        if area == "host":
+            params["sample_seconds"] = self.p["sample_seconds"]
+        return params
+
+    def run_area(self, area, title, call):
+        started = time.time()
+        try:
+            self.results[area] = call()
+        except Exception:  # pylint: disable=broad-except
+            self.results[area] = probe_failed(area, title, traceback.format_exc().strip())
+        self.seconds[area] = round(time.time() - started, 3)
+
+    def inspect(self):
+        others = []
+        for area, title, dummy in AREAS[1:]:
+            if self.p[area] is not None:
+                inspector = INSPECTOR[area](self.module, self.area_params(area))
+                others.append((area, title, inspector.inspect))
+        if self.p["host"] is not None:
+            during = [(area, lambda a=area, t=title, c=call: self.run_area(a, t, c)) for area, title, call in others]
+            host = host_collector.HostInspector(self.module, self.area_params("host"))
+            self.run_area("host", "主机", lambda: host.inspect(start=self.p["start_sample"], during=during))
+            # the host area's own time, without the areas run inside its interval
+            self.seconds["host"] = round(self.seconds["host"] - sum(self.seconds.get(a, 0) for a, _, _ in others), 3)
+        for area, title, call in others:
+            if area not in self.results:  # no host area, or it failed before their turn
+                self.run_area(area, title, call)
+        out = {"changed": False, "checks": [], "metrics": [], "areas": {}}
+        for area, dummy, dummy2 in AREAS:
+            res = self.results.get(area)
+            if res is None:
+                continue
+            out["checks"].extend(res.get("checks") or [])
+            out["metrics"].extend(res.get("metrics") or [])
+            out["areas"][area] = dict(res.get("summary") or {}, seconds=self.seconds.get(area))
+            for key in ("facts", "server"):
+                if key in res:
+                    out[key] = res[key]
+        counts = {"ok": 0, "warn": 0, "crit": 0}
+        for c in out["checks"]:
+            counts[c["status"]] = counts.get(c["status"], 0) + 1
+        out["summary"] = counts
+        return out
+
+
+def main():
+    area_specs = dict((area, dict(type="dict", options=mod.OPTIONS)) for area, dummy, mod in AREAS)
+    module = AnsibleModule(
+        argument_spec=dict(
+            sample_seconds=dict(type="float", default=0.5),
+            start_sample=dict(type="dict"),
+            **dict(COMMON_OPTIONS, **dict(CONTROLLER_OPTIONS, **area_specs))
+        ),
+        supports_check_mode=True,
+    )
+    module.exit_json(**Inspection(module).inspect())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""The sampling interval of the host area and the one-call collector yunwei.ops.inspect.
+
+The collectors run here against this machine's real /proc; only AnsibleModule is replaced by a
+shim with the two methods the collectors use (run_command, get_bin_path).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / ".collections"))
+
+from ansible_collections.yunwei.ops.plugins.module_utils import host_collector as hc  # noqa: E402
+from ansible_collections.yunwei.ops.plugins.module_utils import host_probe as hp  # noqa: E402
+from ansible_collections.yunwei.ops.plugins.module_utils import web_collector  # noqa: E402
+from ansible_collections.yunwei.ops.plugins.modules import inspect as inspect_module  # noqa: E402
+
+
+class Shim:
+    """AnsibleModule's run_command and get_bin_path, backed by the real system."""
+
+    def __init__(self, params: dict) -> None:
+        self.params = params
+
+    def run_command(self, args, data=None, cwd=None, environ_update=None, **_kw):
+        proc = subprocess.run(args, input=data, cwd=cwd, env={**os.environ, **(environ_update or {})},
+                              capture_output=True, text=True)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        found = shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), *(opt_dirs or [])]))
+        if required and not found:
+            raise RuntimeError(f"{name} not found")
+        return found
+
+
+def host_params(**extra) -> dict:
+    return {"expected_ports": [], "expected_processes": [], "updates": False, "fs_exclude": [],
+            "updates_fingerprint": None, **extra}
+
+
+def test_cpu_usage_counts_the_inspections_own_time_as_idle():
+    first = {"cpu": [100, 0, 50, 1000, 0, 0, 0, 0]}
+    second = {"cpu": [200, 0, 100, 1100, 0, 0, 0, 0]}  # user +100, system +50, idle +100
+    assert hp.cpu_usage(first, second)["used_pct"] == pytest.approx(60.0)
+    own = hp.cpu_usage(first, second, (80, 40))  # the inspection used 80 user + 40 system ticks
+    assert own["used_pct"] == pytest.approx(12.0) and own["user_pct"] == pytest.approx(8.0)
+    # more own time than the counters moved (tick rounding) never goes below zero
+    assert hp.cpu_usage(first, second, (500, 500))["used_pct"] == pytest.approx(0.0)
+
+
+def test_counter_command_output_is_a_sample():
+    out = subprocess.run(["/bin/sh", "-c", hp.COUNTER_COMMAND], capture_output=True, text=True, check=True).stdout
+    sample = hp.parse_counters(out)
+    assert abs(sample["boot"] - hc.boottime()) < 1.0  # /proc/uptime and CLOCK_BOOTTIME are the same clock
+    assert len(sample["stat"]["cpu"]) == 8 and sum(sample["stat"]["cpu"]) > 0
+    assert isinstance(sample["disk"], dict) and isinstance(sample["net"], dict)
+
+
+@pytest.mark.parametrize("text", ["", "ssh: banner\n", "12.5 3.0\n--yunwei-counters--\nintr 1\n--yunwei-counters--\n"
+                                  "--yunwei-counters--\n"])
+def test_other_output_is_not_a_sample(text):
+    with pytest.raises(ValueError):
+        hp.parse_counters(text)
+
+
+def test_start_sample_is_used_only_when_it_brackets_this_process():
+    now = hc.boottime()
+    good = {"boot": now - 1.0, "stat": {"cpu": [1] * 8}, "disk": {"sda": [1, 2, 3, 4, 5], "loop0": [0] * 5}, "net": {}}
+    used = hc.start_sample(good, {"sda"}, started_boot=now - 0.5)
+    assert used["boot"] == now - 1.0 and used["disk"] == {"sda": [1, 2, 3, 4, 5]} and used["own"] == (0, 0)
+    assert hc.start_sample(good, {"sda"}, started_boot=now - 2.0) is None  # taken after this process started
+    assert hc.start_sample({**good, "boot": now - 400}, None, started_boot=now - 0.5) is None  # stale
+    assert hc.start_sample({**good, "boot": now + 60}, None, started_boot=now - 0.5) is None  # another boot/clock
+    assert hc.start_sample({"boot": now - 1.0, "stat": {}}, None, started_boot=now - 0.5) is None  # incomplete
+    assert hc.start_sample(None, None, started_boot=now) is None
+
+
+def test_host_area_with_a_start_sample_does_not_wait_the_interval_again(monkeypatch):
+    first = hp.parse_counters(subprocess.run(["/bin/sh", "-c", hp.COUNTER_COMMAND], capture_output=True,
+                                             text=True, check=True).stdout)
+    # this test process started long before `first`: as if the module process started right after it
+    monkeypatch.setattr(hc, "process_start_boot", lambda: first["boot"] + 0.01)
+    time.sleep(2.1)  # the whole interval has passed, as it does while the other hosts are inspected
+    began = time.monotonic()
+    res = hc.HostInspector(Shim({}), host_params(thresholds={}, sample_seconds=2.0)).inspect(start=first)
+    took = time.monotonic() - began
+    timings = res["facts"]["timings"]
+    assert timings["first_sample"] == "host_sample" and timings["interval"] >= 2.0
+    assert took < 1.5, took  # sampling inside the call would have taken at least 2 s
+    assert any(c["id"] == "HOST-CPU-001" for c in res["checks"])
+
+
+def test_an_area_that_fails_is_a_probe_check_and_the_others_still_report(monkeypatch):
+    def broken(self):
+        raise RuntimeError("nginx probe exploded")
+
+    monkeypatch.setattr(web_collector.WebInspector, "nginx", broken)
+    params = {"sample_seconds": 0.05, "start_sample": None, "thresholds": {}, "host": host_params(),
+              "web": {"urls": [], "nginx": True, "stub_status_url": "", "error_log": "", "since": None,
+                      "log_window": 86400},
+              "db": None}
+    res = inspect_module.Inspection(Shim(params)).inspect()
+    probe = [c for c in res["checks"] if c["id"] == "WEB-PROBE-001"]
+    assert len(probe) == 1 and probe[0]["status"] == "crit" and "nginx probe exploded" in probe[0]["evidence"]
+    assert any(c["id"] == "HOST-FS-001" for c in res["checks"])  # the host area reported all the same
+    assert set(res["areas"]) == {"host", "web"} and res["areas"]["web"]["crit"] == 1
+    assert res["facts"]["timings"]["first_sample"] == "in-call"
+    assert res["summary"]["crit"] == sum(1 for c in res["checks"] if c["status"] == "crit")
