@@ -25,12 +25,20 @@ def read(path, default=""):
 
 
 def boottime():
-    """Seconds since boot on CLOCK_BOOTTIME, the clock behind /proc/uptime: comparable with a first
-    sample that yunwei.ops.host_sample read with ``cat /proc/uptime`` before this process started."""
+    """Seconds since boot on CLOCK_BOOTTIME, the clock of /proc/self/stat's start time."""
     try:
         return time.clock_gettime(getattr(time, "CLOCK_BOOTTIME", 7))
     except (AttributeError, OSError, ValueError):
         return float(read("/proc/uptime", "0").split()[0])
+
+
+def uptime_offset():
+    """CLOCK_BOOTTIME minus /proc/uptime: 0 (up to /proc/uptime's 10 ms truncation) on a plain host;
+    under lxcfs /proc/uptime is the container's uptime, and the offset is when the container started."""
+    try:
+        return boottime() - float(read("/proc/uptime").split()[0])
+    except (ValueError, IndexError):
+        return 0.0
 
 
 def own_cpu_ticks():
@@ -57,20 +65,29 @@ def sample(block_devices):
 START_SAMPLE_MAX_AGE = 300.0
 
 
+def _counts(value, size):
+    return isinstance(value, (list, tuple)) and len(value) == size and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value)
+
+
 def start_sample(given, block_devices, started_boot):
     """The first sample from yunwei.ops.host_sample when it is usable, else None.
 
-    Usable: complete, taken on this boot before this process started (so all of this process's CPU
-    time falls inside the interval) and not older than START_SAMPLE_MAX_AGE."""
+    Usable: well formed, taken on this boot (same kernel boot_id) before this process started (so
+    all of this process's CPU time falls inside the interval) and not older than
+    START_SAMPLE_MAX_AGE. Its time, read from /proc/uptime, is moved onto CLOCK_BOOTTIME."""
     if not isinstance(given, dict):
         return None
     try:
-        boot = float(given["boot"])
+        boot = float(given["boot"]) + uptime_offset()
         stat, disk, net = given["stat"], given["disk"], given["net"]
-        if not (isinstance(stat, dict) and isinstance(stat.get("cpu"), list) and isinstance(disk, dict)
-                and isinstance(net, dict)):
-            return None
     except (KeyError, TypeError, ValueError):
+        return None
+    if not (isinstance(stat, dict) and _counts(stat.get("cpu"), 8)
+            and isinstance(disk, dict) and all(_counts(v, 5) for v in disk.values())
+            and isinstance(net, dict) and all(_counts(v, 6) for v in net.values())):
+        return None
+    if given.get("boot_id") != read("/proc/sys/kernel/random/boot_id").strip():
         return None
     now = boottime()
     if started_boot is None or not boot <= started_boot <= now or now - boot > START_SAMPLE_MAX_AGE:
@@ -222,18 +239,28 @@ class HostInspector(Collector):
                  ("services", self.services), ("ports", self.ports),
                  ("updates", self.updates if self.p["updates"] else None),
                  ("reboot_kernel", self.reboot_and_kernel)]
-        for name, step in steps + list(during):
+        second = None
+        for name, step in steps + [("after", None)] + list(during):
+            if name == "after":
+                # the other areas fill the rest of the interval; once it is over, take the second reading
+                # first, so that their work (log reads, probes answered by nginx and PostgreSQL) stays out
+                if boottime() - first["boot"] >= self.p["sample_seconds"]:
+                    second = sample(devices)
+                continue
             if step is not None:
                 step()
             now = boottime()
             timings[name] = round(now - last, 3)
             last = now
-        wait = self.p["sample_seconds"] - (boottime() - first["boot"])
-        if wait > 0:
-            time.sleep(wait)
-        second = sample(devices)
+        others_inside = bool(during) and second is None
+        if second is None:
+            wait = self.p["sample_seconds"] - (boottime() - first["boot"])
+            if wait > 0:
+                time.sleep(wait)
+            second = sample(devices)
         self.rates(first, second)
         timings["interval"] = round(second["boot"] - first["boot"], 3)
+        timings["areas_inside_interval"] = others_inside
         timings["first_sample"] = "host_sample" if bracketed else "in-call"
         timings["startup"] = round(begun - started, 3) if started is not None else None
         self.f.checks.sort(key=lambda c: (c["id"], c["instance"]))

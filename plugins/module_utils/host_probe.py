@@ -46,9 +46,11 @@ def cpu_usage(first, second, own=(0, 0)):
     """
     a, b = first["cpu"], second["cpu"]
     delta = [max(0, y - x) for x, y in zip(a, b)]
-    own_user = min(delta[0], max(0, own[0]))
+    own_user = min(delta[0] + delta[1], max(0, own[0]))
     own_system = min(delta[2], max(0, own[1]))
-    delta[0] -= own_user
+    from_user = min(delta[0], own_user)
+    delta[0] -= from_user
+    delta[1] -= own_user - from_user  # a niced inspection's user time is counted as nice
     delta[2] -= own_system
     delta[3] += own_user + own_system
     total = sum(delta)
@@ -348,7 +350,7 @@ def split_nevra(nevra):
 
 # -- first reading of a sampling interval (yunwei.ops.host_sample) -------------------------
 
-COUNTER_FILES = ("/proc/uptime", "/proc/stat", "/proc/diskstats", "/proc/net/dev")
+COUNTER_FILES = ("/proc/uptime", "/proc/sys/kernel/random/boot_id", "/proc/stat", "/proc/diskstats", "/proc/net/dev")
 COUNTER_SEPARATOR = "--yunwei-counters--"
 # one shell command, no Python on the host: the files above, separated by COUNTER_SEPARATOR lines
 COUNTER_COMMAND = ("; echo %s; " % COUNTER_SEPARATOR).join("cat %s 2>/dev/null" % f for f in COUNTER_FILES)
@@ -356,13 +358,14 @@ COUNTER_COMMAND = ("; echo %s; " % COUNTER_SEPARATOR).join("cat %s 2>/dev/null" 
 
 def parse_counters(text):
     """The output of COUNTER_COMMAND (or the same files joined the same way) as a sample:
-    {'boot': seconds since boot, 'stat': parse_proc_stat, 'disk': parse_diskstats, 'net': parse_net_dev}.
+    {'boot': /proc/uptime, 'boot_id': the kernel's boot id, 'stat': parse_proc_stat,
+    'disk': parse_diskstats, 'net': parse_net_dev}.
     Raises ValueError when the output is not that of COUNTER_COMMAND."""
     parts = [p.strip("\n") for p in text.split(COUNTER_SEPARATOR)]
     if len(parts) != len(COUNTER_FILES):
         raise ValueError("expected %d sections, got %d" % (len(COUNTER_FILES), len(parts)))
-    uptime, stat, disk, net = parts
-    sample = {"boot": float(uptime.split()[0]), "stat": parse_proc_stat(stat),
+    uptime, boot_id, stat, disk, net = parts
+    sample = {"boot": float(uptime.split()[0]), "boot_id": boot_id.strip(), "stat": parse_proc_stat(stat),
               "disk": parse_diskstats(disk), "net": parse_net_dev(net)}
     if "cpu" not in sample["stat"]:
         raise ValueError("no cpu line in /proc/stat")

@@ -121,12 +121,23 @@ def probe_failed(area, title, detail):
     return f.result()
 
 
+class AreaFailed(Exception):
+    pass
+
+
 class Inspection(object):
     def __init__(self, module):
         self.module = module
         self.p = module.params
         self.results = {}
         self.seconds = {}
+        # AnsibleModule.fail_json (get_bin_path(required=True), run_command on OSError) would print a
+        # result and exit, taking every area down: within the collectors it fails the area alone
+        module.fail_json = self.area_failed
+
+    @staticmethod
+    def area_failed(msg="", **kwargs):
+        raise AreaFailed(msg if not kwargs else "%s %s" % (msg, kwargs))
 
     def area_params(self, area):
         params = dict(self.p[area])
@@ -139,6 +150,8 @@ class Inspection(object):
         started = time.time()
         try:
             self.results[area] = call()
+        except AreaFailed as exc:
+            self.results[area] = probe_failed(area, title, str(exc))
         except Exception:  # pylint: disable=broad-except
             self.results[area] = probe_failed(area, title, traceback.format_exc().strip())
         self.seconds[area] = round(time.time() - started, 3)
@@ -147,8 +160,7 @@ class Inspection(object):
         others = []
         for area, title, dummy in AREAS[1:]:
             if self.p[area] is not None:
-                inspector = INSPECTOR[area](self.module, self.area_params(area))
-                others.append((area, title, inspector.inspect))
+                others.append((area, title, lambda a=area: INSPECTOR[a](self.module, self.area_params(a)).inspect()))
         if self.p["host"] is not None:
             during = [(area, lambda a=area, t=title, c=call: self.run_area(a, t, c)) for area, title, call in others]
             host = host_collector.HostInspector(self.module, self.area_params("host"))

@@ -55,6 +55,20 @@ def test_cpu_usage_counts_the_inspections_own_time_as_idle():
     assert own["used_pct"] == pytest.approx(12.0) and own["user_pct"] == pytest.approx(8.0)
     # more own time than the counters moved (tick rounding) never goes below zero
     assert hp.cpu_usage(first, second, (500, 500))["used_pct"] == pytest.approx(0.0)
+    # a niced inspection: its user time is in the nice column; more own user time than the user column
+    # moved still comes off (user +40, nice +80, system +50, idle +100; own user 100)
+    niced = {"cpu": [140, 80, 100, 1100, 0, 0, 0, 0]}
+    res = hp.cpu_usage(first, niced, (100, 0))
+    assert res["user_pct"] == pytest.approx(100 * 20 / 270) and res["used_pct"] == pytest.approx(100 * 70 / 270)
+
+
+def test_process_start_is_read_from_the_right_field():
+    code = ("import sys, time; sys.path.insert(0, sys.argv[1]); "
+            "from ansible_collections.yunwei.ops.plugins.module_utils import host_collector as hc; "
+            "print(hc.boottime() - hc.process_start_boot())")
+    age = float(subprocess.run([sys.executable, "-c", code, str(ROOT / ".collections")], capture_output=True,
+                               text=True, check=True).stdout)
+    assert 0 <= age < 10, age  # a fresh process started moments ago on the same clock
 
 
 def test_counter_command_output_is_a_sample():
@@ -72,16 +86,37 @@ def test_other_output_is_not_a_sample(text):
         hp.parse_counters(text)
 
 
-def test_start_sample_is_used_only_when_it_brackets_this_process():
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+
+
+def reading(boot: float, **extra) -> dict:
+    return {"boot": boot, "boot_id": BOOT_ID, "stat": {"cpu": [1] * 8},
+            "disk": {"sda": [1, 2, 3, 4, 5], "loop0": [0] * 5}, "net": {"eth0": [1, 2, 3, 4, 5, 6]}, **extra}
+
+
+def test_start_sample_is_used_only_when_it_brackets_this_process(monkeypatch):
+    monkeypatch.setattr(hc, "uptime_offset", lambda: 0.0)
     now = hc.boottime()
-    good = {"boot": now - 1.0, "stat": {"cpu": [1] * 8}, "disk": {"sda": [1, 2, 3, 4, 5], "loop0": [0] * 5}, "net": {}}
-    used = hc.start_sample(good, {"sda"}, started_boot=now - 0.5)
+    used = hc.start_sample(reading(now - 1.0), {"sda"}, started_boot=now - 0.5)
     assert used["boot"] == now - 1.0 and used["disk"] == {"sda": [1, 2, 3, 4, 5]} and used["own"] == (0, 0)
-    assert hc.start_sample(good, {"sda"}, started_boot=now - 2.0) is None  # taken after this process started
-    assert hc.start_sample({**good, "boot": now - 400}, None, started_boot=now - 0.5) is None  # stale
-    assert hc.start_sample({**good, "boot": now + 60}, None, started_boot=now - 0.5) is None  # another boot/clock
-    assert hc.start_sample({"boot": now - 1.0, "stat": {}}, None, started_boot=now - 0.5) is None  # incomplete
+    assert hc.start_sample(reading(now - 1.0), {"sda"}, started_boot=now - 2.0) is None  # taken after we started
+    assert hc.start_sample(reading(now - 400), None, started_boot=now - 0.5) is None  # stale
+    assert hc.start_sample(reading(now - 1.0, boot_id="another-boot"), None, started_boot=now - 0.5) is None
     assert hc.start_sample(None, None, started_boot=now) is None
+    for broken in ({"stat": {}}, {"stat": {"cpu": [1, 2]}}, {"disk": {"sda": [1, "x", 3, 4, 5]}},
+                   {"net": {"eth0": [1, 2]}}, {"boot": "soon"}):
+        assert hc.start_sample({**reading(now - 1.0), **broken}, None, started_boot=now - 0.5) is None, broken
+
+
+def test_start_sample_time_is_moved_onto_the_module_clock(monkeypatch):
+    """Under lxcfs /proc/uptime counts from the container's start, CLOCK_BOOTTIME from the host's boot."""
+    container_started = 120.0
+    real_read = hc.read
+    monkeypatch.setattr(hc, "read", lambda path, default="": (
+        "%.2f 0.00\n" % (hc.boottime() - container_started)) if path == "/proc/uptime" else real_read(path, default))
+    now = hc.boottime()
+    first = hc.start_sample(reading(now - container_started - 1.0), None, started_boot=now - 0.5)
+    assert first is not None and first["boot"] == pytest.approx(now - 1.0, abs=0.02)
 
 
 def test_host_area_with_a_start_sample_does_not_wait_the_interval_again(monkeypatch):
@@ -97,6 +132,20 @@ def test_host_area_with_a_start_sample_does_not_wait_the_interval_again(monkeypa
     assert timings["first_sample"] == "host_sample" and timings["interval"] >= 2.0
     assert took < 1.5, took  # sampling inside the call would have taken at least 2 s
     assert any(c["id"] == "HOST-CPU-001" for c in res["checks"])
+
+
+def test_other_areas_fill_the_interval_only_while_it_lasts():
+    ran = []
+
+    def other():
+        ran.append(hc.boottime())
+
+    params = host_params(thresholds={}, sample_seconds=1.0)
+    res = hc.HostInspector(Shim({}), params).inspect(during=[("web", other)])  # in-call: the interval is ahead
+    assert res["facts"]["timings"]["areas_inside_interval"] is True and res["facts"]["timings"]["interval"] >= 1.0
+    params = host_params(thresholds={}, sample_seconds=0.0)
+    res = hc.HostInspector(Shim({}), params).inspect(during=[("web", other)])  # the interval is already over
+    assert res["facts"]["timings"]["areas_inside_interval"] is False and len(ran) == 2
 
 
 def test_an_area_that_fails_is_a_probe_check_and_the_others_still_report(monkeypatch):
@@ -115,3 +164,25 @@ def test_an_area_that_fails_is_a_probe_check_and_the_others_still_report(monkeyp
     assert set(res["areas"]) == {"host", "web"} and res["areas"]["web"]["crit"] == 1
     assert res["facts"]["timings"]["first_sample"] == "in-call"
     assert res["summary"]["crit"] == sum(1 for c in res["checks"] if c["status"] == "crit")
+
+
+def test_a_collector_calling_fail_json_fails_its_area_only(monkeypatch, capsys):
+    """get_bin_path(required=True) and run_command on OSError end in AnsibleModule.fail_json, which
+    would print a result and exit: the real AnsibleModule, with a web area that cannot find a tool."""
+    from ansible.module_utils.basic import AnsibleModule
+    from ansible.module_utils.testing import patch_module_args
+
+    def needs_missing_tool(self):
+        self.module.get_bin_path("yunwei-no-such-tool", required=True)
+
+    monkeypatch.setattr(web_collector.WebInspector, "nginx", needs_missing_tool)
+    args = {"sample_seconds": 0.05, "host": host_params(), "web": {"error_log": ""}}
+    with patch_module_args(args):
+        spec = dict((area, dict(type="dict", options=mod.OPTIONS)) for area, _, mod in inspect_module.AREAS)
+        module = AnsibleModule(argument_spec=dict(sample_seconds=dict(type="float"), start_sample=dict(type="dict"),
+                                                  thresholds=dict(type="dict", default={}), **spec))
+    res = inspect_module.Inspection(module).inspect()
+    assert capsys.readouterr().out == ""  # nothing printed, no exit: the module can still report
+    probe = [c for c in res["checks"] if c["id"] == "WEB-PROBE-001"]
+    assert len(probe) == 1 and "yunwei-no-such-tool" in probe[0]["evidence"]
+    assert any(c["id"] == "HOST-FS-001" for c in res["checks"])

@@ -81,7 +81,7 @@ def _progress_collector(echo: Callable[[str], None]) -> Any:
                     if isinstance(c, dict) and c.get("status") in counts:
                         counts[c["status"]] += 1
                 state = "不可达" if name == "runner_on_unreachable" else ("失败" if name == "runner_on_failed" else "完成")
-                echo(f"{ui.pad(str(data.get('host', '?')), 12)} {ui.pad(_area_label(action, res), 11)} {state}  "
+                echo(f"{ui.pad(str(data.get('host', '?')), 12)} {ui.pad(_area_label(action, res), 16)} {state}  "
                      f"ok {counts['ok']:>3}  warn {counts['warn']:>2}  crit {counts['crit']:>2}")
             elif name == "playbook_on_play_start":
                 echo(f"== {data.get('play', '')}")
