@@ -26,13 +26,12 @@ from pathlib import Path
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible_collections.yunwei.ops.plugins.module_utils.inspection import judge
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import AREA_TITLES, judge, probe_check
 
 display = Display()
 
 CONTROLLER_ARGS = ("dynamic_thresholds", "forecast", "store")
 AREA_ORDER = ("host", "web", "db")
-AREA_TITLE = {"host": "主机", "web": "网站", "db": "数据库"}
 
 
 def import_yunwei():
@@ -68,7 +67,7 @@ def unreachable_result(result, res, area="host"):
     result.update(res)
     result["unreachable"] = True
     result["checks"] = [crit_check(
-        area, "%s-REACH-001" % area.upper(), "%s可达性" % AREA_TITLE[area], "无法连接主机：%s" % msg,
+        area, "%s-REACH-001" % area.upper(), "%s可达性" % AREA_TITLES[area], "无法连接主机：%s" % msg,
         "检查主机是否开机、网络/VPN 与堡垒机到主机的 SSH（端口、密钥、sshd 状态）；恢复后重新巡检该主机。")]
     result["metrics"] = []
     recount(result)
@@ -218,10 +217,7 @@ class ActionModule(ActionBase):
         result["failed"] = False
         result["changed"] = False
         result["probe_failed"] = True
-        result["checks"] = [crit_check(
-            area, "%s-PROBE-001" % area.upper(), "%s巡检采集" % AREA_TITLE[area], "巡检模块执行失败：%s" % detail,
-            "按报错检查目标主机上的 Python、权限（become）与被检软件状态，修复后重新巡检；本项未完成的检查视为未知。")
-            for area in (areas or ["host"])]
+        result["checks"] = [probe_check(area, ("巡检模块执行失败：%s" % detail)[:1500]) for area in (areas or ["host"])]
         result["metrics"] = []
         recount(result)
         return result

@@ -50,6 +50,18 @@ THRESHOLDS = {
 }
 
 
+AREA_TITLES = {"host": "主机", "web": "网站", "db": "数据库"}
+
+
+def probe_check(area, evidence):
+    """The crit check ``<AREA>-PROBE-001`` of an area whose collector could not run: its checks are unknown."""
+    return {
+        "id": "%s-PROBE-001" % area.upper(), "category": area, "title": "%s巡检采集" % AREA_TITLES[area],
+        "instance": "", "status": "crit", "value": "error", "unit": "", "threshold": "", "evidence": evidence,
+        "suggestion": "按报错检查目标主机上的 Python、权限（become）与被检软件状态，修复后重新巡检；本项未完成的检查视为未知。",
+    }
+
+
 # Options every collector module takes; the controller-side ones are consumed by the action plugins
 # (journal history) and never sent to the host.
 COMMON_OPTIONS = dict(thresholds=dict(type="dict", default={}))

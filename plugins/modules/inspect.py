@@ -103,21 +103,17 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.yunwei.ops.plugins.module_utils import host_collector, pg_collector, web_collector
-from ansible_collections.yunwei.ops.plugins.module_utils.inspection import COMMON_OPTIONS, CONTROLLER_OPTIONS, Findings
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import (COMMON_OPTIONS, CONTROLLER_OPTIONS, Findings,
+                                                                            probe_check)
 
-AREAS = (
-    ("host", "主机", host_collector),
-    ("web", "网站", web_collector),
-    ("db", "数据库", pg_collector),
-)
+AREAS = (("host", host_collector), ("web", web_collector), ("db", pg_collector))
 INSPECTOR = {"host": host_collector.HostInspector, "web": web_collector.WebInspector, "db": pg_collector.PgInspector}
 
 
-def probe_failed(area, title, detail):
-    """The crit check of an area whose collector raised: its checks are unknown, the others stand."""
+def probe_failed(area, detail):
+    """The result of an area whose collector raised: its checks are unknown, the other areas stand."""
     f = Findings(area)
-    f.check("%s-PROBE-001" % area.upper(), "%s巡检采集" % title, "crit", "error", "巡检采集异常：%s" % detail[-1500:],
-            "按报错检查目标主机上的 Python、权限（become）与被检软件状态，修复后重新巡检；本项未完成的检查视为未知。")
+    f.checks.append(probe_check(area, "巡检采集异常：%s" % detail[-1500:]))
     return f.result()
 
 
@@ -146,32 +142,32 @@ class Inspection(object):
             params["sample_seconds"] = self.p["sample_seconds"]
         return params
 
-    def run_area(self, area, title, call):
+    def run_area(self, area, call):
         started = time.time()
         try:
             self.results[area] = call()
         except AreaFailed as exc:
-            self.results[area] = probe_failed(area, title, str(exc))
+            self.results[area] = probe_failed(area, str(exc))
         except Exception:  # pylint: disable=broad-except
-            self.results[area] = probe_failed(area, title, traceback.format_exc().strip())
+            self.results[area] = probe_failed(area, traceback.format_exc().strip())
         self.seconds[area] = round(time.time() - started, 3)
 
     def inspect(self):
         others = []
-        for area, title, dummy in AREAS[1:]:
+        for area, dummy in AREAS[1:]:
             if self.p[area] is not None:
-                others.append((area, title, lambda a=area: INSPECTOR[a](self.module, self.area_params(a)).inspect()))
+                others.append((area, lambda a=area: INSPECTOR[a](self.module, self.area_params(a)).inspect()))
         if self.p["host"] is not None:
-            during = [(area, lambda a=area, t=title, c=call: self.run_area(a, t, c)) for area, title, call in others]
+            during = [(area, lambda a=area, c=call: self.run_area(a, c)) for area, call in others]
             host = host_collector.HostInspector(self.module, self.area_params("host"))
-            self.run_area("host", "主机", lambda: host.inspect(start=self.p["start_sample"], during=during))
+            self.run_area("host", lambda: host.inspect(start=self.p["start_sample"], during=during))
             # the host area's own time, without the areas run inside its interval
-            self.seconds["host"] = round(self.seconds["host"] - sum(self.seconds.get(a, 0) for a, _, _ in others), 3)
-        for area, title, call in others:
+            self.seconds["host"] = round(self.seconds["host"] - sum(self.seconds.get(a, 0) for a, _ in others), 3)
+        for area, call in others:
             if area not in self.results:  # no host area, or it failed before their turn
-                self.run_area(area, title, call)
+                self.run_area(area, call)
         out = {"changed": False, "checks": [], "metrics": [], "areas": {}}
-        for area, dummy, dummy2 in AREAS:
+        for area, dummy in AREAS:
             res = self.results.get(area)
             if res is None:
                 continue
@@ -189,7 +185,7 @@ class Inspection(object):
 
 
 def main():
-    area_specs = dict((area, dict(type="dict", options=mod.OPTIONS)) for area, dummy, mod in AREAS)
+    area_specs = dict((area, dict(type="dict", options=mod.OPTIONS)) for area, mod in AREAS)
     module = AnsibleModule(
         argument_spec=dict(
             sample_seconds=dict(type="float", default=0.5),

@@ -178,7 +178,7 @@ def test_a_collector_calling_fail_json_fails_its_area_only(monkeypatch, capsys):
     monkeypatch.setattr(web_collector.WebInspector, "nginx", needs_missing_tool)
     args = {"sample_seconds": 0.05, "host": host_params(), "web": {"error_log": ""}}
     with patch_module_args(args):
-        spec = dict((area, dict(type="dict", options=mod.OPTIONS)) for area, _, mod in inspect_module.AREAS)
+        spec = dict((area, dict(type="dict", options=mod.OPTIONS)) for area, mod in inspect_module.AREAS)
         module = AnsibleModule(argument_spec=dict(sample_seconds=dict(type="float"), start_sample=dict(type="dict"),
                                                   thresholds=dict(type="dict", default={}), **spec))
     res = inspect_module.Inspection(module).inspect()
