@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.yunwei.ops.plugins.module_utils.logscan import scan_errors
+
 # key: (warn, crit, direction, unit, description)
 # direction "high": bigger is worse (warn <= crit); "low": smaller is worse (warn >= crit).
 THRESHOLDS = {
@@ -155,6 +157,31 @@ class Collector(object):
         self.module = module
         self.p = module.params if params is None else params
         self.f = Findings(self.CATEGORY, self.p["thresholds"])
+
+    def log_since(self):
+        """Start of the error-log window: the last inspection (``since``) or ``log_window`` seconds ago."""
+        return self.p["since"] if self.p["since"] is not None else time.time() - self.p["log_window"]
+
+    def judge_log(self, path, flavour, check, metric, key, what, none_text, unreadable_hint, suggestion):
+        """Error-log lines since log_since() in ``path`` (logscan flavour ``flavour``): metric, then the
+        check ``check`` = (id, title) judged by threshold ``key``; ``what`` names the lines in the evidence."""
+        check_id, title = check
+        since = self.log_since()
+        try:
+            res = scan_errors(path, since, flavour)
+        except (IOError, OSError) as exc:
+            self.f.check(check_id, title, "warn", "unreadable", "无法读取 %s：%s" % (path, exc), unreadable_hint,
+                         instance=path)
+            return
+        self.f.metric(metric, res["lines"], "", path)
+        since_txt = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
+        if res["lines"]:
+            evidence = "自 %s 起%s %d 行（%s）。最常见：%s" % (
+                since_txt, what, res["lines"], "，".join("%s %d" % kv for kv in sorted(res["levels"].items())),
+                "；".join("%d× %s" % (n, msg) for n, msg in res["top"]))
+        else:
+            evidence = "自 %s 起%s" % (since_txt, none_text)
+        self.f.judged(check_id, title, key, res["lines"], evidence, suggestion, instance=path)
 
 
 def run_single(collector, options, **extra_options):

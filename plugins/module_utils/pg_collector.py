@@ -12,7 +12,6 @@ import shlex
 import time
 
 from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Collector, human_bytes, human_seconds, judge
-from ansible_collections.yunwei.ops.plugins.module_utils.logscan import scan_errors
 from ansible_collections.yunwei.ops.plugins.module_utils.pg_probe import INSPECT_SQL, PG_ISREADY, parse_lsclusters
 
 
@@ -253,26 +252,11 @@ class PgInspector(Collector):
         return None
 
     def error_log(self, server):
-        f = self.f
         path = self.log_path(server)
         if not path or not os.path.exists(path):
-            f.check("DB-LOG-001", "数据库错误日志", "ok", 0, "未找到数据库日志（%s）" % (path or "未配置"), instance=path or "")
+            self.f.check("DB-LOG-001", "数据库错误日志", "ok", 0, "未找到数据库日志（%s）" % (path or "未配置"),
+                         instance=path or "")
             return
-        since = self.p["since"] if self.p["since"] is not None else time.time() - self.p["log_window"]
-        try:
-            res = scan_errors(path, since, "pg")
-        except (IOError, OSError) as exc:
-            f.check("DB-LOG-001", "数据库错误日志", "warn", "unreadable", "无法读取 %s：%s" % (path, exc),
-                    "以 root（become）运行巡检或将巡检账户加入 adm 组。", instance=path)
-            return
-        f.metric("db.errlog.lines", res["lines"], "", path)
-        since_txt = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
-        if res["lines"]:
-            evidence = "自 %s 起 %d 行（%s）。最常见：%s" % (
-                since_txt, res["lines"], "，".join("%s %d" % kv for kv in sorted(res["levels"].items())),
-                "；".join("%d× %s" % (n, m) for n, m in res["top"]))
-        else:
-            evidence = "自 %s 起无 ERROR/FATAL/PANIC 日志" % since_txt
-        f.judged("DB-LOG-001", "数据库错误日志", "db_errlog_lines", res["lines"], evidence,
-                 "按最常见的报错排查：SQL 错误交应用方修复，认证失败检查来源与口令，FATAL/PANIC 立即检查数据库状态与磁盘。",
-                 instance=path)
+        self.judge_log(path, "pg", ("DB-LOG-001", "数据库错误日志"), "db.errlog.lines", "db_errlog_lines", "",
+                       "无 ERROR/FATAL/PANIC 日志", "以 root（become）运行巡检或将巡检账户加入 adm 组。",
+                       "按最常见的报错排查：SQL 错误交应用方修复，认证失败检查来源与口令，FATAL/PANIC 立即检查数据库状态与磁盘。")

@@ -16,7 +16,6 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import urlparse
 from ansible.module_utils.six.moves.urllib.request import HTTPSHandler, Request, build_opener
 from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Collector
-from ansible_collections.yunwei.ops.plugins.module_utils.logscan import scan_errors
 
 STUB = re.compile(
     r"Active connections:\s*(\d+).*?\n\s*(\d+)\s+(\d+)\s+(\d+).*?Reading:\s*(\d+)\s+Writing:\s*(\d+)\s+Waiting:\s*(\d+)",
@@ -215,28 +214,10 @@ class WebInspector(Collector):
                         suggestion="存在被丢弃的连接（accepts > handled）：检查 worker_connections 与文件句柄上限（ulimit -n）。")
 
     def error_log(self):
-        f = self.f
         path = self.p["error_log"]
-        since = self.p["since"]
-        if since is None:
-            since = time.time() - self.p["log_window"]
         if not os.path.exists(path):
-            f.check("WEB-LOG-001", "nginx 错误日志", "ok", 0, "未找到错误日志 %s" % path, instance=path)
+            self.f.check("WEB-LOG-001", "nginx 错误日志", "ok", 0, "未找到错误日志 %s" % path, instance=path)
             return
-        try:
-            res = scan_errors(path, since, "nginx")
-        except (IOError, OSError) as exc:
-            f.check("WEB-LOG-001", "nginx 错误日志", "warn", "unreadable", "无法读取 %s：%s" % (path, exc),
-                    "以 root（become）运行巡检或授予读取 nginx 日志的权限。", instance=path)
-            return
-        f.metric("web.errlog.lines", res["lines"], "", path)
-        since_txt = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
-        if res["lines"]:
-            top = "；".join("%d× %s" % (n, msg) for n, msg in res["top"])
-            evidence = "自 %s 起错误日志 %d 行（%s）。最常见：%s" % (
-                since_txt, res["lines"], "，".join("%s %d" % kv for kv in sorted(res["levels"].items())), top)
-        else:
-            evidence = "自 %s 起无 error 及以上级别的日志" % since_txt
-        f.judged("WEB-LOG-001", "nginx 错误日志", "web_errlog_lines", res["lines"], evidence,
-                 "按最常见的错误逐条排查（文件缺失、权限、上游超时/拒绝连接等），修复后观察是否仍有新增。",
-                 instance=path)
+        self.judge_log(path, "nginx", ("WEB-LOG-001", "nginx 错误日志"), "web.errlog.lines", "web_errlog_lines",
+                       "错误日志", "无 error 及以上级别的日志", "以 root（become）运行巡检或授予读取 nginx 日志的权限。",
+                       "按最常见的错误逐条排查（文件缺失、权限、上游超时/拒绝连接等），修复后观察是否仍有新增。")
