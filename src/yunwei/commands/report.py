@@ -26,13 +26,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--month", metavar="M", help="YYYY-MM (monthly, monthly-bundle)")
     g.add_argument("--quarter", metavar="Q", help="YYYY-Qn (quarterly)")
     g.add_argument("--year", metavar="Y", help="YYYY (annual)")
-    p.add_argument("--format", default="html,docx,xlsx", help="comma-separated: html,docx,xlsx (default: all)")
+    p.add_argument("--format", default="html,docx,xlsx,pdf",
+                   help="comma-separated: html,docx,xlsx,pdf (default: all; pdf needs LibreOffice)")
     p.add_argument("--out", metavar="DIR", help="output folder (default <root>/reports/out)")
     p.add_argument("--store", metavar="URL", help="journal store path or URL (default $YUNWEI_STORE or var/journal.sqlite)")
     p.add_argument("--templates", metavar="DIR",
                    help="client template folder searched before ours (also $YUNWEI_REPORT_TEMPLATES)")
     p.add_argument("--windows", metavar="FILE",
                    help="YAML list of heightened-protection windows {name, start, end} (default: schedule.yml)")
+    p.add_argument("--contract", metavar="FILE",
+                   help="contract profile (default $YUNWEI_CONTRACT, else <root>/contract.yml)")
     p.add_argument("--no-charts", action="store_true", help="skip the charts (faster; tables only)")
     p.set_defaults(func=run)
 
@@ -60,9 +63,15 @@ def run(args: argparse.Namespace) -> int:
         period = default_period(unit, tz)
     formats = parse_formats(args.format)
     out_dir = Path(args.out) if args.out else project_root() / "reports" / "out"
+    from yunwei.reports.anchor import audit_anchor
+    from yunwei.reports.contract import load_contract
+    from yunwei.reports.windows import load_schedule_plan
+
+    contract = load_contract(args.contract)
     windows = load_windows(Path(args.windows) if args.windows else None)
+    schedule = None if args.windows else load_schedule_plan()
     opts = Options(formats=formats, out_dir=out_dir, templates=args.templates, windows=windows,
-                   charts=not args.no_charts)
+                   charts=not args.no_charts, contract=contract, schedule=schedule, audit_anchor=audit_anchor())
 
     from yunwei.store import open_store
 

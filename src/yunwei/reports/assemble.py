@@ -1,8 +1,12 @@
 """Data assembly: journal store -> plain data (dicts, lists, numbers, strings).
 
 Pure functions of the store's read API (docs/data-model.md); no rendering here. Tests assert
-against these structures, and every renderer prints exactly these numbers.
-Times in the output are local (client zone) ISO strings.
+against these structures, and every renderer prints exactly these numbers. Times in the output
+are local (client zone) strings. Statuses, values, thresholds and forecasts are the ones the
+inspection recorded: nothing here judges a check again (analysis.py only groups them).
+
+The monthly report and the quarterly/annual summaries live in monthly.py (one function per
+section); they are re-exported here.
 """
 
 from __future__ import annotations
@@ -12,56 +16,38 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from yunwei.paths import project_root
+from yunwei.reports import analysis, health
 from yunwei.reports import catalog as cat
-from yunwei.reports import health
-from yunwei.reports.periods import Period, day_period, months_of, today
-from yunwei.reports.windows import Window, window_for
+from yunwei.reports import humanise as hz
+from yunwei.reports.contract import OPERATORS_ROLE, Contract
+from yunwei.reports.periods import Period, day_period, today
+from yunwei.reports.plan import Plan, plan_from
+from yunwei.reports.windows import Window
 
-Item = tuple[str, str, str]  # (host, check id, instance)
+Item = analysis.Item
+REACHED_MARKER = "HOST-UP-001"   # emitted by the host area on every host it reached
 
 
 # ----------------------------------------------------------------------------- helpers
+def as_plan(plan: Plan | Sequence[Window] | None, contract: Contract | None = None) -> Plan:
+    """A Plan from a Plan, a list of windows (older callers) or nothing."""
+    if isinstance(plan, Plan):
+        return plan
+    return plan_from(contract, list(plan or ()))
+
+
 def _worse(a: str | None, b: str) -> str:
     return b if a is None or cat.STATUS_ORDER.get(b, 0) > cat.STATUS_ORDER.get(a, 0) else a
 
 
 def _local(moment: datetime | None, period: Period, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return moment.astimezone(period.tz).strftime(fmt) if moment else ""
+    return hz.local_time(moment, period.tz, fmt)
 
 
-def _period_info(period: Period) -> dict[str, Any]:
+def period_info(period: Period) -> dict[str, Any]:
     return {"unit": period.unit, "label": period.label, "title": period.title,
-            "first": period.first.isoformat(), "last": period.last.isoformat(), "tz": str(period.tz)}
-
-
-def format_threshold(threshold: Any) -> str:
-    if threshold is None or threshold == "":
-        return ""
-    if isinstance(threshold, dict):
-        parts = []
-        for key, label in (("warn", "警告"), ("crit", "严重")):
-            if threshold.get(key) is not None:
-                parts.append(f"{label} {threshold[key]}")
-        rest = [f"{k} {v}" for k, v in threshold.items() if k not in ("warn", "crit")]
-        return "，".join(parts + rest)
-    return str(threshold)
-
-
-def format_value(value: Any, unit: str = "") -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, (dict, list)):
-        import json
-
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, float):
-        text = f"{value:.2f}".rstrip("0").rstrip(".")
-    else:
-        text = str(value)
-    return f"{text} {unit}".strip() if unit and unit != "%" else f"{text}{unit or ''}"
+            "first": period.first.isoformat(), "last": period.last.isoformat(), "tz": str(period.tz),
+            "zone": hz.zone_name(period.tz)}
 
 
 def _num(value: Any) -> float | None:
@@ -79,7 +65,7 @@ def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(x, nd)
 
 
-def _runs(store: Any, period: Period, jobs: Sequence[str]) -> list[Any]:
+def runs_of(store: Any, period: Period, jobs: Sequence[str]) -> list[Any]:
     runs: dict[str, Any] = {}
     for job in jobs:
         for run in store.list_runs(job=job, since=period.since, until=period.until):
@@ -90,10 +76,10 @@ def _runs(store: Any, period: Period, jobs: Sequence[str]) -> list[Any]:
 
 def inspection_runs(store: Any, period: Period) -> list[Any]:
     """Inspection runs started inside ``period`` (resource runs excluded)."""
-    return [r for r in _runs(store, period, cat.INSPECTION_JOBS) if r.profile not in cat.RESOURCE_PROFILES]
+    return [r for r in runs_of(store, period, cat.INSPECTION_JOBS) if r.profile not in cat.RESOURCE_PROFILES]
 
 
-def _checks_of(store: Any, runs: Sequence[Any], period: Period, jobs: Sequence[str] | None = None) -> list[Any]:
+def checks_of(store: Any, runs: Sequence[Any], period: Period, jobs: Sequence[str] | None = None) -> list[Any]:
     """Checks recorded by ``runs`` (a run near the period's end may record a little after it)."""
     if not runs:
         return []
@@ -110,18 +96,47 @@ def _checks_of(store: Any, runs: Sequence[Any], period: Period, jobs: Sequence[s
     return out
 
 
-def _check_row(c: Any, period: Period) -> dict[str, Any]:
+def run_verdict(run: Any, reached: set[str], unreachable: set[str]) -> tuple[bool, str]:
+    """Does ``run`` count as an inspection done? (counted, why not). Only a run that ran to its end
+    and reached at least one host counts; a run with no host, or reaching none, never does."""
+    if run.status not in cat.COMPLETED_RUN_STATUSES:
+        return False, "未完成（" + cat.RUN_STATUS_LABEL.get(run.status, run.status) + "）"
+    if not run.hosts:
+        return False, "清单中无主机"
+    if not reached:
+        return False, "未到达任何主机" if unreachable else "无巡检结果"
+    return True, ""
+
+
+def reached_hosts(checks: Iterable[Any]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Per run: hosts that reported (any check but the unreachable marker), hosts unreachable."""
+    reached: dict[str, set[str]] = defaultdict(set)
+    unreachable: dict[str, set[str]] = defaultdict(set)
+    for c in checks:
+        if analysis.UNREACHABLE_IDS.match(c.id):
+            if c.status == "crit":
+                unreachable[c.run_id].add(c.host)
+            else:
+                reached[c.run_id].add(c.host)
+        else:
+            reached[c.run_id].add(c.host)
+    for run_id, hosts in unreachable.items():
+        reached[run_id] -= hosts
+    return reached, unreachable
+
+
+def check_row(c: Any, period: Period) -> dict[str, Any]:
     return {
         "time": _local(c.time, period), "host": c.host, "check_id": c.id, "category": c.category,
         "category_label": cat.category_label(c.category), "title": c.title or c.id, "instance": c.instance or "",
-        "value": c.value, "value_text": format_value(c.value, c.unit or ""), "unit": c.unit or "",
-        "threshold": format_threshold(c.threshold), "status": c.status,
-        "status_label": cat.STATUS_LABEL.get(c.status, c.status), "evidence": c.evidence or "",
-        "suggestion": c.suggestion or "",
+        "value": c.value, "value_text": hz.value_text(c.value, c.unit or ""), "unit": c.unit or "",
+        "threshold": hz.threshold_text(c.threshold, c.unit or ""), "status": c.status,
+        "status_label": cat.STATUS_LABEL.get(c.status, c.status),
+        "evidence": hz.local_text(c.evidence or "", period.tz), "suggestion": c.suggestion or "",
     }
 
 
-def _count(statuses: Iterable[str]) -> dict[str, int]:
+def count(statuses: Iterable[str]) -> dict[str, int]:
     out = {"ok": 0, "warn": 0, "crit": 0}
     for s in statuses:
         if s in out:
@@ -129,19 +144,41 @@ def _count(statuses: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def _item_worst(checks: Iterable[Any]) -> dict[Item, str]:
-    worst: dict[Item, str] = {}
-    for c in checks:
-        key = (c.host, c.id, c.instance or "")
-        worst[key] = _worse(worst.get(key), c.status)
-    return worst
+def signoff(contract: Contract, kind: str, operators: Iterable[str], day: date, now: datetime | None,
+            tz: Any) -> dict[str, Any]:
+    """Signers of ``kind``: printed names from the contract, the inspectors' names from the runs'
+    operators (known logins only: a login is never printed as a signer); the date is the period's
+    last day, or today when that is still ahead - never a future date."""
+    inspectors = sorted({contract.person(o) for o in operators if o and contract.known(o)})
+    rows = []
+    for s in contract.signers_for(kind):
+        name = s.name
+        if s.role == OPERATORS_ROLE and not name:
+            name = "、".join(inspectors)
+        rows.append({"role": s.role, "name": name})
+    sign_day = min(day, today(tz, now))
+    return {"rows": rows, "date": sign_day.isoformat(), "inspectors": inspectors}
 
 
-def _host_scores(worst: dict[Item, str]) -> dict[str, float]:
-    per_host: dict[str, list[str]] = defaultdict(list)
-    for (host, _cid, _inst), status in worst.items():
-        per_host[host].append(status)
-    return {h: health.host_score(s) for h, s in sorted(per_host.items())}
+def finding_row(f: analysis.Finding, period: Period, *, titles: dict[Item, str] | None = None) -> dict[str, Any]:
+    where = f.host + (f"（{f.instance}）" if f.instance else "")
+    if f.cause is not None:
+        location = f"{where}：由“{f.cause_title}”引起（根因见 {f.cause[0]} {f.cause[1]}）"
+    elif f.consequences:
+        names = "、".join(sorted({(titles or {}).get(i, i[1]) for i in f.consequences}))
+        location = f"{where}：根因；同时导致 {names} 异常"
+    else:
+        location = where
+    return {
+        "host": f.host, "check_id": f.check_id, "instance": f.instance, "title": f.title,
+        "category_label": cat.category_label(f.category), "first": _local(f.first, period),
+        "last": _local(f.last, period), "occurrences": f.occurrences, "observations": f.observations,
+        "worst": f.worst, "worst_label": cat.STATUS_LABEL.get(f.worst, f.worst), "state": f.state,
+        "recovered_at": _local(f.last_ok, period), "value_text": hz.value_text(f.value, f.unit),
+        "threshold": hz.threshold_text(f.threshold, f.unit), "evidence": hz.local_text(f.evidence, period.tz),
+        "suggestion": f.suggestion, "is_cause": f.is_cause, "cause_title": f.cause_title,
+        "location": location, "consequences": len(f.consequences),
+    }
 
 
 def _metric_values(store: Any, names: Sequence[str], since: datetime, until: datetime,
@@ -154,12 +191,47 @@ def _metric_values(store: Any, names: Sequence[str], since: datetime, until: dat
     return []
 
 
+def score_day(checks: Sequence[Any], hosts: Iterable[str]) -> tuple[health.DayScore, dict[str, dict[str, Any]]]:
+    """The day's score from its checks (causes only; unreachable hosts 0; caps for outages)."""
+    by_run_host: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for c in checks:
+        by_run_host[(c.run_id, c.host)].append(c)
+    worst: dict[Item, str] = {}
+    consequence: set[Item] = set()
+    unreachable: set[str] = set()
+    for (_run, host), cs in by_run_host.items():
+        abnormal = [c for c in cs if c.status in ("warn", "crit")]
+        follows = analysis.causes_in(abnormal)
+        for i, c in enumerate(abnormal):
+            if analysis.UNREACHABLE_IDS.match(c.id) and c.status == "crit":
+                unreachable.add(host)
+            if i in follows:
+                consequence.add(analysis.item_of(c))
+                continue
+            worst[analysis.item_of(c)] = _worse(worst.get(analysis.item_of(c)), c.status)
+        for c in cs:
+            worst.setdefault(analysis.item_of(c), "ok")
+    per_host: dict[str, dict[str, Any]] = {}
+    for h in sorted(set(hosts) | {c.host for c in checks}):
+        statuses = [s for k, s in worst.items() if k[0] == h]
+        per_host[h] = {"score": health.host_score(statuses, unreachable=h in unreachable),
+                       "unreachable": h in unreachable, **count(statuses), "items": len(statuses),
+                       "consequences": len({k for k in consequence if k[0] == h})}
+    down = []
+    for name, pattern in analysis.services():
+        if any(pattern.match(c.id) and c.status == "crit" for c in checks):
+            down.append(name.split("（")[0])
+    scores = {h: v["score"] for h, v in per_host.items() if v["items"] or v["unreachable"]}
+    any_crit = any(s == "crit" for s in worst.values())
+    crit_services = [d for d in down if d.startswith(("网站", "数据库"))]
+    ds = health.day_score(scores, any_crit=any_crit, services_down=crit_services,
+                          unreachable=sorted(unreachable))
+    return ds, per_host
+
+
 # ----------------------------------------------------------------------------- trends
 def trend_series(store: Any, since: datetime, until: datetime, bucket: str, tz: Any) -> list[dict[str, Any]]:
-    """Per trend (cpu, mem, disk, net, load): points of mean and max across hosts per bucket.
-
-    bucket: 'hour' (local hour) or 'day' (local day).
-    """
+    """Per trend (cpu, mem, disk, net, load): mean and max across hosts per local day (monthly)."""
     out = []
     for trend in cat.TRENDS:
         series = []
@@ -178,55 +250,105 @@ def trend_series(store: Any, since: datetime, until: datetime, bucket: str, tz: 
     return out
 
 
+def run_series(store: Any, since: datetime, until: datetime, tz: Any) -> list[dict[str, Any]]:
+    """Per trend, one line per host with one point per run (every sample, not bucketed): the
+    health daily's continuous charts. Several instances (disks, interfaces) of a host at one sample
+    time are combined: the busiest disk, the sum of the interfaces."""
+    out = []
+    for trend in cat.TRENDS:
+        lines: dict[str, dict[str, Any]] = {}
+        for s in trend.series:
+            rows = _metric_values(store, s.names, since, until)
+            acc: dict[tuple[str, datetime], list[float]] = defaultdict(list)
+            for m in rows:
+                acc[(m.host, m.time.replace(microsecond=0))].append(float(m.value))
+            for (host, t), vals in acc.items():
+                v = sum(vals) if trend.key == "net" else max(vals)
+                label = host if len(trend.series) == 1 else f"{host} {s.label}"
+                line = lines.setdefault(label, {"label": label, "host": host, "points": []})
+                line["points"].append({"time": t, "t": hz.local_time(t, tz), "value": round(v, 2)})
+        for line in lines.values():
+            line["points"].sort(key=lambda p: p["time"])
+        out.append({"key": trend.key, "title": trend.title, "unit": trend.unit,
+                    "lines": sorted(lines.values(), key=lambda x: x["label"]), "empty": not lines,
+                    "since": since, "until": until})
+    return out
+
+
 # ----------------------------------------------------------------------------- 日常巡检记录
-def inspection_record(store: Any, period: Period) -> dict[str, Any]:
-    """《日常巡检记录》: every inspection run of the day, per host, every check item."""
+def _run_info(r: Any, period: Period, contract: Contract, counted: bool, why: str) -> dict[str, Any]:
+    return {"run_id": r.id, "started": _local(r.started_at, period), "ended": _local(r.ended_at, period),
+            "time": _local(r.started_at, period, "%H:%M"), "profile": r.profile,
+            "profile_label": cat.PROFILE_LABEL.get(r.profile, r.profile), "operator": r.operator,
+            "operator_name": contract.person(r.operator), "status": r.status,
+            "status_label": cat.RUN_STATUS_LABEL.get(r.status, r.status), "counted": counted,
+            "not_counted_reason": why, "hosts": sorted(r.hosts or [])}
+
+
+def inspection_record(store: Any, period: Period, plan: Plan | Sequence[Window] | None = None, *,
+                      now: datetime | None = None, contract: Contract | None = None) -> dict[str, Any]:
+    """《日常巡检记录》: the day's runs; abnormal items first; per host every item with each run's result."""
+    plan = as_plan(plan, contract)
+    contract = plan.contract
     runs = inspection_runs(store, period)
-    checks = _checks_of(store, runs, period)
-    by_run_host: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    for c in checks:
-        by_run_host[c.run_id][c.host].append(c)
-    out_runs = []
+    checks = checks_of(store, runs, period)
+    reached, unreachable = reached_hosts(checks)
+    run_rows = []
     for r in runs:
-        hosts = []
-        host_names = sorted(set(r.hosts or []) | set(by_run_host[r.id]))
-        for h in host_names:
-            cs = sorted(by_run_host[r.id].get(h, []), key=lambda c: (c.category, c.id, c.instance or ""))
-            hosts.append({"host": h, "counts": _count(c.status for c in cs),
-                          "checks": [_check_row(c, period) for c in cs]})
-        out_runs.append({
-            "run_id": r.id, "started": _local(r.started_at, period), "ended": _local(r.ended_at, period),
-            "profile": r.profile, "profile_label": cat.PROFILE_LABEL.get(r.profile, r.profile),
-            "operator": r.operator, "status": r.status, "status_label": cat.RUN_STATUS_LABEL.get(r.status, r.status), "hosts": hosts,
-            "counts": _count(c.status for h in by_run_host[r.id].values() for c in h),
-        })
-    totals = _count(c.status for c in checks)
-    totals.update(runs=len(runs), hosts=len({c.host for c in checks} | {h for r in runs for h in (r.hosts or [])}),
-                  checks=len(checks))
+        ok, why = run_verdict(r, reached.get(r.id, set()), unreachable.get(r.id, set()))
+        run_rows.append(_run_info(r, period, contract, ok, why))
+    counted_ids = [x["run_id"] for x in run_rows if x["counted"]]
+    run_time = {x["run_id"]: x["time"] for x in run_rows}
+    counted_checks = [c for c in checks if c.run_id in set(counted_ids)]
+    found = analysis.findings(counted_checks)
+    titles = {analysis.item_of(c): c.title or c.id for c in counted_checks}
+    # per host: one row per item, one column per run
+    items: dict[str, dict[tuple[str, str, str], dict[str, Any]]] = defaultdict(dict)
+    for c in sorted(counted_checks, key=lambda c: (c.category or "", c.id, c.instance or "")):
+        key = (c.category or "", c.id, c.instance or "")
+        row = items[c.host].setdefault(key, {"check_id": c.id, "title": c.title or c.id, "instance": c.instance or "",
+                                             "category_label": cat.category_label(c.category), "results": {},
+                                             "worst": None, "threshold": hz.threshold_text(c.threshold, c.unit)})
+        row["results"][c.run_id] = {"status": c.status, "text": hz.value_text(c.value, c.unit or "")
+                                    or cat.STATUS_LABEL.get(c.status, c.status)}
+        row["worst"] = _worse(row["worst"], c.status)
+    hosts = []
+    for h in sorted(items):
+        rows = list(items[h].values())
+        for row in rows:
+            row["worst_label"] = cat.STATUS_LABEL.get(row["worst"], "")
+        hosts.append({"host": h, "items": rows, "counts": count(r["worst"] for r in rows),
+                      "unreachable": any(h in unreachable.get(rid, set()) for rid in counted_ids)})
+    totals = count(c.status for c in counted_checks)
+    totals.update(runs=len(runs), counted_runs=len(counted_ids), checks=len(counted_checks),
+                  hosts=len({c.host for c in counted_checks} | {h for r in runs if r.id in counted_ids
+                                                                for h in (r.hosts or [])}),
+                  findings=len(found), causes=sum(1 for f in found if f.is_cause),
+                  open=sum(1 for f in found if f.is_cause and f.state == analysis.STATE_OPEN))
+    required = plan.required(period.first)
     return {
-        "kind": "inspection-record", "title": "日常巡检记录", "period": _period_info(period),
-        "runs": out_runs, "totals": totals, "empty": not runs,
-        "signoff": {"inspectors": sorted({r.operator for r in runs if r.operator}), "reviewer": "",
-                    "date": period.first.isoformat()},
+        "kind": "inspection-record", "title": "日常巡检记录", "period": period_info(period),
+        "runs": run_rows, "run_columns": [{"run_id": rid, "time": run_time[rid]} for rid in counted_ids],
+        "hosts": hosts, "findings": [finding_row(f, period, titles=titles) for f in found],
+        "annex": [check_row(c, period) for c in sorted(counted_checks, key=lambda c: (c.time, c.host, c.id,
+                                                                                         c.instance or ""))],
+        "totals": totals, "required": required, "in_service": contract.in_service(period.first),
+        "empty": not runs, "no_valid_run": bool(runs) and not counted_ids,
+        "signoff": signoff(contract, "inspection-record", [r.operator for r in runs if r.id in counted_ids],
+                           period.last, now, period.tz),
     }
 
 
 # ----------------------------------------------------------------------------- 资源巡检记录
-def _slope_per_day(samples: list[tuple[float, float]]) -> float | None:
-    """Least-squares slope (value per day) of (epoch seconds, value) samples; None when undefined."""
-    if len(samples) < 2:
-        return None
-    xs = [t / 86400.0 for t, _ in samples]
-    ys = [v for _, v in samples]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    sxx = sum((x - mx) ** 2 for x in xs)
-    if sxx < (1 / 24) ** 2:  # less than about an hour of spread
-        return None
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+def _latest(checks: Iterable[Any]) -> dict[Item, Any]:
+    last: dict[Item, Any] = {}
+    for c in sorted(checks, key=lambda c: c.time or datetime.min.replace(tzinfo=timezone.utc)):
+        last[analysis.item_of(c)] = c
+    return last
 
 
-def filesystem_forecast(rows: Iterable[Any]) -> list[dict[str, Any]]:
-    """Per (host, filesystem): first/last usage, growth and days until full (linear fit)."""
+def filesystem_usage(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Per (host, filesystem): first/last/max usage over the period (descriptive, from the samples)."""
     series: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for m in rows:
         series[(m.host, m.instance or "")].append((m.time.timestamp(), float(m.value)))
@@ -234,31 +356,46 @@ def filesystem_forecast(rows: Iterable[Any]) -> list[dict[str, Any]]:
     for (host, inst), samples in sorted(series.items()):
         samples.sort()
         first, last = samples[0][1], samples[-1][1]
-        slope = _slope_per_day(samples)
-        days = None
-        if slope is not None and slope > 1e-6 and last < 100:
-            days = round((100.0 - last) / slope, 1)
-        elif last >= 100:
-            days = 0.0
-        status = "crit" if (days is not None and days <= 7) or last >= 90 else (
-            "warn" if (days is not None and days <= cat.RISK_FS_DAYS) or last >= 80 else "ok")
         out.append({"host": host, "instance": inst, "samples": len(samples), "first_pct": round(first, 2),
                     "last_pct": round(last, 2), "max_pct": round(max(v for _, v in samples), 2),
-                    "growth_pct": round(last - first, 2), "growth_per_day": _r(slope, 3),
-                    "days_to_full": days, "status": status, "status_label": cat.STATUS_LABEL[status]})
+                    "growth_pct": round(last - first, 2)})
     return out
 
 
-def resource_record(store: Any, period: Period) -> dict[str, Any]:
-    """《资源巡检记录》 for a week: capacity per host and filesystem, growth, days until full."""
-    fs_rows = _metric_values(store, cat.FS_USED_PCT, period.since, period.until)
-    filesystems = filesystem_forecast(fs_rows)
+def recorded_forecasts(store: Any, since: datetime, until: datetime) -> dict[tuple[str, str], Any]:
+    """The latest HOST-CAP-001 (days until full, judged by the inspection) per (host, filesystem)."""
+    rows = store.checks(check_id="HOST-CAP-001", since=since, until=until)
+    return {(h, i): c for (h, _cid, i), c in _latest(rows).items()}
+
+
+def resource_record(store: Any, period: Period, plan: Plan | Sequence[Window] | None = None, *,
+                    now: datetime | None = None, contract: Contract | None = None) -> dict[str, Any]:
+    """《资源巡检记录》 for a week: capacity per host and filesystem with the inspection's forecasts."""
+    plan = as_plan(plan, contract)
+    contract = plan.contract
+    filesystems = filesystem_usage(_metric_values(store, cat.FS_USED_PCT, period.since, period.until))
     sizes: dict[tuple[str, str], float] = {}
     for m in sorted(_metric_values(store, cat.FS_SIZE_BYTES, period.since, period.until), key=lambda m: m.time):
         sizes[(m.host, m.instance or "")] = float(m.value)
+    forecasts = recorded_forecasts(store, period.since, period.until)
+    fs_checks = _latest(store.checks(check_id="HOST-FS-001", since=period.since, until=period.until))
     for fs in filesystems:
-        size = sizes.get((fs["host"], fs["instance"]))
-        fs["size_gib"] = round(size / 2**30, 2) if size else None
+        key = (fs["host"], fs["instance"])
+        size = sizes.get(key)
+        fs["size_text"] = hz.bytes_text(size) if size else ""
+        cap = forecasts.get(key)
+        last = fs_checks.get((fs["host"], "HOST-FS-001", fs["instance"]))
+        statuses = [c.status for c in (cap, last) if c is not None]
+        status = None
+        for s in statuses:
+            status = _worse(status, s)
+        fs["days_to_full"] = _num(cap.value) if cap is not None else None
+        fs["forecast_text"] = (hz.days_text(fs["days_to_full"]) if fs["days_to_full"] is not None else
+                               ("未增长" if cap is not None else "未预测（本周无资源巡检）"))
+        fs["forecast_evidence"] = hz.local_text(cap.evidence, period.tz) if cap is not None else ""
+        fs["status"] = status
+        fs["status_label"] = cat.STATUS_LABEL.get(status, "无数据")
+        fs["suggestion"] = next((c.suggestion for c in (cap, last) if c is not None and c.suggestion), "")
     hosts: dict[str, dict[str, Any]] = defaultdict(dict)
     for trend in cat.TRENDS:
         if trend.key not in ("cpu", "mem", "load", "disk"):
@@ -274,25 +411,27 @@ def resource_record(store: Any, period: Period) -> dict[str, Any]:
     db_series: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for m in _metric_values(store, cat.DB_SIZE_BYTES, period.since, period.until):
         db_series[(m.host, m.instance or "")].append((m.time.timestamp(), float(m.value)))
+    db_growth = _latest(store.checks(check_id="DB-CAP-001", since=period.since, until=period.until))
     databases = []
     for (h, inst), samples in sorted(db_series.items()):
         samples.sort()
-        slope = _slope_per_day(samples)
-        databases.append({"host": h, "database": inst, "first_mib": round(samples[0][1] / 2**20, 2),
-                          "last_mib": round(samples[-1][1] / 2**20, 2),
-                          "growth_mib": round((samples[-1][1] - samples[0][1]) / 2**20, 2),
-                          "growth_mib_per_day": _r(slope / 2**20 if slope is not None else None, 3)})
-    runs = _runs(store, period, cat.RESOURCE_JOBS + cat.INSPECTION_JOBS)
+        g = db_growth.get((h, "DB-CAP-001", inst))
+        databases.append({"host": h, "database": inst, "first_text": hz.bytes_text(samples[0][1]),
+                          "last_text": hz.bytes_text(samples[-1][1]),
+                          "growth_text": hz.bytes_text(samples[-1][1] - samples[0][1]),
+                          "growth_week_pct": _num(g.value) if g is not None else None,
+                          "status": g.status if g is not None else None,
+                          "status_label": cat.STATUS_LABEL.get(g.status if g is not None else None, "无数据")})
+    runs = runs_of(store, period, cat.RESOURCE_JOBS + cat.INSPECTION_JOBS)
     resource_runs = [r for r in runs if r.job in cat.RESOURCE_JOBS or r.profile in cat.RESOURCE_PROFILES]
     return {
-        "kind": "resource-record", "title": "资源巡检记录", "period": _period_info(period),
+        "kind": "resource-record", "title": "资源巡检记录", "period": period_info(period),
         "filesystems": filesystems, "hosts": host_rows, "databases": databases,
-        "runs": [{"run_id": r.id, "started": _local(r.started_at, period), "operator": r.operator,
-                  "status": r.status} for r in resource_runs],
-        "at_risk": [fs for fs in filesystems if fs["status"] != "ok"],
+        "runs": [_run_info(r, period, contract, r.status in cat.COMPLETED_RUN_STATUSES, "") for r in resource_runs],
+        "at_risk": [fs for fs in filesystems if fs["status"] in ("warn", "crit")],
         "empty": not filesystems and not host_rows and not databases,
-        "signoff": {"inspectors": sorted({r.operator for r in resource_runs if r.operator}), "reviewer": "",
-                    "date": period.last.isoformat()},
+        "signoff": signoff(contract, "resource-record", [r.operator for r in resource_runs], period.last, now,
+                           period.tz),
     }
 
 
@@ -317,297 +456,110 @@ def _changes(prev: dict[Item, Any], cur: dict[Item, Any]) -> list[dict[str, Any]
         if change == "新增检查项" and not prev:
             change = None  # no previous day to compare with: not a change
         if change:
+            def state(x: Any, s: str | None) -> str:
+                text = cat.STATUS_LABEL.get(s, "—")
+                if x is not None and _num(x.value) is None and x.value not in (None, ""):
+                    text += f"（{hz.value_text(x.value, x.unit or '')}）"
+                return text
             out.append({"host": key[0], "check_id": key[1], "instance": key[2],
                         "title": (c or p).title or key[1], "change": change,
-                        "before": (cat.STATUS_LABEL.get(ps, "—") + (f"（{p.value}）" if p is not None and _num(p.value) is None and p.value not in (None, "") else "")),
-                        "after": (cat.STATUS_LABEL.get(cs, "—") + (f"（{c.value}）" if c is not None and _num(c.value) is None and c.value not in (None, "") else ""))})
+                        "before": state(p, ps), "after": state(c, cs)})
     return out
 
 
-def _last_per_item(checks: Iterable[Any]) -> dict[Item, Any]:
-    last: dict[Item, Any] = {}
-    for c in sorted(checks, key=lambda c: c.time or datetime.min.replace(tzinfo=timezone.utc)):
-        last[(c.host, c.id, c.instance or "")] = c
-    return last
+def service_availability(store: Any, since: datetime, until: datetime, jobs: Sequence[str],
+                         now: datetime | None = None) -> list[dict[str, Any]]:
+    """Time-weighted availability per service over [since, until) (until capped at now)."""
+    end = min(until, now or datetime.now(timezone.utc))
+    look = analysis.lookback(since)
+    out = []
+    for name, pattern in analysis.services():
+        rows: list[Any] = []
+        ids = sorted({x.id for job in jobs for x in store.check_summary(since=look, until=until, job=job)
+                      if pattern.match(x.id)})
+        for cid in ids:
+            for job in jobs:
+                rows.extend(store.checks(job=job, check_id=cid, since=look, until=until))
+        timeline = analysis.service_timeline(rows, pattern)
+        prior = [o for o in timeline if o[0] < since]
+        before = prior[-1][1] if prior else None
+        if end <= since:
+            out.append({"service": name, "availability_pct": None, "observed_s": 0.0, "down_s": 0.0,
+                        "outages": [], "observations": 0, "down_observations": 0})
+            continue
+        out.append(analysis.availability(timeline, since, end, name, before))
+    return out
 
 
-def health_daily(store: Any, period: Period, *, with_trends: bool = True) -> dict[str, Any]:
+def outage_rows(avail: Sequence[dict[str, Any]], period: Period, end: datetime) -> list[dict[str, Any]]:
+    rows = []
+    for a in avail:
+        for o in a["outages"]:
+            rows.append({"service": a["service"], "start": _local(o.start, period),
+                         "end": _local(o.end, period) if o.end else "尚未恢复",
+                         "duration": hz.duration_text(o.seconds(end)), "seconds": o.seconds(end),
+                         "hosts": "、".join(sorted(o.hosts)), "evidence": hz.local_text(o.evidence, period.tz)})
+    return sorted(rows, key=lambda r: r["start"])
+
+
+def avail_row(a: dict[str, Any]) -> dict[str, Any]:
+    return {"service": a["service"], "availability_pct": a["availability_pct"],
+            "observed": hz.duration_text(a["observed_s"]) if a["observed_s"] else "—",
+            "down": hz.duration_text(a["down_s"]) if a["down_s"] else "0",
+            "down_s": a["down_s"], "observed_s": a["observed_s"], "outages": len(a["outages"]),
+            "observations": a["observations"]}
+
+
+def health_daily(store: Any, period: Period, plan: Plan | Sequence[Window] | None = None, *,
+                 with_trends: bool = True, now: datetime | None = None,
+                 contract: Contract | None = None) -> dict[str, Any]:
     """《系统健康检查日报》 for a day."""
+    plan = as_plan(plan, contract)
+    contract = plan.contract
     runs = inspection_runs(store, period)
-    checks = _checks_of(store, runs, period)
-    worst = _item_worst(checks)
-    scores = _host_scores(worst)
-    score = health.overall_score(scores)
-    grade, grade_status = health.grade(score)
-    per_host: dict[str, list[Any]] = defaultdict(list)
-    for c in checks:
-        per_host[c.host].append(c)
+    all_checks = checks_of(store, runs, period)
+    reached, unreachable = reached_hosts(all_checks)
+    verdicts = {r.id: run_verdict(r, reached.get(r.id, set()), unreachable.get(r.id, set())) for r in runs}
+    counted = [r for r in runs if verdicts[r.id][0]]
+    checks = [c for c in all_checks if c.run_id in {r.id for r in counted}]
+    ds, per_host = score_day(checks, [h for r in counted for h in (r.hosts or [])])
+    grade, grade_status = ds.grade
     hosts = []
-    for h in sorted(set(per_host) | {h for r in runs for h in (r.hosts or [])}):
-        items = {k: s for k, s in worst.items() if k[0] == h}
-        status = None
-        for s in items.values():
-            status = _worse(status, s)
-        counts = _count(items.values())
-        hosts.append({"host": h, "score": scores.get(h), "status": status, "light": cat.LIGHT[status],
-                      "status_label": cat.STATUS_LABEL[status], "items": len(items), **counts})
-    anomalies = [_check_row(c, period) for c in sorted(checks, key=lambda c: (c.time, c.host, c.id))
-                 if c.status in ("warn", "crit")]
-    last = _last_per_item(checks)
-    patches = [_check_row(c, period) for k, c in sorted(last.items()) if cat.is_patch_check(c.id, c.category)]
+    for h, v in per_host.items():
+        status = "crit" if v["unreachable"] or v["crit"] else ("warn" if v["warn"] else ("ok" if v["items"] else None))
+        hosts.append({"host": h, **v, "status": status, "light": cat.LIGHT[status],
+                      "status_label": "不可达" if v["unreachable"] else cat.STATUS_LABEL[status]})
+    found = analysis.findings(checks)
+    titles = {analysis.item_of(c): c.title or c.id for c in checks}
+    last = _latest(checks)
+    patches = [check_row(c, period) for k, c in sorted(last.items()) if cat.is_patch_check(c.id, c.category)]
     prev_period = day_period(period.first - timedelta(days=1), period.tz)
     prev_runs = inspection_runs(store, prev_period)
-    prev_last = _last_per_item(_checks_of(store, prev_runs, prev_period))
+    prev_last = _latest(checks_of(store, prev_runs, prev_period))
     changes = _changes(prev_last, last) if prev_last or last else []
+    end = min(period.until, now or datetime.now(timezone.utc))
+    avail = service_availability(store, period.since, period.until, list(cat.INSPECTION_JOBS), now) if runs else []
     trends = {}
     if with_trends:
-        end = period.until
-        trends = {"24h": trend_series(store, end - timedelta(hours=24), end, "hour", period.tz),
-                  "7d": trend_series(store, end - timedelta(days=7), end, "hour", period.tz)}
+        trends = {"24h": run_series(store, period.until - timedelta(hours=24), period.until, period.tz),
+                  "7d": run_series(store, period.until - timedelta(days=7), period.until, period.tz)}
     return {
-        "kind": "health-daily", "title": "系统健康检查日报", "period": _period_info(period),
-        "score": score, "grade": grade, "grade_status": grade_status, "host_scores": scores,
-        "hosts": hosts, "anomalies": anomalies, "patches": patches,
-        "changes": changes, "previous_date": prev_period.first.isoformat(), "previous_has_data": bool(prev_runs),
-        "runs": [{"run_id": r.id, "started": _local(r.started_at, period), "profile": r.profile,
-                  "operator": r.operator, "status": r.status} for r in runs],
-        "totals": {**_count(c.status for c in checks), "checks": len(checks), "hosts": len(hosts),
-                   "runs": len(runs)},
-        "trends": trends, "empty": not runs,
+        "kind": "health-daily", "title": "系统健康检查日报", "period": period_info(period),
+        "score": ds.score, "raw_score": ds.raw, "score_caps": ds.reasons, "grade": grade,
+        "grade_status": grade_status, "host_scores": {h["host"]: h["score"] for h in hosts if h["items"] or
+                                                      h["unreachable"]},
+        "hosts": hosts, "findings": [finding_row(f, period, titles=titles) for f in found],
+        "patches": patches, "changes": changes, "previous_date": prev_period.first.isoformat(),
+        "previous_has_data": bool(prev_runs),
+        "availability": [avail_row(a) for a in avail], "outages": outage_rows(avail, period, end),
+        "runs": [_run_info(r, period, contract, *verdicts[r.id]) for r in runs],
+        "totals": {**count(c.status for c in checks), "checks": len(checks), "hosts": len(hosts),
+                   "runs": len(runs), "counted_runs": len(counted),
+                   "causes": sum(1 for f in found if f.is_cause),
+                   "open": sum(1 for f in found if f.is_cause and f.state == analysis.STATE_OPEN)},
+        "trends": trends, "empty": not runs, "no_valid_run": bool(runs) and not counted,
+        "signoff": signoff(contract, "health-daily", [], period.last, now, period.tz),
     }
 
 
-# ----------------------------------------------------------------------------- 月度总结报告
-def _job_section(store: Any, period: Period, jobs: Sequence[str], role: str, title: str) -> dict[str, Any]:
-    runs = _runs(store, period, jobs)
-    if runs:
-        counts = defaultdict(int)
-        for r in runs:
-            counts[r.status] += 1
-        return {"title": title, "enabled": True, "runs": len(runs), "ok": counts["ok"],
-                "failed": counts["failed"] + counts["interrupted"],
-                "text": f"本期共执行 {len(runs)} 次，成功 {counts['ok']} 次，失败或中断 {counts['failed'] + counts['interrupted']} 次。"}
-    enabled = (project_root() / "roles" / role / "tasks").is_dir()
-    text = "本期无执行记录。" if enabled else "尚未启用。"
-    return {"title": title, "enabled": enabled, "runs": 0, "ok": 0, "failed": 0, "text": text}
-
-
-def monthly(store: Any, period: Period, windows: Sequence[Window] = (), *, now: datetime | None = None,
-            with_trends: bool = True) -> dict[str, Any]:
-    """《系统运行月度总结报告》 (works for any period; quarterly/annual use it per month)."""
-    runs = inspection_runs(store, period)
-    completed = [r for r in runs if r.status in cat.COMPLETED_RUN_STATUSES]
-    # A run counts as a full inspection only when it covered every host inspected in the period
-    # (the union of the completed inspection runs' hosts): a run limited to some hosts (a fault
-    # re-check with --limit) must not stand in for a missed daily inspection. Such runs are listed
-    # as partial. (docs/reports.md, "Inspections required")
-    reference = sorted({h for r in completed for h in (r.hosts or [])})
-    done_per_day: dict[date, int] = defaultdict(int)
-    partial_per_day: dict[date, int] = defaultdict(int)
-    partial = []
-    for r in completed:
-        d = period.local_day(r.started_at)
-        missing_hosts = sorted(set(reference) - set(r.hosts or []))
-        if missing_hosts:
-            partial_per_day[d] += 1
-            partial.append({"date": d.isoformat(), "started": _local(r.started_at, period), "run_id": r.id,
-                            "operator": r.operator, "hosts": sorted(r.hosts or []),
-                            "missing_hosts": missing_hosts})
-        else:
-            done_per_day[d] += 1
-    cutoff = today(period.tz, now)
-    days, missed = [], []
-    required_total = done_total = 0
-    for d in period.days():
-        w = window_for(d, list(windows))
-        required = 3 if w else 1
-        done = done_per_day.get(d, 0)
-        # only days that are over count: today (and its 重保 slots) is still under way
-        due = d < cutoff
-        days.append({"date": d.isoformat(), "required": required if due else 0, "done": done,
-                     "partial": partial_per_day.get(d, 0), "window": w.name if w else "", "due": due})
-        if not due:
-            continue
-        required_total += required
-        done_total += min(done, required)
-        if done < required:
-            missed.append({"date": d.isoformat(), "required": required, "done": done,
-                           "missing": required - done, "window": w.name if w else ""})
-    inspections = {
-        "required": required_total, "done": done_total, "runs": len(runs), "completed_runs": len(completed),
-        "rate": round(100.0 * done_total / required_total, 1) if required_total else None,
-        "heightened_days": sum(1 for d in days if d["window"]), "days": days, "missed": missed,
-        "missed_count": sum(m["missing"] for m in missed), "reference_hosts": reference, "partial": partial,
-    }
-
-    # Only the warn/crit results are loaded row by row; the bulk (ok results) is counted in SQL by
-    # the store's check_summary, so a month of 200 hosts stays small in memory.
-    jobs = sorted({r.job for r in runs}) or list(cat.INSPECTION_JOBS)
-    run_day = {r.id: period.local_day(r.started_at) for r in runs}
-    totals = {"ok": 0, "warn": 0, "crit": 0}
-    summary_rows = [x for job in jobs for x in store.check_summary(since=period.since, until=period.until, job=job)]
-    checked_hosts = {x.host for x in summary_rows}
-    check_ids = {x.id for x in summary_rows}
-    for x in summary_rows:
-        totals["ok"] += x.ok
-        totals["warn"] += x.warn
-        totals["crit"] += x.crit
-    # hosts inspected per day: the day's runs' hosts that have check results
-    day_hosts: dict[date, set[str]] = defaultdict(set)
-    for r in runs:
-        day_hosts[run_day[r.id]].update(h for h in (r.hosts or []) if h in checked_hosts)
-    bad = sorted((c for job in jobs for st in ("warn", "crit")
-                  for c in store.checks(job=job, status=st, since=period.since, until=period.until)),
-                 key=lambda c: c.time)
-    # availability per service: one sample = one (run, host) having the service's checks
-    samples: dict[str, dict[tuple[str, str], bool]] = {name: {} for name, _ in cat.SERVICES}
-    down_times: dict[str, list[str]] = defaultdict(list)
-    for name, pattern in cat.SERVICES:
-        for cid in sorted(i for i in check_ids if pattern.match(i)):
-            for c in (c for job in jobs for c in store.checks(job=job, check_id=cid, since=period.since,
-                                                              until=period.until)):
-                key = (c.run_id, c.host)
-                ok = c.status != "crit"
-                if key in samples[name] and not samples[name][key]:
-                    continue
-                samples[name][key] = ok
-                if not ok:
-                    down_times[name].append(_local(c.time, period))
-    # anomalies per category, risks per item, daily health
-    cat_rows: dict[str, dict[str, Any]] = {}
-    item_days: dict[Item, set[date]] = defaultdict(set)
-    item_info: dict[Item, dict[str, Any]] = {}
-    day_worst: dict[date, dict[Item, str]] = defaultdict(dict)
-    for c in bad:
-        item = (c.host, c.id, c.instance or "")
-        d = run_day.get(c.run_id) or period.local_day(c.time)
-        dw = day_worst[d]
-        dw[item] = _worse(dw.get(item), c.status)
-        row = cat_rows.setdefault(c.category or "", {"category": c.category or "",
-                                                    "label": cat.category_label(c.category),
-                                                    "warn": 0, "crit": 0, "items": set()})
-        row[c.status] += 1
-        row["items"].add(item)
-        item_days[item].add(d)
-        info = item_info.get(item)
-        worst = _worse(info["worst"] if info else None, c.status)
-        item_info[item] = {"title": c.title or c.id, "category": c.category, "evidence": c.evidence,
-                           "suggestion": c.suggestion or (info["suggestion"] if info else ""), "worst": worst}
-    availability = []
-    for name, _ in cat.SERVICES:
-        s = samples[name]
-        if not s:
-            availability.append({"service": name, "samples": 0, "up": 0, "down": 0, "availability_pct": None,
-                                 "down_times": []})
-            continue
-        up = sum(1 for v in s.values() if v)
-        availability.append({"service": name, "samples": len(s), "up": up, "down": len(s) - up,
-                             "availability_pct": round(100.0 * up / len(s), 2),
-                             "down_times": sorted(set(down_times[name]))})
-    anomalies = sorted(({**{k: v for k, v in r.items() if k != "items"}, "total": r["warn"] + r["crit"],
-                         "distinct_items": len(r["items"])} for r in cat_rows.values()),
-                       key=lambda r: (-r["total"], r["category"]))
-
-    risks = []
-    for item, ds in item_days.items():
-        if len(ds) < cat.RISK_MIN_DAYS:
-            continue
-        info = item_info[item]
-        risks.append({"host": item[0], "check_id": item[1], "instance": item[2], "title": info["title"],
-                      "category_label": cat.category_label(info["category"]), "days": len(ds),
-                      "worst": info["worst"], "worst_label": cat.STATUS_LABEL[info["worst"]],
-                      "last_evidence": info["evidence"], "suggestion": info["suggestion"]})
-    risks.sort(key=lambda r: (-cat.STATUS_ORDER[r["worst"]], -r["days"], r["host"], r["check_id"]))
-    fs = filesystem_forecast(_metric_values(store, cat.FS_USED_PCT, period.since, period.until))
-    fs_risks = [f for f in fs if f["days_to_full"] is not None and f["days_to_full"] <= cat.RISK_FS_DAYS]
-    measures: list[str] = []
-    seen: set[str] = set()
-    for r in risks:
-        s = (r["suggestion"] or "").strip()
-        if s and s not in seen:
-            seen.add(s)
-            measures.append(f"{r['title']}（{r['check_id']}，涉及主机 {r['host']}）：{s}")
-    for f in fs_risks:
-        measures.append(f"{f['host']} 文件系统 {f['instance']} 按当前增长速度约 {f['days_to_full']} 天写满："
-                        "清理过期数据或扩容，并确认增长来源。")
-    if missed:
-        measures.append(f"本期漏检 {inspections['missed_count']} 次：核对定时任务（yunwei schedule）与堡垒机可用性，"
-                        "重保期间确保每日三次巡检。")
-
-    day_scores = []
-    for d in period.days():
-        hosts_today = day_hosts.get(d, set()) | {h for (h, _i, _n) in day_worst.get(d, {})}
-        if hosts_today:
-            per_host = {h: health.host_score(s for (hh, _i, _n), s in day_worst.get(d, {}).items() if hh == h)
-                        for h in hosts_today}
-            day_scores.append({"date": d.isoformat(), "score": health.overall_score(per_host)})
-    avg = round(sum(x["score"] for x in day_scores) / len(day_scores), 1) if day_scores else None
-    grade, grade_status = health.grade(avg)
-    n_checks = sum(totals.values())
-    return {
-        "kind": "monthly", "title": "系统运行月度总结报告", "period": _period_info(period),
-        "empty": not runs and not n_checks,
-        "hosts": sorted(set().union(*day_hosts.values()) | {h for r in runs for h in (r.hosts or [])}),
-        "totals": {**totals, "checks": n_checks, "runs": len(runs)},
-        "inspections": inspections, "availability": availability, "anomalies_by_category": anomalies,
-        "health": {"score_avg": avg, "grade": grade, "grade_status": grade_status, "daily": day_scores},
-        "risks": risks, "fs_risks": fs_risks, "measures": measures,
-        "trends": trend_series(store, period.since, period.until, "day", period.tz) if with_trends else [],
-        "backup": _job_section(store, period, cat.BACKUP_JOBS, "backup", "数据备份"),
-        "restore_test": _job_section(store, period, cat.RESTORE_JOBS, "restore_drill", "备份恢复测试"),
-    }
-
-
-# ----------------------------------------------------------------------------- 季度 / 年度
-def summary(store: Any, period: Period, windows: Sequence[Window] = (), *, now: datetime | None = None) -> dict[str, Any]:
-    """Quarterly or annual summary, built month by month from :func:`monthly`."""
-    months = []
-    risk_acc: dict[Item, dict[str, Any]] = {}
-    avail: dict[str, dict[str, int]] = defaultdict(lambda: {"samples": 0, "up": 0})
-    for mp in months_of(period):
-        m = monthly(store, mp, windows, now=now, with_trends=False)
-        ins = m["inspections"]
-        months.append({
-            "month": mp.label, "title": mp.title, "empty": m["empty"], "runs": m["totals"]["runs"],
-            "required": ins["required"], "done": ins["done"], "missed": ins["missed_count"], "rate": ins["rate"],
-            "health": m["health"]["score_avg"], "warn": m["totals"]["warn"], "crit": m["totals"]["crit"],
-            "risks": len(m["risks"]),
-            "availability": {a["service"]: a["availability_pct"] for a in m["availability"]},
-        })
-        for a in m["availability"]:
-            avail[a["service"]]["samples"] += a["samples"]
-            avail[a["service"]]["up"] += a["up"]
-        for r in m["risks"]:
-            key = (r["host"], r["check_id"], r["instance"])
-            acc = risk_acc.setdefault(key, {**r, "days": 0, "months": 0})
-            acc["days"] += r["days"]
-            acc["months"] += 1
-            acc["worst"] = _worse(acc["worst"], r["worst"])
-            acc["worst_label"] = cat.STATUS_LABEL[acc["worst"]]
-            acc["suggestion"] = r["suggestion"] or acc["suggestion"]
-    with_data = [m for m in months if not m["empty"]]
-    required = sum(m["required"] for m in months)
-    done = sum(m["done"] for m in months)
-    healths = [m["health"] for m in months if m["health"] is not None]
-    avg = round(sum(healths) / len(healths), 1) if healths else None
-    grade, grade_status = health.grade(avg)
-    risks = sorted(risk_acc.values(), key=lambda r: (-cat.STATUS_ORDER[r["worst"]], -r["days"], r["host"]))
-    kind = "quarterly" if period.unit == "quarter" else "annual"
-    return {
-        "kind": kind, "title": "系统运行季度总结报告" if kind == "quarterly" else "系统运行年度总结报告",
-        "period": _period_info(period), "empty": not with_data, "months": months,
-        "totals": {"runs": sum(m["runs"] for m in months), "required": required, "done": done,
-                   "missed": sum(m["missed"] for m in months),
-                   "rate": round(100.0 * done / required, 1) if required else None,
-                   "warn": sum(m["warn"] for m in months), "crit": sum(m["crit"] for m in months)},
-        "health": {"score_avg": avg, "grade": grade, "grade_status": grade_status},
-        "availability": [{"service": s, "samples": v["samples"], "up": v["up"],
-                          "availability_pct": round(100.0 * v["up"] / v["samples"], 2) if v["samples"] else None}
-                         for s, v in avail.items()],
-        "risks": risks,
-        "measures": list(dict.fromkeys(f"{r['title']}（{r['check_id']}）：{r['suggestion']}"
-                                       for r in risks if r["suggestion"])),
-        "backup": _job_section(store, period, cat.BACKUP_JOBS, "backup", "数据备份"),
-        "restore_test": _job_section(store, period, cat.RESTORE_JOBS, "restore_drill", "备份恢复测试"),
-    }
-
+from yunwei.reports.monthly import monthly, summary  # noqa: E402,F401  (re-exported)

@@ -47,7 +47,7 @@ def cjk_font() -> str:
 def _figure(width: float = 8.0, height: float = 3.0) -> Figure:
     matplotlib.rcParams["font.family"] = [cjk_font(), "DejaVu Sans"]
     matplotlib.rcParams["axes.unicode_minus"] = False
-    return Figure(figsize=(width, height), dpi=100)
+    return Figure(figsize=(width, height), dpi=150)
 
 
 def _png(fig: Figure) -> bytes:
@@ -73,6 +73,64 @@ def trend_panel(trends: list[dict[str, Any]], suffix: str) -> bytes:
         _lines(fig.add_subplot(len(shown), 1, i), f"{t['title']}（{suffix}{unit}）", "", t["series"], None,
                percent=t["unit"] == "%")
     return _png(fig)
+
+
+def _gapped(points: list[dict[str, Any]], gap: float) -> tuple[list[Any], list[float]]:
+    """x/y with a break (NaN) wherever two samples are further apart than ``gap`` seconds."""
+    xs: list[Any] = []
+    ys: list[float] = []
+    prev = None
+    for p in points:
+        if prev is not None and (p["time"] - prev).total_seconds() > gap:
+            xs.append(prev + (p["time"] - prev) / 2)
+            ys.append(float("nan"))
+        xs.append(p["time"])
+        ys.append(p["value"])
+        prev = p["time"]
+    return xs, ys
+
+
+def run_panel(trends: list[dict[str, Any]], label: str) -> bytes:
+    """The health daily's continuous trends: one row per metric, one line per host, one point per
+    run; a line breaks where no run sampled for more than 2.5 times the usual interval (a gap)."""
+    import statistics
+
+    from matplotlib import dates as mdates
+
+    shown = [t for t in trends if not t["empty"]]
+    fig = _figure(7.2, 1.75 * max(1, len(shown)))
+    for i, t in enumerate(shown, start=1):
+        ax = fig.add_subplot(len(shown), 1, i)
+        tz = None
+        scale, unit = 1.0, t["unit"]
+        if unit == "B/s":
+            top = max(p["value"] for line in t["lines"] for p in line["points"])
+            scale, unit = (1e6, "MB/s") if top >= 1e6 else (1e3, "KB/s")
+        for j, line in enumerate(t["lines"]):
+            pts = line["points"]
+            tz = tz or pts[0]["time"].tzinfo
+            steps = [(b["time"] - a["time"]).total_seconds() for a, b in zip(pts, pts[1:])]
+            gap = max(3 * 3600.0, 2.5 * statistics.median(steps)) if steps else 0
+            xs, ys = _gapped(pts, gap)
+            ax.plot(xs, [y / scale for y in ys], color=COLORS[j % len(COLORS)] if j < len(COLORS) else None,
+                    marker="o", markersize=2.5, linewidth=1, label=line["label"])
+        ax.set_xlim(t["since"], t["until"])
+        ax.set_title(f"{t['title']}（{label}{'，' + unit if unit else ''}）", fontsize=9)
+        ax.tick_params(labelsize=7)
+        if t["unit"] == "%":
+            ax.set_ylim(0, 100)
+        else:
+            ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=6, loc="upper left", ncol=5)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M", tz=_client_zone()))
+    return _png(fig)
+
+
+def _client_zone() -> Any:
+    from yunwei.reports.periods import client_tz
+
+    return client_tz()
 
 
 def _lines(ax: Any, title: str, unit: str, series: list[dict[str, Any]], label_every: int | None,

@@ -12,11 +12,13 @@ from typing import Any
 
 from yunwei.errors import InputError
 from yunwei.reports import assemble, document
+from yunwei.reports.contract import Contract
 from yunwei.reports.periods import Period, day_period, weeks_of
+from yunwei.reports.plan import Plan
 from yunwei.reports.templates import template_dirs
 from yunwei.reports.windows import Window
 
-FORMATS = ("html", "docx", "xlsx")
+FORMATS = ("html", "docx", "xlsx", "pdf")
 from yunwei.reports.kinds import KINDS  # noqa: E402  (kind -> period unit)
 
 TITLES = {
@@ -35,6 +37,15 @@ class Options:
     charts: bool = True
     now: datetime | None = None
     dirs: list[Path] = field(default_factory=list)
+    contract: Contract = field(default_factory=Contract)
+    schedule: Any = None       # the approved schedule (yunwei.schedule.model.Schedule), when known
+    # Hook for the audit log's head (count:hash) printed in the footer of every signed document;
+    # the CLI fills it from yunwei.reports.anchor.audit_anchor(); empty when unavailable.
+    audit_anchor: str = ""
+
+    @property
+    def plan(self) -> Plan:
+        return Plan(self.contract, list(self.windows), self.schedule)
 
 
 def parse_formats(raw: str | None) -> list[str]:
@@ -55,24 +66,24 @@ def parse_formats(raw: str | None) -> list[str]:
 
 
 def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[str, Any]:
+    plan, now = opts.plan, opts.now
     if kind == "inspection-record":
-        return assemble.inspection_record(store, period)
+        return assemble.inspection_record(store, period, plan, now=now)
     if kind == "resource-record":
-        return assemble.resource_record(store, period)
+        return assemble.resource_record(store, period, plan, now=now)
     if kind == "health-daily":
-        return assemble.health_daily(store, period, with_trends=opts.charts)
+        return assemble.health_daily(store, period, plan, with_trends=opts.charts, now=now)
     if kind == "monthly":
-        return assemble.monthly(store, period, opts.windows, now=opts.now, with_trends=opts.charts)
+        return assemble.monthly(store, period, plan, now=now, with_trends=opts.charts)
     if kind in ("quarterly", "annual"):
-        return assemble.summary(store, period, opts.windows, now=opts.now)
+        return assemble.summary(store, period, plan, now=now)
     raise InputError("KIND", None, f"unknown report kind {kind!r}")
 
 
 def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
-    fn = document.LAYOUTS[kind]
-    if kind in ("health-daily", "monthly", "quarterly", "annual"):
-        return fn(data, charts_on=opts.charts)
-    return fn(data)
+    doc = document.LAYOUTS[kind](data, opts.contract, charts_on=opts.charts)
+    doc["audit_anchor"] = opts.audit_anchor
+    return doc
 
 
 def write_atomic(path: Path, payload: bytes) -> None:
@@ -98,13 +109,20 @@ def render_all(kind: str, doc: dict[str, Any], data: dict[str, Any], opts: Optio
     from yunwei.reports import render_docx, render_html, render_xlsx
 
     out: dict[str, bytes] = {}
+    docx = None
     for fmt in opts.formats:
         if fmt == "html":
             out[fmt] = render_html.render(doc, data, opts.dirs)
-        elif fmt == "docx":
-            out[fmt] = render_docx.render(doc, opts.dirs)
+        elif fmt in ("docx", "pdf") and docx is None:
+            docx = render_docx.render(doc, opts.dirs)
+        if fmt == "docx":
+            out[fmt] = docx  # type: ignore[assignment]
         elif fmt == "xlsx":
             out[fmt] = render_xlsx.render(doc, opts.dirs)
+        elif fmt == "pdf":
+            from yunwei.reports.pdf import docx_to_pdf
+
+            out[fmt] = docx_to_pdf(docx, f"{kind}-{doc['period']['label']}")  # type: ignore[arg-type]
     return out
 
 
@@ -148,7 +166,7 @@ def generate_bundle(store: Any, period: Period, opts: Options) -> list[Path]:
         written += files
         lines.append((f"{day.isoformat()} 日常巡检记录 / 系统健康检查日报", "", files))
     for wp in weeks_of(period):
-        if assemble.resource_record(store, wp)["empty"]:
+        if assemble.resource_record(store, wp, opts.plan, now=opts.now)["empty"]:
             lines.append((f"{wp.label} 资源巡检记录", "本周无资源巡检数据", []))
             continue
         files = generate("resource-record", store, wp, opts, out_dir=folder / "resource-records")
@@ -172,7 +190,7 @@ def _bundle_index(period: Period, folder: Path, lines: list[tuple[str, str, list
                          for p in files)
         rows.append(f"<tr><td>{escape(title)}</td><td>{links or escape(note)}</td></tr>")
     return ("<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>月度交付材料 "
-            f"{escape(period.title)}</title><style>body{{font-family:'Noto Sans CJK SC',sans-serif;margin:24px}}"
+            f"{escape(period.title)}</title><style>body{{font-family:'Microsoft YaHei','微软雅黑','Noto Sans CJK SC',sans-serif;margin:24px}}"
             "table{border-collapse:collapse}td,th{border:1px solid #999;padding:4px 8px}</style></head><body>"
             f"<h1>月度交付材料（{escape(period.title)}）</h1><table><tr><th>材料</th><th>文件</th></tr>"
             + "".join(rows) + "</table></body></html>").encode("utf-8")

@@ -1,5 +1,10 @@
-"""XLSX with openpyxl: a 概要 sheet (title, summary, text, sign-off), one sheet per table, and a
-图表 sheet with the charts. Every table sheet has its header in row 1 (filterable, frozen).
+"""XLSX with openpyxl: a 概要 sheet (cover, key figures, text, sign-off), one sheet per table (the
+full annexes included), and a 图表 sheet with the charts.
+
+Numbers are stored as numbers with number formats (a percentage as 0.8832 shown ``88.32%``), never
+as text. Every sheet prints on A4, fitted to the page width, with the header row repeated on every
+page (print titles), the project name in the page header and 第 &P 页 共 &N 页 in the footer.
+Fonts carry the standard Windows names (宋体, 黑体) so Office and WPS render them.
 
 Layout template: ``report.xlsx`` or ``<kind>.xlsx`` in the template directories; its sheets
 (e.g. a cover) are kept and ours are added after them.
@@ -17,24 +22,31 @@ from openpyxl.drawing.image import Image
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from yunwei.ui import display_width
 from yunwei.reports.templates import find
+from yunwei.ui import display_width
 
-FONT = "Noto Sans CJK SC"
-FILL = {"正常": "E8F5E9", "绿": "E8F5E9", "警告": "FFF8E1", "黄": "FFF8E1", "严重": "FDECEA", "红": "FDECEA"}
+FONT, HEAD_FONT = "宋体", "黑体"
+FILL = {"正常": "E8F5E9", "绿": "E8F5E9", "警告": "FFF8E1", "黄": "FFF8E1", "严重": "FDECEA", "红": "FDECEA",
+        "不可达": "FDECEA"}
 HEAD = PatternFill("solid", fgColor="DDE6F0")
-THIN = Side(style="thin", color="999999")
+THIN = Side(style="thin", color="808080")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 INVALID = set('[]:*?/\\')
 FILLS = {k: PatternFill("solid", fgColor=v) for k, v in FILL.items()}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 MAX_CELL = 32767  # Excel's limit on the characters of one cell
+NUMBER_FORMATS = {"pct": "0.00%", "int": "0", "num": "0.00"}
+WRAP_AT = 50     # characters: longer text columns wrap at this width
 
 
-def _value(value: Any) -> Any:
-    """Numbers stay numbers; text loses the control characters XLSX cannot hold."""
-    if isinstance(value, (int, float)) or value is None:
-        return value
+def _value(value: Any, fmt: str | None = None) -> Any:
+    """Numbers stay numbers (a percentage becomes its fraction); text loses control characters."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (int, float)):
+        return value / 100.0 if fmt == "pct" else value
     text = _CONTROL.sub("", value if isinstance(value, str) else str(value))
     return text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…"
 
@@ -48,10 +60,62 @@ def _sheet_name(wb: Workbook, name: str) -> str:
     return out
 
 
-def _widths(ws: Any, columns: list[str], rows: list[list[Any]]) -> None:
+def _widths(ws: Any, columns: list[str], rows: list[list[Any]]) -> list[float]:
+    out = []
     for i, c in enumerate(columns, start=1):
         w = max([display_width(str(c))] + [display_width(str(r[i - 1])) for r in rows[:500] if i - 1 < len(r)])
-        ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, w + 2))
+        width = min(WRAP_AT, max(8, w + 2))
+        ws.column_dimensions[get_column_letter(i)].width = width
+        out.append(width)
+    return out
+
+
+def _print_setup(ws: Any, doc: dict[str, Any], *, title_rows: str | None, landscape: bool) -> None:
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_margins.top = ws.page_margins.bottom = 0.75
+    if title_rows:
+        ws.print_title_rows = title_rows
+    ws.oddHeader.center.text = f"{doc['header']}　{doc['plain_title']}"
+    ws.oddHeader.center.size = 9
+    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
+    ws.oddFooter.center.size = 9
+    anchor = doc.get("audit_anchor") or ""
+    ws.oddFooter.right.text = f"审计日志锚点 {anchor}" if anchor else ""
+    ws.oddFooter.right.size = 7
+
+
+def _table_sheet(wb: Workbook, doc: dict[str, Any], b: dict[str, Any]) -> None:
+    ts = wb.create_sheet(_sheet_name(wb, b["sheet"]))
+    bold, normal = Font(name=HEAD_FONT, bold=True), Font(name=FONT)
+    formats = b.get("formats") or [None] * len(b["columns"])
+    for c, name in enumerate(b["columns"], start=1):
+        cell = ts.cell(1, c, name)
+        cell.font, cell.fill, cell.border = bold, HEAD, BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    sc = b.get("status_col")
+    widths = _widths(ts, b["columns"], b["rows"])
+    wrap = [w >= WRAP_AT for w in widths]
+    for r, row in enumerate(b["rows"], start=2):
+        for i, value in enumerate(row):
+            fmt = formats[i] if i < len(formats) else None
+            cell = ts.cell(r, i + 1, _value(value, fmt))
+            cell.border = BORDER
+            cell.font = normal
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and fmt in NUMBER_FORMATS:
+                cell.number_format = NUMBER_FORMATS[fmt]
+            cell.alignment = Alignment(vertical="top", wrap_text=bool(i < len(wrap) and wrap[i]))
+            fill = FILLS.get(str(value)) if (i == sc or value in ("绿", "黄", "红")) else None
+            if fill is not None:
+                cell.fill = fill
+    ts.freeze_panes = "A2"
+    ts.auto_filter.ref = ts.dimensions
+    _print_setup(ts, doc, title_rows="1:1", landscape=sum(widths) > 110)
 
 
 def render(doc: dict[str, Any], dirs: list[Path]) -> bytes:
@@ -63,76 +127,75 @@ def render(doc: dict[str, Any], dirs: list[Path]) -> bytes:
         wb = Workbook()
         ws = wb.active
         ws.title = "概要"
-    bold = Font(name=FONT, bold=True)
+    bold = Font(name=HEAD_FONT, bold=True)
     normal = Font(name=FONT)
-    ws.append([doc["title"]])
-    ws["A1"].font = Font(name=FONT, bold=True, size=16)
-    ws.append([doc["subtitle"]])
-    ws.append([])
-    for k, v in doc["meta"]:
-        ws.append([k, v])
+    wrap = Alignment(wrap_text=True, vertical="top")
+
+    def line(*values: Any, font: Font = normal, merge: bool = False) -> None:
+        ws.append([_value(v) if v != "" else None for v in values])
+        row = ws.max_row
+        for c in range(1, len(values) + 1):
+            ws.cell(row, c).font = font
+            ws.cell(row, c).alignment = wrap
+        if merge:
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=4)
+            text = str(values[0])
+            ws.row_dimensions[row].height = 15 * max(1, -(-display_width(text) // 100))
+
+    line(doc["title"], font=Font(name=HEAD_FONT, bold=True, size=16))
+    line(doc["subtitle"])
+    line("")
+    for k, v in doc["cover"]:
+        line(k, v)
         ws.cell(ws.max_row, 1).font = bold
-    ws.append([])
+    line("")
+    for k, v in doc["meta"]:
+        line(k, v)
+        ws.cell(ws.max_row, 1).font = bold
+    line("")
     charts = []
     for b in doc["blocks"]:
         t = b["type"]
         if t == "heading":
-            ws.append([b["text"]])
-            ws.cell(ws.max_row, 1).font = bold
+            line(b["text"], font=bold)
         elif t in ("paragraph", "notice"):
-            ws.append([_value(b["text"])])
-            ws.cell(ws.max_row, 1).font = Font(name=FONT, bold=t == "notice", color="C62828" if t == "notice" else None)
-        elif t == "kv":
-            ws.append([b["title"]])
-            for k, v in b["rows"]:
-                ws.append([k, v])
-        elif t == "signoff":
-            ws.append([])
-            ws.append(["签字确认"])
-            ws.cell(ws.max_row, 1).font = bold
-            for k, v in b["rows"]:
-                ws.append([k, v])
-                ws.cell(ws.max_row, 1).font = bold
-                ws.cell(ws.max_row, 2).border = BORDER
+            line(b["text"], font=Font(name=FONT, bold=t == "notice", color="C62828" if t == "notice" else None),
+                 merge=True)
         elif t == "chart":
             charts.append(b)
         elif t == "table":
-            ws.append([f"{b['title']}：见工作表「{b['sheet']}」" if b["rows"] else f"{b['title']}：{b['empty']}"])
-            if not b["rows"]:
-                continue
-            ts = wb.create_sheet(_sheet_name(wb, b["sheet"]))
-            for c, name in enumerate(b["columns"], start=1):
-                cell = ts.cell(1, c, name)
-                cell.font, cell.fill, cell.border = bold, HEAD, BORDER
-            sc = b.get("status_col")
-            for r, row in enumerate(b["rows"], start=2):
-                for i, value in enumerate(row):
-                    cell = ts.cell(r, i + 1, _value(value))
-                    cell.border = BORDER
-                    cell.font = normal
-                    fill = FILLS.get(str(value)) if (i == sc or value in ("绿", "黄", "红")) else None
-                    if fill is not None:
-                        cell.fill = fill
-            ts.freeze_panes = "A2"
-            ts.auto_filter.ref = ts.dimensions
-            _widths(ts, b["columns"], b["rows"])
-    ws.column_dimensions["A"].width = 40
-    ws.column_dimensions["B"].width = 30
-    for row in ws.iter_rows():
-        for cell in row:
-            if cell.font is None or cell.font.name != FONT:
-                cell.font = Font(name=FONT, bold=cell.font.bold if cell.font else False,
-                                 size=cell.font.size if cell.font else None,
-                                 color=cell.font.color if cell.font else None)
-            cell.alignment = Alignment(wrap_text=False, vertical="top")
+            line(f"{b['title']}：见工作表「{b['sheet']}」" if b["rows"] else f"{b['title']}：{b['empty']}")
+            if b["rows"]:
+                _table_sheet(wb, doc, b)
+    line("")
+    line("签字确认", font=bold)
+    so = doc.get("signoff") or {}
+    if so.get("date"):
+        line("记录日期", so["date"])
+    line("角色", "姓名", "签字", "日期", font=bold)
+    for r in so.get("rows") or []:
+        line(r["role"], r["name"] or "", "", "    年  月  日")
+        for c in range(1, 5):
+            ws.cell(ws.max_row, c).border = BORDER
+        ws.row_dimensions[ws.max_row].height = 28
+    ws.column_dimensions["A"].width = 22
+    ws.column_dimensions["B"].width = 40
+    ws.column_dimensions["C"].width = 16
+    ws.column_dimensions["D"].width = 18
+    _print_setup(ws, doc, title_rows=None, landscape=False)
     if charts:
         cs = wb.create_sheet(_sheet_name(wb, "图表"))
         row = 1
         for b in charts:
             cs.cell(row, 1, b["title"]).font = bold
             img = Image(io.BytesIO(b["png"]))
+            scale = 640 / img.width if img.width > 640 else 1.0
+            img.width, img.height = int(img.width * scale), int(img.height * scale)
             cs.add_image(img, f"A{row + 1}")
             row += int(img.height / 20) + 3
+        _print_setup(cs, doc, title_rows=None, landscape=False)
+    wb.properties.creator = (doc.get("properties") or {}).get("author") or "yunwei"
+    wb.properties.title = f"{doc['plain_title']}（{doc['subtitle']}）"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

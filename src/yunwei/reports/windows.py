@@ -82,11 +82,9 @@ def load_windows_file(path: Path) -> list[Window]:
     return parse_windows(data, str(path))
 
 
-def _from_schedule_module() -> list[Window] | None:
-    """Windows of the approved schedule (yunwei.schedule, issue 6), else of schedule.yml as it stands.
-
-    None when the schedule module is not installed (then schedule.yml is read directly).
-    """
+def load_schedule_plan() -> Any | None:
+    """The approved schedule (yunwei.schedule), else schedule.yml as it stands; None without either
+    (or without the schedule module)."""
     try:
         from yunwei.schedule.active import load_active, resolve_schedule_file
         from yunwei.schedule.model import load_schedule
@@ -99,9 +97,22 @@ def _from_schedule_module() -> list[Window] | None:
     except YunweiError:
         path = resolve_schedule_file()
         if not path.is_file():
-            return []
+            return None
         sched = load_schedule(path, check_jobs=False)
-    return [Window(w.name, w.start, w.end) for w in sched.windows]
+    return sched
+
+
+def _from_schedule_module() -> list[Window] | None:
+    """Windows of the approved schedule, else of schedule.yml as it stands.
+
+    None when the schedule module is not installed (then schedule.yml is read directly).
+    """
+    try:
+        import yunwei.schedule.active  # noqa: F401
+    except ImportError:
+        return None
+    sched = load_schedule_plan()
+    return [] if sched is None else [Window(w.name, w.start, w.end) for w in sched.windows]
 
 
 def load_windows(path: Path | None = None) -> list[Window]:
