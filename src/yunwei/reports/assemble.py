@@ -161,7 +161,8 @@ def signoff(contract: Contract, kind: str, operators: Iterable[str], day: date, 
 
 
 def finding_row(f: analysis.Finding, period: Period, *, titles: dict[Item, str] | None = None) -> dict[str, Any]:
-    where = f.host + (f"（{f.instance}）" if f.instance else "")
+    fmt = "%H:%M" if period.unit == "day" else "%m-%d %H:%M"
+    where = f.host + (f"（{hz.instance_text(f.instance)}）" if f.instance else "")
     if f.cause is not None:
         location = f"{where}：由“{f.cause_title}”引起（根因见 {f.cause[0]} {f.cause[1]}）"
     elif f.consequences:
@@ -170,13 +171,13 @@ def finding_row(f: analysis.Finding, period: Period, *, titles: dict[Item, str] 
     else:
         location = where
     return {
-        "host": f.host, "check_id": f.check_id, "instance": f.instance, "title": f.title,
-        "category_label": cat.category_label(f.category), "first": _local(f.first, period),
-        "last": _local(f.last, period), "occurrences": f.occurrences, "observations": f.observations,
+        "host": f.host, "check_id": f.check_id, "instance": hz.instance_text(f.instance), "title": f.title,
+        "category_label": cat.category_label(f.category), "first": _local(f.first, period, fmt),
+        "last": _local(f.last, period, fmt), "occurrences": f.occurrences, "observations": f.observations,
         "worst": f.worst, "worst_label": cat.STATUS_LABEL.get(f.worst, f.worst), "state": f.state,
-        "recovered_at": _local(f.last_ok, period), "value_text": hz.value_text(f.value, f.unit),
+        "recovered_at": _local(f.last_ok, period, fmt), "value_text": hz.value_text(f.value, f.unit),
         "threshold": hz.threshold_text(f.threshold, f.unit), "evidence": hz.local_text(f.evidence, period.tz),
-        "suggestion": f.suggestion, "is_cause": f.is_cause, "cause_title": f.cause_title,
+        "suggestion": hz.client_text(f.suggestion), "suggestion_full": f.suggestion, "is_cause": f.is_cause, "cause_title": f.cause_title,
         "location": location, "consequences": len(f.consequences),
     }
 
@@ -306,7 +307,8 @@ def inspection_record(store: Any, period: Period, plan: Plan | Sequence[Window] 
     items: dict[str, dict[tuple[str, str, str], dict[str, Any]]] = defaultdict(dict)
     for c in sorted(counted_checks, key=lambda c: (c.category or "", c.id, c.instance or "")):
         key = (c.category or "", c.id, c.instance or "")
-        row = items[c.host].setdefault(key, {"check_id": c.id, "title": c.title or c.id, "instance": c.instance or "",
+        row = items[c.host].setdefault(key, {"check_id": c.id, "title": c.title or c.id,
+                                             "instance": hz.instance_text(c.instance or ""),
                                              "category_label": cat.category_label(c.category), "results": {},
                                              "worst": None, "threshold": hz.threshold_text(c.threshold, c.unit)})
         row["results"][c.run_id] = {"status": c.status, "text": hz.value_text(c.value, c.unit or "")
@@ -395,7 +397,7 @@ def resource_record(store: Any, period: Period, plan: Plan | Sequence[Window] | 
         fs["forecast_evidence"] = hz.local_text(cap.evidence, period.tz) if cap is not None else ""
         fs["status"] = status
         fs["status_label"] = cat.STATUS_LABEL.get(status, "无数据")
-        fs["suggestion"] = next((c.suggestion for c in (cap, last) if c is not None and c.suggestion), "")
+        fs["suggestion"] = hz.client_text(next((c.suggestion for c in (cap, last) if c is not None and c.suggestion), ""))
     hosts: dict[str, dict[str, Any]] = defaultdict(dict)
     for trend in cat.TRENDS:
         if trend.key not in ("cpu", "mem", "load", "disk"):
@@ -536,7 +538,7 @@ def health_daily(store: Any, period: Period, plan: Plan | Sequence[Window] | Non
     prev_period = day_period(period.first - timedelta(days=1), period.tz)
     prev_runs = inspection_runs(store, prev_period)
     prev_last = _latest(checks_of(store, prev_runs, prev_period))
-    changes = _changes(prev_last, last) if prev_last or last else []
+    changes = _changes(prev_last, last) if prev_last else []
     end = min(period.until, now or datetime.now(timezone.utc))
     avail = service_availability(store, period.since, period.until, list(cat.INSPECTION_JOBS), now) if runs else []
     trends = {}

@@ -98,9 +98,10 @@ def run_panel(trends: list[dict[str, Any]], label: str) -> bytes:
     from matplotlib import dates as mdates
 
     shown = [t for t in trends if not t["empty"]]
-    fig = _figure(7.2, 1.75 * max(1, len(shown)))
+    rows = (len(shown) + 1) // 2
+    fig = _figure(7.6, 2.0 * max(1, rows))
     for i, t in enumerate(shown, start=1):
-        ax = fig.add_subplot(len(shown), 1, i)
+        ax = fig.add_subplot(rows, 2, i)
         tz = None
         scale, unit = 1.0, t["unit"]
         if unit == "B/s":
@@ -115,15 +116,16 @@ def run_panel(trends: list[dict[str, Any]], label: str) -> bytes:
             ax.plot(xs, [y / scale for y in ys], color=COLORS[j % len(COLORS)] if j < len(COLORS) else None,
                     marker="o", markersize=2.5, linewidth=1, label=line["label"])
         ax.set_xlim(t["since"], t["until"])
-        ax.set_title(f"{t['title']}（{label}{'，' + unit if unit else ''}）", fontsize=9)
-        ax.tick_params(labelsize=7)
+        ax.set_title(f"{t['title']}{'（' + unit + '）' if unit else ''}", fontsize=8)
+        ax.tick_params(labelsize=6)
         if t["unit"] == "%":
             ax.set_ylim(0, 100)
         else:
             ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=6, loc="upper left", ncol=5)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M", tz=_client_zone()))
+        ax.legend(fontsize=5, loc="upper left", ncol=3, framealpha=0.6)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d\n%H:%M", tz=_client_zone()))
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
     return _png(fig)
 
 

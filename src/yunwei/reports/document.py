@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from yunwei.reports import health as health_mod
+from yunwei.reports import humanise as hz
 
 
 class _LazyCharts:
@@ -97,7 +98,8 @@ def _cover(data: dict[str, Any], contract: Any) -> list[list[str]]:
     return [["项目名称", contract.project_name], ["合同编号", contract.project_number],
             ["委托单位（甲方）", contract.client], ["服务单位（乙方）", contract.contractor],
             ["服务期", contract.period_text()], ["报告期", data["period"]["title"]],
-            ["编制单位", contract.contractor], ["编制日期", made]]
+            ["编制单位", contract.contractor], ["编制日期", made],
+            ["时间", f"均为{data['period'].get('zone') or '本地时间'}（{tz}）"]]
 
 
 def _doc(data: dict[str, Any], blocks: list[dict[str, Any]], meta: list[list[Any]], contract: Any,
@@ -112,36 +114,71 @@ def _doc(data: dict[str, Any], blocks: list[dict[str, Any]], meta: list[list[Any
 
 
 # ----------------------------------------------------------------------------- shared pieces
-def _findings_table(rows: list[dict[str, Any]], title: str, sheet: str, *, empty: str) -> dict[str, Any]:
-    return _table(title, sheet, ["问题", "级别", "首次发现", "最近发现", "出现次数", "当前状态", "问题定位", "处理建议"],
-                  [[f"{f['host']} {f['title']}" + (f"（{f['instance']}）" if f["instance"] else ""),
-                    f["worst_label"], f["first"], f["last"],
-                    f"{f['occurrences']}/{f['observations']}" if f["observations"] else f["occurrences"],
-                    f["state"] + (f"（{f['recovered_at']}）" if f["recovered_at"] else ""),
-                    f["location"] + (f"。取证：{f['evidence']}" if f["evidence"] else ""), f["suggestion"] or "—"]
-                   for f in rows], status_col=1, empty=empty)
-
-
-def _diagnosis(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """问题定位与处理建议: one paragraph per root cause, its consequences named."""
+def group_findings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Root causes only; the same problem on several hosts (same check, level, state and advice)
+    becomes one printed row naming the hosts (the XLSX annex keeps one row per host and object)."""
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for f in rows:
+        if not f["is_cause"]:
+            continue
+        key = (f["check_id"], f["title"], f["worst"], f["state"], f["suggestion"],
+               f["host"] if f["consequences"] else "")
+        g = groups.get(key)
+        if g is None:
+            groups[key] = g = {**f, "hosts": [], "objects": [], "occ": 0, "obs": 0, "firsts": [], "lasts": []}
+        g["hosts"].append(f["host"] + (f"（{f['instance']}）" if f["instance"] else ""))
+        g["occ"] += f["occurrences"]
+        g["obs"] += f["observations"]
+        g["firsts"].append(f["first"])
+        g["lasts"].append(f["last"])
     out = []
-    causes = [f for f in rows if f["is_cause"]]
-    if not causes:
-        return [_p("本期未发现需要处理的问题。")]
-    for i, f in enumerate(causes, 1):
-        where = f"{f['host']}" + (f"（{f['instance']}）" if f["instance"] else "")
-        cons = f"；由此引起的关联异常 {f['consequences']} 项已并入本问题" if f["consequences"] else ""
-        thr = f"，判定阈值：{f['threshold']}" if f["threshold"] else ""
-        state = f"已于 {f['recovered_at']} 恢复" if f["recovered_at"] else f["state"]
-        out.append(_p(f"{i}. 【{f['worst_label']}】{where} {f['title']}：当前取值 {f['value_text'] or '—'}{thr}；"
-                      f"{f['first']} 首次发现，共出现 {f['occurrences']} 次，{state}{cons}。"
-                      f"问题定位：{f['evidence'] or f['location']}。处理建议：{f['suggestion'] or '持续观察。'}",
-                      f["worst"]))
+    for g in groups.values():
+        g["first"], g["last"] = min(g["firsts"]), max(g["lasts"])
+        if len(g["hosts"]) > 1:
+            g["where"] = f"{len(g['hosts'])} 台主机：{'、'.join(g['hosts'])}"
+            g["location"] = g["where"]
+        else:
+            g["where"] = g["hosts"][0]
+        out.append(g)
     return out
 
 
-def _signoff_note(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return []
+def _findings_table(rows: list[dict[str, Any]], title: str, sheet: str, *, empty: str) -> dict[str, Any]:
+    """The problems of the period, one row per root cause (the same problem on several hosts in one
+    row); consequences are named in 问题定位, every item is in the XLSX annex."""
+    return _table(title, sheet, ["问题", "级别", "发现时间", "出现次数", "当前状态", "问题定位", "处理建议"],
+                  [[f"{f['title']}（{f['where']}）", f["worst_label"],
+                    f["first"] if f["first"] == f["last"] else f"{f['first']} 至 {f['last']}",
+                    f"{f['occ']}/{f['obs']}" if f["obs"] else f["occ"],
+                    f["state"] + (f"\n{f['recovered_at']}" if f["recovered_at"] and len(f["hosts"]) == 1 else ""),
+                    f["location"] + (f"。{hz.shorten(f['evidence'], 50)}" if f["evidence"] else ""),
+                    f["suggestion"] or "—"]
+                   for f in group_findings(rows)], status_col=1, empty=empty)
+
+
+def _findings_annex(rows: list[dict[str, Any]], sheet: str) -> dict[str, Any]:
+    return _table("异常明细（含关联异常）", sheet, ["主机", "检查项编号", "检查项", "对象", "级别", "首次发现", "最近发现",
+                                           "出现次数", "当前状态", "根因/关联", "取值", "阈值", "取证", "处理建议（原文）"],
+                  [[f["host"], f["check_id"], f["title"], f["instance"], f["worst_label"], f["first"], f["last"],
+                    f["occurrences"], f["state"], "根因" if f["is_cause"] else f"由“{f['cause_title']}”引起",
+                    f["value_text"], f["threshold"], f["evidence"], f["suggestion_full"]] for f in rows],
+                  formats=[None] * 7 + ["int"] + [None] * 6, status_col=4, only="xlsx")
+
+
+def _diagnosis(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """问题定位与处理建议: one paragraph per root cause (grouped across hosts), consequences named."""
+    groups = group_findings(rows)
+    if not groups:
+        return [_p("本期未发现需要处理的问题。")]
+    out = []
+    for i, f in enumerate(groups, 1):
+        cons = f"；由此引起的关联异常 {f['consequences']} 项已并入本问题" if f["consequences"] else ""
+        thr = f"，判定阈值：{f['threshold']}" if f["threshold"] else ""
+        value = f"，取值 {f['value_text']}" if f["value_text"] and len(f["hosts"]) == 1 else ""
+        out.append(_p(f"{i}. 【{f['worst_label']}】{f['title']}（{f['where']}）{value}{thr}；{f['first']} 首次发现，"
+                      f"出现 {f['occ']} 次，{f['state']}{cons}。问题定位：{hz.shorten(f['evidence'], 80) or f['location']}。"
+                      f"处理建议：{f['suggestion'] or '持续观察。'}", f["worst"]))
+    return out
 
 
 # ----------------------------------------------------------------------------- 日常巡检记录
@@ -168,7 +205,8 @@ def inspection_record(data: dict[str, Any], contract: Any, **_: Any) -> dict[str
                            "计入" if r["counted"] else "不计入", r["not_counted_reason"] or "—"] for r in data["runs"]],
                          formats=[None, None, None, None, "int", None, None], empty="本日无巡检作业"))
     blocks.append(_h("二、异常项及处理"))
-    blocks.append(_findings_table(data["findings"], "异常问题汇总", "异常问题", empty="本日巡检未发现异常。"))
+    blocks.append(_findings_table(data["findings"], "异常问题汇总（按根因合并）", "异常问题", empty="本日巡检未发现异常。"))
+    blocks.append(_findings_annex(data["findings"], "异常明细"))
     blocks.append(_h("三、各主机巡检结果"))
     cols = data["run_columns"]
     if cols:
@@ -178,17 +216,23 @@ def inspection_record(data: dict[str, Any], contract: Any, **_: Any) -> dict[str
         c = h["counts"]
         blocks.append(_h(f"{h['host']}（{len(h['items'])} 项：正常 {c['ok']}、警告 {c['warn']}、严重 {c['crit']}）"
                          + ("，主机不可达" if h["unreachable"] else ""), 2))
+        many = len(cols) > 4   # more runs than columns fit: first, last and the count of abnormal results
+        shown_cols = [cols[0], cols[-1]] if many else cols
         rows = []
         for it in h["items"]:
             cells = []
-            for col in cols:
+            for col in shown_cols:
                 res = it["results"].get(col["run_id"])
                 text = res["text"] if res else "—"
                 cells.append(text if len(text) <= 28 else text[:27] + "…")
+            if many:
+                bad = sum(1 for r in it["results"].values() if r["status"] in ("warn", "crit"))
+                cells.append(f"{bad}/{len(it['results'])}")
             rows.append([it["title"], it["instance"] or "—", *cells, it["worst_label"]])
-        blocks.append(_table(f"{h['host']} 巡检结果", f"主机 {h['host']}", ["检查项", "对象", *[c["time"] for c in cols],
-                                                                        "结论"], rows,
-                             status_col=2 + len(cols), show_title=False))
+        heads = ([f"首次 {cols[0]['time']}", f"末次 {cols[-1]['time']}", "异常次数"] if many else
+                 [f"第{i}次 {c['time']}" for i, c in enumerate(cols, 1)])
+        blocks.append(_table(f"{h['host']} 巡检结果", f"主机 {h['host']}", ["检查项", "对象", *heads, "结论"], rows,
+                             status_col=2 + len(heads), show_title=False))
     blocks.append(_table("检查明细", "检查明细", ["巡检时间", "主机", "检查项编号", "类别", "检查项", "对象", "结果",
                                           "阈值", "状态", "依据", "处理建议"],
                          [[a["time"], a["host"], a["check_id"], a["category_label"], a["title"], a["instance"],
@@ -263,6 +307,23 @@ def _trend_annex(trends: dict[str, Any]) -> dict[str, Any]:
                   formats=[None, None, None, "num"], empty="无采样数据", only="xlsx")
 
 
+def _patch_table(patches: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row per host: pending updates, security updates, reboot needed."""
+    hosts: dict[str, dict[str, Any]] = {}
+    for p in patches:
+        h = hosts.setdefault(p["host"], {"cells": {}, "worst": "ok", "advice": ""})
+        h["cells"][p["check_id"]] = p["value_text"] or p["status_label"]
+        if p["status"] in ("warn", "crit") and (p["status"] == "crit" or h["worst"] == "ok"):
+            h["worst"] = p["status"]
+        h["advice"] = h["advice"] or hz.client_text(p["suggestion"])
+    from yunwei.reports import catalog as cat
+
+    return _table("补丁与更新", "补丁与更新", ["主机", "待安装更新", "其中安全更新", "需要重启", "状态", "处理建议"],
+                  [[host, h["cells"].get("HOST-PKG-001", "—"), h["cells"].get("HOST-PKG-002", "—"),
+                    h["cells"].get("HOST-REBOOT-001", "—"), cat.STATUS_LABEL.get(h["worst"], ""), h["advice"] or "—"]
+                   for host, h in sorted(hosts.items())], status_col=4, empty="无补丁检查数据")
+
+
 def health_daily(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_: Any) -> dict[str, Any]:
     t = data["totals"]
     meta = [["日期", data["period"]["first"]], ["健康评分", _v(data["score"])], ["评级", data["grade"]],
@@ -299,13 +360,13 @@ def health_daily(data: dict[str, Any], contract: Any, *, charts_on: bool = True,
         blocks += _trend_charts(data["trends"], charts_on)
         blocks.append(_trend_annex(data["trends"]))
     blocks.append(_h("三、异常事件记录"))
-    blocks.append(_findings_table(data["findings"], "异常事件（每个问题一行）", "异常事件", empty="本日无异常。"))
+    blocks.append(_findings_table(data["findings"], "异常事件（每个问题一行，关联异常并入根因）", "异常事件",
+                                  empty="本日无异常。"))
+    blocks.append(_findings_annex(data["findings"], "异常明细"))
     blocks.append(_h("四、问题定位与处理建议"))
     blocks += _diagnosis(data["findings"])
     blocks.append(_h("五、补丁与更新"))
-    blocks.append(_table("补丁与更新", "补丁与更新", ["主机", "检查项", "结果", "状态", "处理建议"],
-                         [[p["host"], p["title"], p["value_text"], p["status_label"], p["suggestion"] or "—"]
-                          for p in data["patches"]], status_col=3, empty="无补丁检查数据"))
+    blocks.append(_patch_table(data["patches"]))
     blocks.append(_h("六、与前一日相比的变化"))
     empty_changes = "前一日无巡检数据，无法比较。" if not data["previous_has_data"] else "与前一日相比无变化。"
     blocks.append(_table(f"与前一日（{data['previous_date']}）相比", "变化",
@@ -400,7 +461,7 @@ def monthly(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
                          [[a["label"], a["items"], a["causes"], a["consequences"], a["warn"], a["crit"]]
                           for a in data["results"]["by_category"]],
                          formats=[None, "int", "int", "int", "int", "int"], empty="本月无异常。"))
-    blocks.append(_findings_table(data["findings"], "异常问题明细", "异常问题", empty="本月无异常。") | {"only": "xlsx"})
+    blocks.append(_findings_annex(data["findings"], "异常明细"))
     blocks.append(_h("五、运维工作"))
     w = data["work"]
     blocks.append(_table("作业执行", "作业执行", ["作业", "执行次数", "成功", "失败或中断"],

@@ -21,8 +21,15 @@ WORDS = {
     "error": "采集失败", "invalid": "无效", "missing": "缺失", "off": "未启用", "on": "已启用",
     "n/a": "不适用", "none": "无", "yes": "是", "no": "否", "true": "是", "false": "否",
     "query failed": "查询失败", "failed": "失败", "streaming": "流复制中", "timeout": "超时",
-    "expired": "已过期", "present": "存在", "absent": "不存在",
+    "expired": "已过期", "present": "存在", "absent": "不存在", "primary": "主库", "standby": "备库",
+    "replica": "备库", "not streaming": "未在流复制",
 }
+
+
+def instance_text(instance: str) -> str:
+    """The object of a check as the client reads it ('port 5432' -> '端口 5432')."""
+    text = (instance or "").strip()
+    return re.sub(r"^port (\d+)$", r"端口 \1", text)
 _BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _RATE_UNITS = ("B/s", "KB/s", "MB/s", "GB/s", "TB/s")
 
@@ -168,6 +175,29 @@ def local_time(moment: datetime | None, tz: Any, fmt: str = "%Y-%m-%d %H:%M") ->
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(tz).strftime(fmt)
+
+
+_ASCII_GROUP = re.compile(r"（([^（）]*)）")
+
+
+def client_text(text: str) -> str:
+    """Prose for the client: parenthesised command syntax or configuration keys are dropped
+    ('安装更新（apt-get upgrade / dnf upgrade），先验证' -> '安装更新，先验证'); the full text stays in
+    the XLSX annex for the operators."""
+    def sub(m: re.Match[str]) -> str:
+        inner = m[1]
+        ascii_chars = sum(1 for ch in inner if ord(ch) < 128 and not ch.isspace())
+        visible = sum(1 for ch in inner if not ch.isspace()) or 1
+        if ascii_chars / visible >= 0.6 and re.search(r"[-_=/.:]|\b[a-z]+ [a-z-]+\b", inner):
+            return ""
+        return m[0]
+
+    return _ASCII_GROUP.sub(sub, text or "")
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def ascii_status_words(text: str) -> list[str]:

@@ -283,7 +283,8 @@ def section_risks(m: Month, results: dict[str, Any]) -> dict[str, Any]:
                      "worst_label": cat.STATUS_LABEL[f.worst], "first": _local(f.first, m.period, "%Y-%m-%d"),
                      "last": _local(f.last, m.period, "%Y-%m-%d"), "state": state,
                      "since": "上月或更早" if carried else _local(f.first, m.period, "%Y-%m-%d"),
-                     "last_evidence": hz.local_text(f.evidence, m.period.tz), "suggestion": f.suggestion})
+                     "last_evidence": hz.local_text(f.evidence, m.period.tz),
+                     "suggestion": hz.client_text(f.suggestion)})
     current = {(r["host"], r["check_id"], r["instance"]) for r in rows}
     for item, ds in sorted(prev_days.items()):
         if len(ds) >= cat.RISK_MIN_DAYS and item not in days and item not in current:
@@ -308,7 +309,8 @@ def section_capacity(m: Month) -> list[dict[str, Any]]:
         if c.status in ("warn", "crit"):
             out.append({"host": host, "instance": inst, "days_text": hz.value_text(c.value, c.unit or "d"),
                         "status": c.status, "status_label": cat.STATUS_LABEL[c.status],
-                        "evidence": hz.local_text(c.evidence, m.period.tz), "suggestion": c.suggestion})
+                        "evidence": hz.local_text(c.evidence, m.period.tz),
+                        "suggestion": hz.client_text(c.suggestion)})
     return out
 
 

@@ -43,8 +43,8 @@ MARGINS = {"top_margin": Cm(2.54), "bottom_margin": Cm(2.3), "left_margin": Cm(2
 DXA_PER_CM = 567
 TEXT_W_PORTRAIT = int((21.0 - 2.6 - 2.4) * DXA_PER_CM)
 TEXT_W_LANDSCAPE = int((29.7 - 2.6 - 2.4) * DXA_PER_CM)
-HALF_CHAR_DXA = 92      # one half-width character at 9 pt
-CELL_PAD_DXA = 170
+HALF_CHAR_DXA = 105     # one half-width character at 9 pt
+CELL_PAD_DXA = 230
 WIDE_TABLE_COLUMNS = 10  # tables with this many columns get a landscape section
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -94,7 +94,7 @@ def _styles(doc: Any) -> None:
     normal = _style(doc, "Normal", BODY_FONT, 10.5, after=3)
     normal.paragraph_format.line_spacing = 1.25
     _style(doc, "Title", HEAD_FONT, 20, bold=True, after=4, center=True)
-    _style(doc, "Subtitle", BODY_FONT, 12, after=8, center=True)
+    _style(doc, "Subtitle", BODY_FONT, 12, after=8, center=True).font.italic = False
     _style(doc, "Heading 1", HEAD_FONT, 14, bold=True, before=10, after=4, keep=True)
     _style(doc, "Heading 2", HEAD_FONT, 11, bold=True, before=6, after=2, keep=True)
     _style(doc, "Caption", HEAD_FONT, 9.5, bold=True, before=4, after=2, keep=True)
@@ -110,14 +110,20 @@ def _styles(doc: Any) -> None:
 
 
 # ----------------------------------------------------------------------------- tables
-def column_widths(columns: list[str], rows: list[list[str]], total: int) -> list[int]:
-    """Widths (dxa) from the content: short columns get what they need, long text shares the rest."""
+def column_widths(columns: list[str], rows: list[list[str]], total: int,
+                  fractions: list[float] | None = None) -> list[int]:
+    """Widths (dxa) from the content: columns of short values (times, numbers, statuses) get what
+    they need; long-text columns share the rest, in proportion to their length."""
+    if fractions:
+        return [int(total * f / sum(fractions)) for f in fractions]
     need = []
     for i, c in enumerate(columns):
-        cells = sorted(display_width(r[i]) if i < len(r) else 0 for r in rows[:400])
+        cells = sorted(max((display_width(x) for x in str(r[i]).split("\n")), default=0) if i < len(r) else 0
+                       for r in rows[:400])
         p90 = cells[int(0.9 * (len(cells) - 1))] if cells else 0
-        head = max(4, (display_width(c) + 1) // 2 if display_width(c) > 8 else display_width(c))
-        need.append(max(head, min(p90, 60)))
+        hw = display_width(c)
+        head = hw if hw <= 8 else max(8, (hw + 1) // 2)   # a long header may wrap onto two lines
+        need.append(max(4, head, min(p90, 80)))
     width = [n * HALF_CHAR_DXA + CELL_PAD_DXA for n in need]
     if sum(width) <= total:
         extra = total - sum(width)
@@ -125,17 +131,17 @@ def column_widths(columns: list[str], rows: list[list[str]], total: int) -> list
         for i in long:
             width[i] += extra // len(long)
         return width
-    floor = [min(w, 6 * HALF_CHAR_DXA + CELL_PAD_DXA) for w in width]
-    short = [i for i, n in enumerate(need) if n <= 12]
-    fixed = sum(width[i] for i in short)
-    flex = [i for i in range(len(need)) if i not in short]
-    room = total - fixed
-    if not flex or room <= sum(floor[i] for i in flex):
+    rigid = [i for i, n in enumerate(need) if n <= 20]
+    flex = [i for i in range(len(need)) if i not in rigid]
+    room = total - sum(width[i] for i in rigid)
+    floor = 10 * HALF_CHAR_DXA + CELL_PAD_DXA
+    if not flex or room < floor * len(flex):
         scale = total / sum(width)
-        return [max(floor[i], int(w * scale)) for i, w in enumerate(width)]
-    flex_total = sum(width[i] for i in flex)
+        return [int(w * scale) for w in width]
+    spare = room - floor * len(flex)
+    weight = sum(need[i] for i in flex)
     for i in flex:
-        width[i] = max(floor[i], int(width[i] * room / flex_total))
+        width[i] = floor + int(spare * need[i] / weight)
     return width
 
 
@@ -153,12 +159,13 @@ def _cell_xml(value: str, width: int, fill: str | None, style: str, align: str |
 
 
 def table_xml(columns: list[str], rows: list[list[Any]], status_col: int | None, formats: list[str | None] | None = None,
-              *, total: int = TEXT_W_PORTRAIT, header: bool = True) -> str:
+              *, total: int = TEXT_W_PORTRAIT, header: bool = True, fractions: list[float] | None = None,
+              label_cols: tuple[int, ...] = (), row_height: int | None = None) -> str:
     """A bordered table as WordprocessingML text: fixed layout with widths from the content, the
     header row repeated on every page, no row split across pages."""
     formats = formats or [None] * len(columns)
     text_rows = [[fmt_cell(v, formats[i] if i < len(formats) else None) for i, v in enumerate(r)] for r in rows]
-    widths = column_widths(columns, text_rows, total)
+    widths = column_widths(columns, text_rows, total, fractions)
     numeric = [f in ("pct", "int", "num") for f in formats]
     border = "".join(f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="808080"/>'
                      for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
@@ -171,10 +178,13 @@ def table_xml(columns: list[str], rows: list[list[Any]], status_col: int | None,
     if header:
         parts += ['<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>',
                   *(_cell_xml(c, widths[i], "DDE6F0", HEAD_STYLE, "center") for i, c in enumerate(columns)), "</w:tr>"]
+    height = f'<w:trHeight w:val="{row_height}"/>' if row_height else ""
     for raw, row in zip(rows, text_rows):
-        parts.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")
+        parts.append(f"<w:tr><w:trPr><w:cantSplit/>{height}</w:trPr>")
         for i, value in enumerate(row):
             fill = STATUS_FILL.get(value) if (i == status_col or value in ("绿", "黄", "红")) else None
+            if i in label_cols:
+                fill = "F2F2F2"
             align = "right" if i < len(numeric) and numeric[i] and isinstance(raw[i], (int, float)) else None
             parts.append(_cell_xml(value, widths[i] if i < len(widths) else widths[-1], fill, CELL_STYLE, align))
         parts.append("</w:tr>")
@@ -319,7 +329,8 @@ def render(doc_model: dict[str, Any], dirs: list[Path]) -> bytes:
     cover = doc_model["cover"]
     rows = [[cover[i][0], cover[i][1], cover[i + 1][0] if i + 1 < len(cover) else "",
              cover[i + 1][1] if i + 1 < len(cover) else ""] for i in range(0, len(cover), 2)]
-    parts.add(doc, table_xml(["", "", "", ""], rows, None, header=False))
+    parts.add(doc, table_xml(["", "", "", ""], rows, None, header=False, fractions=[2.2, 4.6, 2.2, 4.6],
+                             label_cols=(0, 2)))
     meta = doc_model["meta"]
     doc.add_paragraph("主要指标", style="Caption")
     parts.add(doc, table_xml([k for k, _ in meta], [[v for _, v in meta]], None,
@@ -377,4 +388,5 @@ def _signoff(doc: Any, parts: _Parts, signoff: dict[str, Any]) -> None:
     if signoff.get("date"):
         doc.add_paragraph(f"记录日期：{signoff['date']}")
     parts.add(doc, table_xml(["角色", "姓名", "签字", "日期"],
-                             [[r["role"], r["name"] or "", "", "　　年　　月　　日"] for r in rows], None))
+                             [[r["role"], r["name"] or "", "", "　　年　　月　　日"] for r in rows], None,
+                             fractions=[2, 3, 4, 3], row_height=680))

@@ -52,4 +52,7 @@ def jinja_env(dirs: list[Path]) -> jinja2.Environment:
                              autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
                              undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)
     env.filters["b64"] = lambda data: base64.b64encode(data).decode("ascii")
+    from yunwei.reports.document import fmt_cell
+
+    env.filters["cell"] = fmt_cell
     return env
