@@ -19,7 +19,7 @@ test: bootstrap lint build molecule
 
 bootstrap: $(VENV)/.bootstrapped
 
-$(VENV)/.bootstrapped: scripts/bootstrap.sh pyproject.toml
+$(VENV)/.bootstrapped: scripts/bootstrap.sh scripts/fontconfig/65-yunwei-cjk-aliases.conf pyproject.toml
 	bash scripts/bootstrap.sh
 	touch $@
 

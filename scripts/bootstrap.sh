@@ -8,12 +8,14 @@ VENV=${VENV:-.venv}
 # Host packages: the lab (podman + runc + debootstrap; netavark + aardvark-dns so lab hosts
 # resolve each other by name: with --no-install-recommends apt would otherwise satisfy
 # podman's network stack with CNI plugins, which have no DNS), a PostgreSQL server for the
-# store tests, Chromium and a CJK font for rendering reports, OpenSSH for signatures.
+# store tests, Chromium and a CJK font for rendering reports, OpenSSH for signatures;
+# LibreOffice (headless) renders the signed PDF copy of the reports, poppler-utils reads PDFs back.
 PACKAGES=(
   podman runc debootstrap uidmap slirp4netns netavark aardvark-dns iptables
   openssh-client git make python3-venv
   postgresql
-  chromium fonts-noto-cjk
+  chromium fonts-noto-cjk fonts-liberation2
+  libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils
 )
 
 missing=()
@@ -36,6 +38,16 @@ if ((${#missing[@]})); then
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The reports name the Windows fonts (宋体, 黑体) that Office/WPS have; map them to Noto CJK here.
+FONTCONF=/etc/fonts/conf.d/65-yunwei-cjk-aliases.conf
+if ! cmp -s scripts/fontconfig/65-yunwei-cjk-aliases.conf "$FONTCONF" 2>/dev/null; then
+  if [[ $(id -u) -eq 0 ]]; then
+    install -m 0644 scripts/fontconfig/65-yunwei-cjk-aliases.conf "$FONTCONF" && fc-cache -f >/dev/null
+  else
+    echo "bootstrap: as root, install scripts/fontconfig/65-yunwei-cjk-aliases.conf into /etc/fonts/conf.d/" >&2
+  fi
 fi
 
 if [[ ! -x "$VENV/bin/python" ]]; then

@@ -128,7 +128,8 @@ def reached_hosts(checks: Iterable[Any]) -> tuple[dict[str, set[str]], dict[str,
 def check_row(c: Any, period: Period) -> dict[str, Any]:
     return {
         "time": _local(c.time, period), "host": c.host, "check_id": c.id, "category": c.category,
-        "category_label": cat.category_label(c.category), "title": c.title or c.id, "instance": c.instance or "",
+        "category_label": cat.category_label(c.category), "title": c.title or c.id,
+        "instance": hz.instance_text(c.instance or ""),
         "value": c.value, "value_text": hz.value_text(c.value, c.unit or ""), "unit": c.unit or "",
         "threshold": hz.threshold_text(c.threshold, c.unit or ""), "status": c.status,
         "status_label": cat.STATUS_LABEL.get(c.status, c.status),

@@ -29,7 +29,7 @@ WORDS = {
 def instance_text(instance: str) -> str:
     """The object of a check as the client reads it ('port 5432' -> '端口 5432')."""
     text = (instance or "").strip()
-    return re.sub(r"^port (\d+)$", r"端口 \1", text)
+    return WORDS.get(text.lower(), re.sub(r"^port (\d+)$", r"端口 \1", text))
 _BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _RATE_UNITS = ("B/s", "KB/s", "MB/s", "GB/s", "TB/s")
 
@@ -154,8 +154,17 @@ def threshold_text(threshold: Any, unit: str = "") -> str:
 _ISO_UTC = re.compile(r"\b(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]00:?00)")
 
 
+_STATE_WORD = re.compile(r"\b(" + "|".join(sorted((re.escape(w) for w in WORDS if len(w) > 3 and w.isalpha()),
+                                                   key=len, reverse=True)) + r")\b", re.I)
+
+
 def local_text(text: str, tz: Any) -> str:
-    """UTC timestamps inside evidence text rewritten as local time with the zone named."""
+    """Evidence for the client: UTC timestamps as local time with the zone named, the collectors'
+    state words in Chinese."""
+    return _STATE_WORD.sub(lambda m: WORDS[m[1].lower()], _utc_to_local(text, tz))
+
+
+def _utc_to_local(text: str, tz: Any) -> str:
     def sub(m: re.Match[str]) -> str:
         t = datetime.fromisoformat(f"{m[1]}T{m[2]}:00+00:00").astimezone(tz)
         return f"{t:%Y-%m-%d %H:%M}（{zone_name(tz)}）"

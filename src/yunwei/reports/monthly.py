@@ -157,7 +157,18 @@ def section_results(m: Month) -> dict[str, Any]:
 
 
 def section_availability(m: Month) -> dict[str, Any]:
-    avail = service_availability(m.store, m.period.since, m.period.until, m.jobs, m.now)
+    """Time-weighted availability per service, counted inside the contract's service period only."""
+    since, until = m.period.since, m.period.until
+    c = m.contract
+    if c.start is not None:
+        since = max(since, datetime.combine(c.start, datetime.min.time(), tzinfo=m.period.tz).astimezone(timezone.utc))
+    if c.end is not None:
+        until = min(until, datetime.combine(c.end + timedelta(days=1), datetime.min.time(),
+                                            tzinfo=m.period.tz).astimezone(timezone.utc))
+    if until <= since:
+        avail = service_availability(m.store, since, since, m.jobs, m.now)
+        return {"rows": [avail_row(a) for a in avail], "outages": [], "method": analysis.AVAILABILITY_METHOD}
+    avail = service_availability(m.store, since, until, m.jobs, m.now)
     return {"rows": [avail_row(a) for a in avail], "outages": outage_rows(avail, m.period, m.end),
             "method": analysis.AVAILABILITY_METHOD}
 

@@ -45,7 +45,7 @@ TEXT_W_PORTRAIT = int((21.0 - 2.6 - 2.4) * DXA_PER_CM)
 TEXT_W_LANDSCAPE = int((29.7 - 2.6 - 2.4) * DXA_PER_CM)
 HALF_CHAR_DXA = 105     # one half-width character at 9 pt
 CELL_PAD_DXA = 230
-WIDE_TABLE_COLUMNS = 10  # tables with this many columns get a landscape section
+WIDE_TABLE_COLUMNS = 11  # tables with this many columns get a landscape section
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -123,7 +123,7 @@ def column_widths(columns: list[str], rows: list[list[str]], total: int,
         p90 = cells[int(0.9 * (len(cells) - 1))] if cells else 0
         hw = display_width(c)
         head = hw if hw <= 8 else max(8, (hw + 1) // 2)   # a long header may wrap onto two lines
-        need.append(max(4, head, min(p90, 80)))
+        need.append(max(4, head, min(p90, 80)) + 1)
     width = [n * HALF_CHAR_DXA + CELL_PAD_DXA for n in need]
     if sum(width) <= total:
         extra = total - sum(width)

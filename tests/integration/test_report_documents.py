@@ -1,0 +1,162 @@
+"""Every report kind read as the client's reviewer reads it: rendered from a real lab journal and
+from a synthetic year, the DOCX and XLSX converted to PDF by LibreOffice (once per kind and format
+for the whole module), then checked page by page: A4, page numbers, page-count bounds, no empty
+states printed as None or 0.0 天, no English status words. The pages are kept as PNGs under
+var/test-artifacts/reports/pdf/ (git-ignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from yunwei.paths import project_root
+from yunwei.reports import generate as gen
+from yunwei.reports.humanise import ascii_status_words
+from yunwei.reports.pdf import convert_files
+from yunwei.reports.periods import client_tz, parse_period, today
+from yunwei.reports.windows import Window
+from yunwei.store import open_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from report_journals import contract, is_a4, keep_pngs, pdf_info, year_journal  # noqa: E402
+
+ROOT = project_root()
+BIN = Path(sys.executable).parent
+ARTIFACTS = ROOT / "var" / "test-artifacts" / "reports" / "pdf"
+NEEDS = [shutil.which("soffice"), shutil.which("pdfinfo"), shutil.which("pdftotext"), shutil.which("pdftoppm")]
+pytestmark = pytest.mark.skipif(not all(NEEDS), reason="needs LibreOffice and poppler-utils (scripts/bootstrap.sh)")
+
+YEAR_NOW = datetime(2027, 1, 10, tzinfo=timezone.utc)
+YEAR_CASES = [("inspection-record", "day", "2026-06-10"), ("health-daily", "day", "2026-06-10"),
+              ("resource-record", "week", "2026-W24"), ("monthly", "month", "2026-06"),
+              ("quarterly", "quarter", "2026-Q3"), ("annual", "year", "2026")]
+MAX_PAGES = {"inspection-record": 12, "health-daily": 6}
+QUIET = {"cpu_pct": {"warn": 101, "crit": 101}, "iowait_pct": {"warn": 101, "crit": 101},
+         "load_per_core": {"warn": 1000, "crit": 1000}, "disk_util_pct": {"warn": 101, "crit": 101}}
+
+
+def _lab_cases() -> list[tuple[str, str, str]]:
+    tz = client_tz()
+    d = today(tz)
+    iso = d.isocalendar()
+    return [("inspection-record", "day", d.isoformat()), ("health-daily", "day", d.isoformat()),
+            ("resource-record", "week", f"{iso[0]}-W{iso[1]:02d}"), ("monthly", "month", f"{d:%Y-%m}"),
+            ("quarterly", "quarter", f"{d.year}-Q{(d.month - 1) // 3 + 1}"), ("annual", "year", str(d.year))]
+
+
+def _render(store_path: Path, cases, out: Path, opts: gen.Options) -> dict[str, dict[str, Path]]:
+    files: dict[str, dict[str, Path]] = {}
+    with open_store(store_path, reap=False) as store:
+        for kind, unit, value in cases:
+            written = gen.generate(kind, store, parse_period(unit, value, client_tz()), opts)
+            files[kind] = {p.suffix[1:]: p for p in written}
+    return files
+
+
+def _convert(files: dict[str, dict[str, Path]], out: Path, source: str) -> dict[tuple[str, str], Path]:
+    """One LibreOffice start per format for all kinds; PNG pages kept per (source, kind, format)."""
+    pdfs: dict[tuple[str, str], Path] = {}
+    for fmt in ("docx", "xlsx"):
+        converted = convert_files([f[fmt] for f in files.values()], out / f"pdf-{fmt}")
+        for kind, pdf in zip(files, converted):
+            pdfs[(kind, fmt)] = pdf
+            keep_pngs(pdf, ARTIFACTS / source / f"{kind}-{fmt}")
+    return pdfs
+
+
+@pytest.fixture(scope="module")
+def year_pdfs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("year")
+    store_path = tmp / "journal.sqlite"
+    with open_store(store_path, reap=False) as store:
+        year_journal(store)
+    opts = gen.Options(out_dir=tmp / "out", formats=("html", "docx", "xlsx"), now=YEAR_NOW, contract=contract(),
+                       windows=[Window("国庆重保", date(2026, 10, 1), date(2026, 10, 7))], audit_anchor="12:abcdef0123456789")
+    files = _render(store_path, YEAR_CASES, tmp, opts)
+    return files, _convert(files, tmp, "year")
+
+
+@pytest.fixture(scope="module")
+def lab_pdfs(lab, tmp_path_factory):
+    """Three daily inspections of the lab (nginx stopped on web01 during the second), rendered."""
+    tmp = tmp_path_factory.mktemp("labjournal")
+    store_path = tmp / "journal.sqlite"
+    evars = tmp / "vars.json"
+    evars.write_text(json.dumps({"inspection_threshold_overrides": QUIET, "inspection_sample_seconds": 0.3,
+                                 "inspection_updates_enabled": False}))
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "YUNWEI_STORE": str(store_path),
+           "YUNWEI_JOB": "inspect", "YUNWEI_PROFILE": "daily", "ANSIBLE_FORCE_COLOR": "0",
+           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for i in range(3):
+        if i == 1:
+            lab.exec("web01", "service", "nginx", "stop")
+        try:
+            proc = subprocess.run([str(BIN / "ansible-playbook"), "playbooks/inspect.yml", "-i", str(lab.inventory),
+                                   "-e", f"@{evars}"], cwd=ROOT, env={**env, "YUNWEI_RUN_ID": str(uuid.uuid4())},
+                                  capture_output=True, text=True, timeout=300)
+        finally:
+            if i == 1:
+                lab.exec("web01", "service", "nginx", "start")
+        assert proc.returncode in (0, 2), proc.stdout[-3000:] + proc.stderr[-2000:]
+    opts = gen.Options(out_dir=tmp / "out", formats=("html", "docx", "xlsx"), contract=contract())
+    files = _render(store_path, _lab_cases(), tmp, opts)
+    return files, _convert(files, tmp, "lab")
+
+
+def _check_pdf(pdf: Path, kind: str, fmt: str) -> None:
+    info = pdf_info(pdf)
+    assert info.pages >= 1
+    assert all(is_a4(s) for s in info.sizes), f"{pdf.name}: not A4: {set(info.sizes)}"
+    if fmt == "docx":
+        assert info.sizes[0][0] < info.sizes[0][1], f"{pdf.name}: the first page is not portrait"
+        flat = re.sub(r"\s+", "", info.text)
+        assert f"第1页共{info.pages}页" in flat and f"第{info.pages}页共{info.pages}页" in flat
+        if kind in MAX_PAGES:
+            assert info.pages <= MAX_PAGES[kind], f"{pdf.name}: {info.pages} pages > {MAX_PAGES[kind]}"
+        for heading in ("一、", "签字确认"):
+            assert heading in info.text
+    else:
+        assert "第1页" in re.sub(r"\s+", "", info.text), f"{pdf.name}: XLSX print has no page numbers"
+    assert "None" not in info.text and "0.0 天" not in info.text and "nan" not in info.text.lower().split()
+    assert ascii_status_words(info.text) == [], f"{pdf.name}: {ascii_status_words(info.text)[:10]}"
+    assert not re.search(r"\broot\b", info.text.split("签字确认")[-1]), "a login pre-filled as a signer"
+
+
+@pytest.mark.parametrize("fmt", ["docx", "xlsx"])
+@pytest.mark.parametrize("kind", [k for k, _, _ in YEAR_CASES])
+def test_synthetic_year_documents(year_pdfs, kind, fmt):
+    _check_pdf(year_pdfs[1][(kind, fmt)], kind, fmt)
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("fmt", ["docx", "xlsx"])
+@pytest.mark.parametrize("kind", [k for k, _, _ in YEAR_CASES])
+def test_lab_journal_documents(lab_pdfs, kind, fmt):
+    _check_pdf(lab_pdfs[1][(kind, fmt)], kind, fmt)
+
+
+@pytest.mark.lab
+def test_lab_nginx_stop_is_one_problem_with_its_consequences(lab_pdfs):
+    text = pdf_info(lab_pdfs[1][("health-daily", "docx")]).text
+    flat = re.sub(r"\s+", "", text)
+    assert "nginx运行状态" in flat and "由此引起的关联异常" in flat
+    record = re.sub(r"\s+", "", pdf_info(lab_pdfs[1][("inspection-record", "docx")]).text)
+    assert "有效巡检3次" in record
+
+
+def test_year_numbers_in_print(year_pdfs):
+    annual = re.sub(r"\s+", "", pdf_info(year_pdfs[1][("annual", "docx")]).text)
+    assert "合同服务期为2026-03-01至2027-02-28" in annual
+    june = pdf_info(year_pdfs[1][("health-daily", "docx")]).text
+    assert "较差" in june or "危险" in june          # a day with the website down is never 良好
+    assert "良好" not in june.split("评分方法")[0]
