@@ -68,13 +68,32 @@ def test_inspection_record_lists_every_check(store):
     assert data["totals"]["runs"] == 2
     assert data["totals"]["checks"] == 9
     assert (data["totals"]["ok"], data["totals"]["warn"], data["totals"]["crit"]) == (8, 1, 0)
-    assert data["signoff"] == {"inspectors": ["alice", "bob"], "reviewer": "", "date": "2026-11-25"}
+    # no contract: logins are nobody's name, so no signer is pre-filled with one
+    assert data["signoff"]["inspectors"] == [] and all(r["name"] == "" for r in data["signoff"]["rows"])
+    assert data["runs"][0]["operator_name"] == "alice（未登记账号）"
     first = data["runs"][0]
     assert first["started"] == "2026-11-25 09:00"
-    db = next(h for h in first["hosts"] if h["host"] == "db01")
-    fs = next(c for c in db["checks"] if c["check_id"] == "HOST-FS-001")
-    assert (fs["instance"], fs["value"], fs["status_label"], fs["suggestion"]) == ("/srv/data", 85.5, "警告",
-                                                                                  "处理 HOST-FS-001")
+    db = next(h for h in data["hosts"] if h["host"] == "db01")
+    fs = next(c for c in db["items"] if c["check_id"] == "HOST-FS-001")
+    assert (fs["instance"], fs["worst_label"], fs["results"][first["run_id"]]["text"]) == ("/srv/data", "警告", "85.5")
+    annex = next(a for a in data["annex"] if a["check_id"] == "HOST-FS-001")
+    assert (annex["value"], annex["status_label"], annex["suggestion"]) == (85.5, "警告", "处理 HOST-FS-001")
+    finding = next(f for f in data["findings"] if f["check_id"] == "HOST-FS-001")
+    assert (finding["occurrences"], finding["observations"], finding["state"]) == (1, 1, "未恢复")
+    # with the contract: people's names, the reviewer from the signers, never a future date
+    from yunwei.reports.contract import parse_contract
+    c = parse_contract({"project": {"name": "P", "number": "N"}, "client": {"name": "C"}, "contractor": {"name": "D"},
+                        "service_period": {"start": "2026-01-01", "end": "2026-12-31"},
+                        "team": [{"name": "艾丽", "role": "运维", "logins": ["alice"]},
+                                 {"name": "鲍勃", "role": "运维", "logins": ["bob"]},
+                                 {"name": "张伟", "role": "经理", "logins": []}],
+                        "signers": {"inspection-record": [{"role": "巡检人"}, {"role": "复核人", "name": "张伟"}]}}, "c.yml")
+    data = assemble.inspection_record(store, day, contract=c, now=local(2026, 11, 25, 12))
+    assert data["signoff"]["rows"] == [{"role": "巡检人", "name": "艾丽、鲍勃"}, {"role": "复核人", "name": "张伟"}]
+    assert data["signoff"]["date"] == "2026-11-25"
+    early = assemble.inspection_record(store, parse_period("day", "2026-11-26", SH), contract=c,
+                                       now=local(2026, 11, 25, 12))
+    assert early["signoff"]["date"] == "2026-11-25"      # the record of a day still ahead is not dated ahead
 
 
 def test_empty_day_says_so(store):
@@ -86,7 +105,7 @@ def test_empty_day_says_so(store):
     assert m["empty"] and m["health"]["score_avg"] is None
     assert m["inspections"]["required"] == 30 and m["inspections"]["done"] == 0
     assert len(m["inspections"]["missed"]) == 30
-    assert all(a["availability_pct"] is None for a in m["availability"])
+    assert all(a["availability_pct"] is None for a in m["availability"]["rows"])
     r = assemble.resource_record(store, parse_period("week", "2026-W47", SH))
     assert r["empty"] and r["filesystems"] == []
 
@@ -105,11 +124,17 @@ def test_health_daily_score_anomalies_changes(store):
     d = assemble.health_daily(store, parse_period("day", "2026-11-25", SH), with_trends=False)
     # web01: WEB-HTTP crit (worst of the day) + PKG warn -> 100-20-5 = 75; db01: 100
     assert d["host_scores"] == {"db01": 100.0, "web01": 75.0}
-    assert d["score"] == 87.5 == health.overall_score({"a": 100, "b": 75})
-    assert d["grade"] == "一般"
+    assert d["raw_score"] == 87.5 == health.overall_score({"a": 100, "b": 75})
+    # ... but the website was down that day: never 良好, capped at 74 (较差)
+    assert (d["score"], d["grade"]) == (74.0, "较差") and d["score_caps"]
     web = next(h for h in d["hosts"] if h["host"] == "web01")
     assert (web["light"], web["crit"], web["warn"]) == ("红", 1, 1)
-    assert [a["check_id"] for a in d["anomalies"]] == ["HOST-PKG-002", "HOST-PKG-002", "WEB-HTTP-001"]
+    # one row per distinct anomaly, however often it recurred
+    rows = {f["check_id"]: f for f in d["findings"]}
+    assert sorted(rows) == ["HOST-PKG-002", "WEB-HTTP-001"]
+    assert (rows["HOST-PKG-002"]["occurrences"], rows["HOST-PKG-002"]["first"], rows["HOST-PKG-002"]["last"]) == (
+        2, "09:00", "15:00")
+    assert rows["WEB-HTTP-001"]["state"] == "未恢复"
     assert [p["check_id"] for p in d["patches"]] == ["HOST-PKG-002"]
     changes = {(c["host"], c["check_id"]): c["change"] for c in d["changes"]}
     assert changes[("web01", "WEB-HTTP-001")] == "新增异常"
@@ -121,9 +146,12 @@ def test_health_daily_score_anomalies_changes(store):
 def test_trends_from_metrics(store):
     add_run(store, local(2026, 11, 25, 9), HEALTHY, metrics=[("cpu.used_pct", "web01", "", 10.0),
                                                            ("cpu.used_pct", "db01", "", 30.0)])
+    add_run(store, local(2026, 11, 25, 15), HEALTHY, metrics=[("cpu.used_pct", "web01", "", 12.0)])
     d = assemble.health_daily(store, parse_period("day", "2026-11-25", SH))
     cpu = next(t for t in d["trends"]["24h"] if t["key"] == "cpu")
-    assert cpu["series"][0]["points"] == [{"t": "2026-11-25T09:00", "mean": 20.0, "max": 30.0, "n": 2}]
+    # every run is a point of its host's line (no hourly means)
+    assert {line["host"]: [p["value"] for p in line["points"]] for line in cpu["lines"]} == {
+        "db01": [30.0], "web01": [10.0, 12.0]}
     assert next(t for t in d["trends"]["24h"] if t["key"] == "net")["empty"]
 
 
@@ -142,6 +170,8 @@ def test_monthly_inspections_availability_risks(store):
                 checks[0] = ("web01", "WEB-HTTP-001", "web", "crit", "", 502)
             if day in (7, 8, 9):
                 checks.append(("db01", "HOST-NTP-001", "time", "warn", "", "offset 900ms"))
+            elif day > 9:
+                checks.append(("db01", "HOST-NTP-001", "time", "ok", "", "offset 1ms"))
             add_run(store, local(2026, 12, day, 9 + 4 * k), checks)
     add_run(store, local(2026, 12, 11, 9), HEALTHY, status="interrupted")   # does not count as done
     m = assemble.monthly(store, month, windows, now=datetime(2027, 1, 3, tzinfo=timezone.utc), with_trends=False)
@@ -151,18 +181,22 @@ def test_monthly_inspections_availability_risks(store):
     assert [(x["date"], x["missing"], x["window"]) for x in ins["missed"]] == [("2026-12-10", 1, ""),
                                                                              ("2026-12-31", 1, "元旦")]
     assert ins["heightened_days"] == 2
-    web = next(a for a in m["availability"] if a["service"].startswith("网站服务"))
-    samples = 28 + 3 + 2 + 1                     # one sample per run with the web check (incl. interrupted)
-    assert (web["samples"], web["down"]) == (samples, 1)
-    assert web["availability_pct"] == round(100 * (samples - 1) / samples, 2)
-    db = next(a for a in m["availability"] if a["service"].startswith("数据库"))
+    web = next(a for a in m["availability"]["rows"] if a["service"].startswith("网站服务"))
+    # time-weighted: down from the 5th 09:00 (observed crit) to the 6th 09:00 (the next run observed it up)
+    assert web["down_s"] == 24 * 3600 and web["outages"] == 1
+    assert web["availability_pct"] == round(100 * (1 - 24 * 3600 / web["observed_s"]), 2)
+    assert [(o["start"], o["end"]) for o in m["availability"]["outages"]] == [("2026-12-05 09:00", "2026-12-06 09:00")]
+    db = next(a for a in m["availability"]["rows"] if a["service"].startswith("数据库"))
     assert db["availability_pct"] == 100.0
-    cats = {a["category"]: (a["warn"], a["crit"]) for a in m["anomalies_by_category"]}
+    cats = {a["category"]: (a["warn"], a["crit"]) for a in m["results"]["by_category"]}
     assert cats == {"web": (0, 1), "time": (3, 0)}
-    assert [(r["host"], r["check_id"], r["days"]) for r in m["risks"]] == [("db01", "HOST-NTP-001", 3)]
-    assert any("HOST-NTP-001" in s for s in m["measures"]) and any("漏检 2 次" in s for s in m["measures"])
-    assert m["backup"]["text"] in ("尚未启用。", "本期无执行记录。")
-    assert "尚未启用" in m["restore_test"]["text"] or m["restore_test"]["enabled"]
+    assert [(r["host"], r["check_id"], r["days"], r["state"]) for r in m["risks"]["rows"]] == [
+        ("db01", "HOST-NTP-001", 3, "已关闭")]      # recovered by the end of the month
+    assert any("漏检 2 次" in s for s in m["measures"])
+    assert [e["kind"] for e in m["events"]][:1] == ["服务中断"]
+    assert m["backup"]["text"] and m["restore_test"]["text"]
+    day5 = next(x for x in m["health"]["daily"] if x["date"] == "2026-12-05")
+    assert day5["grade"] != "良好" and day5["score"] <= 74
     assert len(m["health"]["daily"]) == 30
 
 
@@ -191,19 +225,21 @@ def test_monthly_today_is_not_missed_before_it_ends(store):
     assert [(x["date"], x["missing"]) for x in m["inspections"]["missed"]] == [("2026-11-25", 2)]
 
 
-def test_resource_forecast(store):
+def test_resource_record_shows_the_recorded_forecast(store):
+    """Days until full are the inspection's HOST-CAP-001 (judged against its thresholds), never refitted."""
     for d in range(7):
-        add_run(store, local(2026, 11, 23 + d, 9), [], job="resources", profile="resources",
+        cap = [("db01", "HOST-CAP-001", "host", "warn" if d == 6 else "ok", "/srv/data", 19.0 if d == 6 else 40.0)]
+        add_run(store, local(2026, 11, 23 + d, 9), cap, job="resources", profile="resources",
                 metrics=[("fs.used_pct", "db01", "/srv/data", 50.0 + 2 * d), ("fs.used_pct", "db01", "/", 30.0),
                          ("fs.size_bytes", "db01", "/srv/data", float(64 * 2**30))])
     r = assemble.resource_record(store, parse_period("week", "2026-W48", SH))
     fs = {f["instance"]: f for f in r["filesystems"]}
     data = fs["/srv/data"]
     assert (data["first_pct"], data["last_pct"], data["growth_pct"]) == (50.0, 62.0, 12.0)
-    assert data["growth_per_day"] == pytest.approx(2.0, abs=1e-3)
-    assert data["days_to_full"] == 19.0 and data["status"] == "warn" and data["size_gib"] == 64.0
-    assert fs["/"]["days_to_full"] is None and fs["/"]["status"] == "ok"
-    assert len(r["runs"]) == 7
+    assert (data["days_to_full"], data["forecast_text"], data["status"]) == (19.0, "19 天", "warn")
+    assert data["size_text"] == "64 GiB"
+    assert fs["/"]["days_to_full"] is None and fs["/"]["status"] is None and "未预测" in fs["/"]["forecast_text"]
+    assert len(r["runs"]) == 7 and [f["instance"] for f in r["at_risk"]] == ["/srv/data"]
 
 
 def test_summary_from_months(store):
@@ -261,6 +297,7 @@ def test_monthly_limited_run_does_not_count_as_the_days_inspection(store):
         ("2026-12-10", recheck.id, ["db01"], ["web01"]), ("2026-12-11", ins["partial"][1]["run_id"], ["web01"], ["db01"])]
     assert next(d for d in ins["days"] if d["date"] == "2026-12-10")["partial"] == 1
     from yunwei.reports import document
-    doc = document.monthly(m, charts_on=False)
+    from yunwei.reports.contract import Contract
+    doc = document.monthly(m, Contract(), charts_on=False)
     part = next(b for b in doc["blocks"] if b["type"] == "table" and b["sheet"] == "部分主机巡检")
     assert [r[0] for r in part["rows"]] == ["2026-12-10", "2026-12-11"]

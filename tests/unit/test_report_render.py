@@ -22,6 +22,7 @@ from yunwei.store import open_store
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2027, 1, 10, tzinfo=timezone.utc)
 WINDOWS = [Window("国庆重保", date(2026, 10, 1), date(2026, 10, 3))]
+FMT = ("html", "docx", "xlsx")   # PDF is converted by LibreOffice in tests/integration/test_report_documents.py
 CASES = [("inspection-record", "day", "2026-10-05"), ("health-daily", "day", "2026-10-05"),
          ("resource-record", "week", "2026-W41"), ("monthly", "month", "2026-10"),
          ("quarterly", "quarter", "2026-Q4"), ("annual", "year", "2026")]
@@ -44,7 +45,7 @@ def generated(journal, tmp_path_factory):
     with open_store(journal[0], reap=False) as store:
         for kind, unit, value in CASES:
             period = parse_period(unit, value, SH)
-            opts = gen.Options(out_dir=out, windows=WINDOWS, now=NOW)
+            opts = gen.Options(out_dir=out, windows=WINDOWS, now=NOW, formats=FMT)
             files = gen.generate(kind, store, period, opts)
             data = gen.assemble_data(kind, store, period, gen.Options(windows=WINDOWS, now=NOW, charts=False))
             doc = gen.layout(kind, data, gen.Options(charts=False))
@@ -79,19 +80,39 @@ def tables_of(doc):
 
 @pytest.mark.parametrize("kind", [c[0] for c in CASES])
 def test_every_table_in_xlsx_and_docx(generated, kind):
+    """Every table holds the same figures in XLSX (numbers, percentages as fractions with a % format)
+    and DOCX (printed text); annex tables (only: xlsx) are in the workbook and not in the document."""
+    from yunwei.reports.document import fmt_cell
+
     data, doc, files = generated[kind]
-    assert set(files) == {"html", "docx", "xlsx"}
-    wb = openpyxl.load_workbook(files["xlsx"], read_only=True)
+    assert set(files) == set(FMT)
+    wb = openpyxl.load_workbook(files["xlsx"])
     docx_tabs = docx_tables(files["docx"])
     for block in tables_of(doc):
-        expected = [[_norm(c) for c in block["columns"]]] + [[_norm(c) for c in row] for row in block["rows"]]
         if not block["rows"]:
             continue
-        assert block["sheet"] in wb.sheetnames, f"{kind}: no sheet {block['sheet']}"
-        assert xlsx_table(files["xlsx"], block["sheet"]) == expected, f"{kind}/{block['sheet']} (xlsx)"
-        assert expected in docx_tabs, f"{kind}/{block['title']} (docx)"
-    meta = docx_tabs[0]
-    assert meta[1:] == [[_norm(k), _norm(v)] for k, v in doc["meta"]]
+        fmts = block["formats"]
+        ws = wb[block["sheet"]]
+        got = [list(r) for r in ws.iter_rows(values_only=True)]
+        assert got[0] == block["columns"], f"{kind}/{block['sheet']}"
+        for row, cells in zip(block["rows"], got[1:]):
+            for v, f, cell in zip(row, fmts, cells):
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    assert isinstance(cell, (int, float)), f"{kind}/{block['sheet']}: {cell!r} stored as text"
+                    assert cell == pytest.approx(v / 100 if f == "pct" else v)
+                else:
+                    assert _norm(cell) == _norm("—" if v is None else v)
+        pct_col = next((i for i, f in enumerate(fmts) if f == "pct"), None)
+        if pct_col is not None:
+            numeric = [r for r in ws.iter_rows(min_row=2) if isinstance(r[pct_col].value, float)]
+            assert all(r[pct_col].number_format == "0.00%" for r in numeric)
+        if block.get("only") == "xlsx":
+            continue
+        printed = [[_norm(fmt_cell(v, f)) for v, f in zip(row, fmts)] for row in block["rows"]]
+        table = next((t for t in docx_tabs if t[1:] == printed), None)
+        assert table is not None, f"{kind}/{block['title']} (docx)"
+    keys, values = docx_tabs[1]
+    assert keys == [_norm(k) for k, _ in doc["meta"]] and values == [_norm(fmt_cell(v, None)) for _, v in doc["meta"]]
 
 
 def test_inspection_record_numbers(generated, journal):
@@ -109,8 +130,10 @@ def test_inspection_record_numbers(generated, journal):
     text = "\n".join(p.text for p in d.paragraphs)
     assert "《日常巡检记录》" in text and "签字确认" in text
     signoff = d.tables[-1]
-    assert [c.text for c in signoff.rows[0].cells] == ["巡检人", "复核人", "日期"]
-    assert [c.text for c in signoff.rows[1].cells] == ["zhangsan", "", "2026-10-05"]
+    assert [c.text for c in signoff.rows[0].cells] == ["角色", "姓名", "签字", "日期"]
+    # no contract maps the login zhangsan to a person: the line is left for the hand, never the login
+    assert [c.text for c in signoff.rows[1].cells][:3] == ["巡检人", "", ""]
+    assert "zhangsan（未登记账号）" in [c.text for t in d.tables for r in t.rows for c in r.cells]
 
 
 def test_monthly_numbers(generated):
@@ -123,13 +146,14 @@ def test_monthly_numbers(generated):
     assert len(missed) == 1 + 1 + 24
     avail = {r[0]: r for r in xlsx_table(files["xlsx"], "服务可用性")[1:]}
     web = avail["网站服务（HTTP 可用性、页面关键字）"]
-    assert web[1:4] == ["24", "23", "1"]                  # 12 runs x 2 web hosts, one HTTP crit on day 5
+    assert web[4:6] == ["1", "12"]                         # one outage (HTTP crit on day 5) in 12 observing runs
+    assert web[2] == "1 天"                                 # down from day 5 09:00 until day 6 09:00
     summary = openpyxl.load_workbook(files["xlsx"])["概要"]
     values = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}
-    assert values["应巡检次数"] == 37 and values["实际巡检次数"] == 12 and values["漏检次数"] == 25
+    assert values["应巡检次数"] == 37 and values["有效巡检次数"] == 12 and values["漏检次数"] == 25
     html = files["html"].read_text(encoding="utf-8")
     assert "《系统运行月度总结报告》" in html and "data:image/png;base64," in html
-    assert "尚未启用" in html
+    assert "尚未纳入自动化" in html
     assert "<link" not in html and 'src="http' not in html      # self-contained
 
 
@@ -140,8 +164,8 @@ def test_health_daily_has_charts_and_score(generated):
     assert html.count("data:image/png;base64,") == 2              # 24 h and 7 days panels
     d = docx.Document(str(files["docx"]))
     assert len(d.inline_shapes) == 2
-    meta = {row.cells[0].text: row.cells[1].text for row in d.tables[0].rows}
-    assert meta["健康评分"] == str(data["score"])
+    keys, values = ([c.text for c in row.cells] for row in d.tables[1].rows)
+    assert dict(zip(keys, values))["健康评分"] == _norm(data["score"])
     wb = openpyxl.load_workbook(files["xlsx"])
     assert "图表" in wb.sheetnames and len(wb["图表"]._images) == 2
 
@@ -151,8 +175,8 @@ def test_quarterly_from_months(generated):
     rows = xlsx_table(files["xlsx"], "各月概况")
     assert [r[0] for r in rows[1:]] == ["2026-10", "2026-11", "2026-12"]
     oct_ = rows[1]
-    assert oct_[1:5] == ["12", "37", "12", "25"]
-    assert rows[2][1] == "0" and rows[2][6] == "—"             # November: no data, no invented score
+    assert oct_[1:4] == ["37", "12", "25"]
+    assert rows[2][2] == "0" and rows[2][5] == "—"             # November: no data, no invented score
 
 
 def test_empty_period_all_formats(journal, tmp_path):
@@ -161,7 +185,7 @@ def test_empty_period_all_formats(journal, tmp_path):
                                   ("resource-record", "week", "2026-W36"), ("monthly", "month", "2026-09"),
                                   ("annual", "year", "2025")):
             files = gen.generate(kind, store, parse_period(unit, value, SH),
-                                 gen.Options(out_dir=tmp_path, now=NOW))
+                                 gen.Options(out_dir=tmp_path, now=NOW, formats=FMT))
             html = next(f for f in files if f.suffix == ".html").read_text(encoding="utf-8")
             assert "无巡检" in html or "无资源巡检数据" in html, kind
             d = docx.Document(str(next(f for f in files if f.suffix == ".docx")))
@@ -195,7 +219,8 @@ def test_failed_render_writes_nothing(journal, tmp_path, monkeypatch):
 
     monkeypatch.setattr(render_xlsx, "render", boom)
     with open_store(journal[0], reap=False) as store, pytest.raises(RuntimeError):
-        gen.generate("inspection-record", store, parse_period("day", "2026-10-05", SH), gen.Options(out_dir=tmp_path))
+        gen.generate("inspection-record", store, parse_period("day", "2026-10-05", SH),
+                     gen.Options(out_dir=tmp_path, formats=FMT))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -245,7 +270,7 @@ def test_cli(journal, tmp_path, capsys):
     (["resource-record", "--week", "2026-W60"], "--week"),
     (["quarterly", "--quarter", "2026-Q0"], "--quarter"),
     (["annual", "--year", "twenty"], "--year"),
-    (["monthly", "--month", "2026-10", "--format", "pdf"], "--format"),
+    (["monthly", "--month", "2026-10", "--format", "odt"], "--format"),
 ])
 def test_cli_bad_input_exits_2(journal, tmp_path, capsys, argv, needle):
     rc = cli.main(["report", *argv, "--store", str(journal[0]), "--out", str(tmp_path)])
@@ -295,13 +320,14 @@ def test_hostile_text_is_escaped_and_cleaned(tmp_path):
             suggestion="查看 /var/log/nginx/error.log & 处理")])
         store.finish_run(run.id, "ok")
         files = gen.generate("inspection-record", store, parse_period("day", "2026-10-05", SH),
-                             gen.Options(out_dir=tmp_path / "out"))
+                             gen.Options(out_dir=tmp_path / "out", formats=FMT))
     by = {f.suffix[1:]: f for f in files}
     html = by["html"].read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;" in html
     rows = xlsx_table(by["xlsx"], "检查明细")
     assert rows[1][9] == '<script>alert("x")</script> [31mboom'
-    assert any('<script>alert("x")</script> [31mboom' in row for t in docx_tables(by["docx"]) for row in t)
+    assert any('<script>alert("x")</script> [31mboom' in cell for t in docx_tables(by["docx"]) for row in t
+               for cell in row)
 
 
 def test_client_docx_and_xlsx_templates(journal, tmp_path):

@@ -25,7 +25,6 @@ from yunwei.reports.plan import Plan, plan_from
 from yunwei.reports.windows import Window
 
 Item = analysis.Item
-REACHED_MARKER = "HOST-UP-001"   # emitted by the host area on every host it reached
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -30,6 +30,18 @@ from yunwei.reports.windows import Window
 Item = analysis.Item
 
 
+@dataclass(frozen=True)
+class _Reported:
+    """A host a run reported checks on (stands in for its ok checks, which are not loaded)."""
+
+    run_id: str
+    host: str
+    id: str = ""
+    status: str = "ok"
+    instance: str = ""
+    time: Any = None
+
+
 @dataclass
 class Month:
     """What every section reads: the period, the plan, the clock, and the rows loaded once."""
@@ -41,7 +53,7 @@ class Month:
     runs: list[Any] = field(default_factory=list)
     jobs: list[str] = field(default_factory=list)
     bad: list[Any] = field(default_factory=list)        # warn/crit checks of the month's inspection runs
-    markers: list[Any] = field(default_factory=list)    # the reached-host marker of every run and host
+    markers: list[Any] = field(default_factory=list)    # (run, host) pairs that reported checks
     summary: list[Any] = field(default_factory=list)    # store.check_summary rows
 
     @property
@@ -63,8 +75,8 @@ def load_month(store: Any, period: Period, plan: Plan, now: datetime) -> Month:
     m.bad = sorted((c for job in m.jobs for st in ("warn", "crit")
                     for c in store.checks(job=job, status=st, since=period.since, until=until) if c.run_id in ids),
                    key=lambda c: c.time)
-    m.markers = [c for job in m.jobs for c in store.checks(job=job, check_id="HOST-UP-001", since=period.since,
-                                                           until=until) if c.run_id in ids]
+    m.markers = [_Reported(run_id, host) for job in m.jobs
+                 for run_id, host in store.check_hosts(since=period.since, until=until, job=job) if run_id in ids]
     m.summary = [x for job in m.jobs for x in store.check_summary(since=period.since, until=period.until, job=job)]
     return m
 

@@ -496,6 +496,14 @@ class Store:
                 s.last_status = latest.get((s.host, s.id), "")
         return out
 
+    def check_hosts(self, since: TimeArg = None, until: TimeArg = None, job: str | None = None) -> list[tuple[str, str]]:
+        """Distinct (run id, host) pairs having any check in the window: which hosts each run reported on
+        (the reports count a run as an inspection only when it reached a host)."""
+        where, params = _where(since=("c.time >= ?", epoch(since)), until=("c.time < ?", epoch(until)),
+                               job=("r.job = ?", job))
+        join = " JOIN runs r ON r.id = c.run_id" if job is not None else ""
+        return [(r[0], r[1]) for r in self._query(f"SELECT DISTINCT c.run_id, c.host FROM checks c{join}{where}", params)]
+
     def metric_series(
         self,
         name: str,
