@@ -390,8 +390,9 @@ def _monthly_overview(data: dict[str, Any]) -> str:
     outages = data["availability"]["outages"]
     cap = f"（因{'；'.join(h['caps'])}，评级封顶）" if h["caps"] else ""
     parts = [f"本月共执行巡检作业 {t['runs']} 次，覆盖主机 {len(data['hosts'])} 台，检查结果 {t['checks']} 条。",
-             f"应巡检 {ins['required']} 次，有效完成 {ins['done']} 次，漏检 {ins['missed_count']} 次，完成率 "
-             f"{fmt_cell(ins['rate'], 'pct') if ins['rate'] is not None else '—'}。",
+             (f"应巡检 {ins['required']} 次，有效完成 {ins['done']} 次，漏检 {ins['missed_count']} 次，完成率 "
+              f"{fmt_cell(ins['rate'], 'pct')}。" if ins["required"] else
+              f"本月尚无到期的巡检义务（服务期外或尚未结束的日期不计），已执行有效巡检 {ins['counted_runs']} 次。"),
              f"平均健康评分 {_v(h['score_avg'])} 分，评级“{h['grade']}”{cap}。",
              f"发现异常问题 {len(causes)} 项（按根因合并），其中严重 {crit} 项；" +
              (f"服务中断 {len(outages)} 次。" if outages else "未发生服务中断。"),

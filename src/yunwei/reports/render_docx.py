@@ -127,10 +127,8 @@ def column_widths(columns: list[str], rows: list[list[str]], total: int,
     width = [n * HALF_CHAR_DXA + CELL_PAD_DXA for n in need]
     if sum(width) <= total:
         extra = total - sum(width)
-        long = [i for i, n in enumerate(need) if n >= 16] or list(range(len(need)))
-        for i in long:
-            width[i] += extra // len(long)
-        return width
+        weight = sum(need)
+        return [w + int(extra * n / weight) for w, n in zip(width, need)]
     rigid = [i for i, n in enumerate(need) if n <= 20]
     flex = [i for i in range(len(need)) if i not in rigid]
     room = total - sum(width[i] for i in rigid)
@@ -150,9 +148,10 @@ def _runs_xml(text: str) -> str:
     return "<w:br/>".join(f'<w:t xml:space="preserve">{ln}</w:t>' for ln in lines)
 
 
-def _cell_xml(value: str, width: int, fill: str | None, style: str, align: str | None = None) -> str:
+def _cell_xml(value: str, width: int, fill: str | None, style: str, align: str | None = None,
+              keep: bool = False) -> str:
     shd = f'<w:shd w:val="clear" w:color="auto" w:fill="{fill}"/>' if fill else ""
-    jc = f'<w:jc w:val="{align}"/>' if align else ""
+    jc = ("<w:keepNext/>" if keep else "") + (f'<w:jc w:val="{align}"/>' if align else "")
     run = f"<w:r>{_runs_xml(value)}</w:r>" if value else ""
     return (f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>{shd}<w:vAlign w:val="center"/></w:tcPr>'
             f'<w:p><w:pPr><w:pStyle w:val="{style}"/>{jc}</w:pPr>{run}</w:p></w:tc>')
@@ -160,7 +159,7 @@ def _cell_xml(value: str, width: int, fill: str | None, style: str, align: str |
 
 def table_xml(columns: list[str], rows: list[list[Any]], status_col: int | None, formats: list[str | None] | None = None,
               *, total: int = TEXT_W_PORTRAIT, header: bool = True, fractions: list[float] | None = None,
-              label_cols: tuple[int, ...] = (), row_height: int | None = None) -> str:
+              label_cols: tuple[int, ...] = (), row_height: int | None = None, keep_together: bool = False) -> str:
     """A bordered table as WordprocessingML text: fixed layout with widths from the content, the
     header row repeated on every page, no row split across pages."""
     formats = formats or [None] * len(columns)
@@ -177,16 +176,18 @@ def table_xml(columns: list[str], rows: list[list[Any]], status_col: int | None,
              "".join(f'<w:gridCol w:w="{w}"/>' for w in widths), "</w:tblGrid>"]
     if header:
         parts += ['<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>',
-                  *(_cell_xml(c, widths[i], "DDE6F0", HEAD_STYLE, "center") for i, c in enumerate(columns)), "</w:tr>"]
+                  *(_cell_xml(c, widths[i], "DDE6F0", HEAD_STYLE, "center", keep_together or len(rows) <= 3)
+                    for i, c in enumerate(columns)), "</w:tr>"]
     height = f'<w:trHeight w:val="{row_height}"/>' if row_height else ""
-    for raw, row in zip(rows, text_rows):
+    for n, (raw, row) in enumerate(zip(rows, text_rows), 1):
+        keep = keep_together and n < len(rows)
         parts.append(f"<w:tr><w:trPr><w:cantSplit/>{height}</w:trPr>")
         for i, value in enumerate(row):
             fill = STATUS_FILL.get(value) if (i == status_col or value in ("绿", "黄", "红")) else None
             if i in label_cols:
                 fill = "F2F2F2"
             align = "right" if i < len(numeric) and numeric[i] and isinstance(raw[i], (int, float)) else None
-            parts.append(_cell_xml(value, widths[i] if i < len(widths) else widths[-1], fill, CELL_STYLE, align))
+            parts.append(_cell_xml(value, widths[i] if i < len(widths) else widths[-1], fill, CELL_STYLE, align, keep))
         parts.append("</w:tr>")
     parts.append("</w:tbl>")
     return "".join(parts)
@@ -386,7 +387,7 @@ def _signoff(doc: Any, parts: _Parts, signoff: dict[str, Any]) -> None:
     doc.add_paragraph("签字确认", style="Heading 1")
     rows = signoff.get("rows") or []
     if signoff.get("date"):
-        doc.add_paragraph(f"记录日期：{signoff['date']}")
+        doc.add_paragraph(f"记录日期：{signoff['date']}").paragraph_format.keep_with_next = True
     parts.add(doc, table_xml(["角色", "姓名", "签字", "日期"],
                              [[r["role"], r["name"] or "", "", "　　年　　月　　日"] for r in rows], None,
-                             fractions=[2, 3, 4, 3], row_height=680))
+                             fractions=[2, 3, 4, 3], row_height=680, keep_together=True))
