@@ -56,7 +56,7 @@ def measure(path: Path, out: Path) -> dict:
     charts.cjk_font()
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     period = parse_period("month", "2026-10", ZoneInfo("Asia/Shanghai"))
-    opts = gen.Options(out_dir=out, windows=[Window("整月重保", START, date(2026, 10, 31))])
+    opts = gen.Options(out_dir=out, windows=[Window("整月重保", START, date(2026, 10, 31))], formats=("html", "docx", "xlsx"))
     opts.dirs = gen.template_dirs(None)
     t0, c0 = time.perf_counter(), time.process_time()
     with open_store(path, reap=False) as store:

@@ -6,7 +6,6 @@ the DOCX/XLSX files themselves (page setup, header/footer fields, styles, fonts,
 
 from __future__ import annotations
 
-import io
 import sys
 import zipfile
 from datetime import date, datetime, timezone
@@ -28,7 +27,7 @@ from yunwei.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from report_journals import (  # noqa: E402
-    CONTRACT, DB_UNREACHABLE, NGINX_DOWN, NO_HOST_DAYS, SH, contract, nginx_stopped, year_journal, _run,
+    CONTRACT, DB_UNREACHABLE, NGINX_DOWN, NO_HOST_DAYS, SH, contract, year_journal,
 )
 
 NOW = datetime(2027, 1, 10, tzinfo=timezone.utc)

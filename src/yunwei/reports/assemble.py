@@ -564,4 +564,15 @@ def health_daily(store: Any, period: Period, plan: Plan | Sequence[Window] | Non
     }
 
 
-from yunwei.reports.monthly import monthly, summary  # noqa: E402,F401  (re-exported)
+def monthly(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """《系统运行月度总结报告》: see monthly.monthly (kept here for callers of the assembly API)."""
+    from yunwei.reports import monthly as mod
+
+    return mod.monthly(*args, **kwargs)
+
+
+def summary(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Quarterly or annual summary: see monthly.summary."""
+    from yunwei.reports import monthly as mod
+
+    return mod.summary(*args, **kwargs)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import yaml
 
 from yunwei.errors import InputError
 from yunwei.paths import project_root
+from yunwei.reports.windows import _as_date as _day
 
 ENV_VAR = "YUNWEI_CONTRACT"
 DOC_KINDS = ("inspection-record", "resource-record", "health-daily", "monthly", "quarterly", "annual")
@@ -113,17 +114,6 @@ def _str(data: dict[str, Any], key: str, src: str, where: str, *, required: bool
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise InputError(src, f"{where}{key}", f"must be a text, got {type(value).__name__}")
     return str(value).strip()
-
-
-def _day(value: Any, src: str, key: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InputError(src, key, f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _mapping(value: Any, src: str, key: str) -> dict[str, Any]:

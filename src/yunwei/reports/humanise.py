@@ -40,22 +40,22 @@ def _fmt_num(x: float, nd: int = 2) -> str:
     return f"{x:.{nd}f}".rstrip("0").rstrip(".")
 
 
+def _scaled(x: float, base: float, units: tuple[str, ...], nd: int) -> str:
+    i = 0
+    while abs(x) >= base and i < len(units) - 1:
+        x /= base
+        i += 1
+    return f"{_fmt_num(x, nd if i else 0)} {units[i]}"
+
+
 def bytes_text(n: float) -> str:
     """9978371 -> '9.52 MiB' (binary units, as df and the collectors count)."""
-    x, i = float(n), 0
-    while abs(x) >= 1024 and i < len(_BYTE_UNITS) - 1:
-        x /= 1024.0
-        i += 1
-    return f"{_fmt_num(x, 2 if i else 0)} {_BYTE_UNITS[i]}"
+    return _scaled(float(n), 1024.0, _BYTE_UNITS, 2)
 
 
 def rate_text(bps: float) -> str:
     """Bytes per second -> 'KB/s', 'MB/s' (decimal, as network rates are quoted)."""
-    x, i = float(bps), 0
-    while abs(x) >= 1000 and i < len(_RATE_UNITS) - 1:
-        x /= 1000.0
-        i += 1
-    return f"{_fmt_num(x, 1 if i else 0)} {_RATE_UNITS[i]}"
+    return _scaled(float(bps), 1000.0, _RATE_UNITS, 1)
 
 
 def duration_text(seconds: float) -> str:

@@ -18,7 +18,7 @@ from yunwei.reports import analysis, health
 from yunwei.reports import catalog as cat
 from yunwei.reports import humanise as hz
 from yunwei.reports.assemble import (
-    _local, as_plan, avail_row, checks_of, count, finding_row, inspection_runs, outage_rows, period_info,
+    _local, as_plan, avail_row, count, finding_row, inspection_runs, outage_rows, period_info,
     reached_hosts, recorded_forecasts, run_verdict, runs_of, score_day, service_availability, signoff,
     trend_series,
 )
