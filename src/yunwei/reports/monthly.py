@@ -309,9 +309,10 @@ def section_risks(m: Month, results: dict[str, Any]) -> dict[str, Any]:
                      "last_evidence": hz.local_text(f.evidence, m.period.tz),
                      "suggestion": hz.client_text(f.suggestion)})
     current = {(r["host"], r["check_id"], r["instance"]) for r in rows}
+    last_prev = {analysis.item_of(c): c for c in prev_bad}
     for item, ds in sorted(prev_days.items()):
         if len(ds) >= cat.RISK_MIN_DAYS and item not in days and item not in current:
-            c = next(c for c in prev_bad if analysis.item_of(c) == item)
+            c = last_prev[item]
             rows.append({"host": item[0], "check_id": item[1], "instance": item[2], "title": c.title or item[1],
                          "category_label": cat.category_label(c.category), "days": 0, "worst": c.status,
                          "worst_label": cat.STATUS_LABEL[c.status], "first": "", "last": max(ds).isoformat(),

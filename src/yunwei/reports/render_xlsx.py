@@ -36,7 +36,7 @@ FILLS = {k: PatternFill("solid", fgColor=v) for k, v in FILL.items()}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 MAX_CELL = 32767  # Excel's limit on the characters of one cell
 NUMBER_FORMATS = {"pct": "0.00%", "int": "0", "num": "0.00"}
-WRAP_AT = 50     # characters: longer text columns wrap at this width
+WRAP_AT = 36     # characters: longer text columns wrap at this width
 
 
 def _value(value: Any, fmt: str | None = None) -> Any:
@@ -115,7 +115,7 @@ def _table_sheet(wb: Workbook, doc: dict[str, Any], b: dict[str, Any]) -> None:
                 cell.fill = fill
     ts.freeze_panes = "A2"
     ts.auto_filter.ref = ts.dimensions
-    _print_setup(ts, doc, title_rows="1:1", landscape=sum(widths) > 110)
+    _print_setup(ts, doc, title_rows="1:1", landscape=sum(widths) > 100)
 
 
 def render(doc: dict[str, Any], dirs: list[Path]) -> bytes:
@@ -157,7 +157,7 @@ def render(doc: dict[str, Any], dirs: list[Path]) -> bytes:
     for b in doc["blocks"]:
         t = b["type"]
         if t == "heading":
-            line(b["text"], font=bold)
+            line(b["text"], font=bold, merge=True)
         elif t in ("paragraph", "notice"):
             line(b["text"], font=Font(name=FONT, bold=t == "notice", color="C62828" if t == "notice" else None),
                  merge=True)
