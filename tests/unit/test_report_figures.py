@@ -240,3 +240,20 @@ def test_xlsx_numbers_are_numbers_and_sheets_print_on_a4(files):
         assert "&P" in sheet.oddFooter.center.text and "&N" in sheet.oddFooter.center.text
     assert wb["服务可用性"].print_title_rows == "$1:$1"
     assert wb["概要"]["A1"].font.name == "黑体"
+
+
+def test_a_wide_table_gets_a_landscape_section_and_the_rest_stays_portrait(tmp_path):
+    from yunwei.reports import render_docx
+    from yunwei.reports.document import _doc, _h, _p, _table
+    from yunwei.reports.templates import template_dirs
+
+    data = {"kind": "monthly", "title": "系统运行月度总结报告", "empty": False,
+            "period": {"title": "2026年6月", "label": "2026-06", "tz": "Asia/Shanghai", "zone": "北京时间"}}
+    wide = _table("宽表", "宽表", [f"列{i}" for i in range(12)], [[i * j for i in range(12)] for j in range(5)])
+    doc = _doc(data, [_h("一、概况"), _p("正文"), wide, _h("二、其后"), _p("正文")], [["月份", "2026-06"]], contract())
+    body = zipfile.ZipFile(__import__("io").BytesIO(render_docx.render(doc, template_dirs(None)))).read(
+        "word/document.xml").decode()
+    sections = body.split("<w:sectPr")[1:]
+    assert len(sections) == 3                                      # portrait, landscape (the table), portrait
+    assert 'w:orient="landscape"' in sections[1] and "landscape" not in sections[0] + sections[2]
+    assert all("w:headerReference" in s and "w:footerReference" in s for s in sections)
