@@ -422,7 +422,7 @@ def monthly(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
     blocks: list[dict[str, Any]] = []
     if not data["in_service"]:
         blocks.append({"type": "notice", "text": f"本月不在合同服务期（{contract.period_text()}）内，不计巡检义务。"})
-    elif data["empty"]:
+    if data["empty"]:
         blocks.append({"type": "notice", "text": NO_DATA})
     blocks.append(_h("一、总体运行情况"))
     if not data["empty"]:
