@@ -470,16 +470,19 @@ def _changes(prev: dict[Item, Any], cur: dict[Item, Any]) -> list[dict[str, Any]
 
 
 def service_availability(store: Any, since: datetime, until: datetime, jobs: Sequence[str],
-                         now: datetime | None = None) -> list[dict[str, Any]]:
-    """Time-weighted availability per service over [since, until) (until capped at now)."""
+                         now: datetime | None = None, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Time-weighted availability per service over [since, until) (until capped at now).
+
+    ``ids``: the check ids recorded in the period, when the caller has them (else one summary query)."""
     end = min(until, now or datetime.now(timezone.utc))
     look = analysis.lookback(since)
+    if ids is None:
+        ids = {x.id for job in jobs for x in store.check_summary(since=look, until=until, job=job)}
+    known = sorted(set(ids))
     out = []
     for name, pattern in analysis.services():
         rows: list[Any] = []
-        ids = sorted({x.id for job in jobs for x in store.check_summary(since=look, until=until, job=job)
-                      if pattern.match(x.id)})
-        for cid in ids:
+        for cid in (i for i in known if pattern.match(i)):
             for job in jobs:
                 rows.extend(store.checks(job=job, check_id=cid, since=look, until=until))
         timeline = analysis.service_timeline(rows, pattern)

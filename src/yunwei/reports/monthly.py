@@ -178,9 +178,9 @@ def section_availability(m: Month) -> dict[str, Any]:
         until = min(until, datetime.combine(c.end + timedelta(days=1), datetime.min.time(),
                                             tzinfo=m.period.tz).astimezone(timezone.utc))
     if until <= since:
-        avail = service_availability(m.store, since, since, m.jobs, m.now)
+        avail = service_availability(m.store, since, since, m.jobs, m.now, ids=())
         return {"rows": [avail_row(a) for a in avail], "outages": [], "method": analysis.AVAILABILITY_METHOD}
-    avail = service_availability(m.store, since, until, m.jobs, m.now)
+    avail = service_availability(m.store, since, until, m.jobs, m.now, ids={x.id for x in m.summary})
     return {"rows": [avail_row(a) for a in avail], "outages": outage_rows(avail, m.period, m.end),
             "method": analysis.AVAILABILITY_METHOD}
 
