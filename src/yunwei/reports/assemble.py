@@ -501,7 +501,7 @@ def outage_rows(avail: Sequence[dict[str, Any]], period: Period, end: datetime) 
     for a in avail:
         for o in a["outages"]:
             rows.append({"service": a["service"], "start": _local(o.start, period),
-                         "end": _local(o.end, period) if o.end else "尚未恢复",
+                         "end": _local(o.end, period) if o.end else "至期末未恢复",
                          "duration": hz.duration_text(o.seconds(end)), "seconds": o.seconds(end),
                          "hosts": "、".join(sorted(o.hosts)), "evidence": hz.local_text(o.evidence, period.tz)})
     return sorted(rows, key=lambda r: r["start"])

@@ -214,7 +214,7 @@ def section_health(m: Month) -> dict[str, Any]:
 def section_events(m: Month, results: dict[str, Any], avail: dict[str, Any]) -> list[dict[str, Any]]:
     """Events of the month: service outages, then the root causes that were crit (worst first)."""
     events = [{"time": o["start"], "kind": "服务中断", "what": f"{o['service']}不可用（{o['hosts'] or '—'}）",
-               "duration": o["duration"], "state": "已恢复" if o["end"] != "尚未恢复" else "未恢复",
+               "duration": o["duration"], "state": "已恢复" if o["end"] != "至期末未恢复" else "未恢复",
                "detail": o["evidence"]} for o in avail["outages"]]
     for f in results["findings"]:
         if f.worst != "crit" or not f.is_cause:
