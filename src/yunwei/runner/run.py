@@ -102,8 +102,10 @@ def _unsafe(extravars: dict[str, Any] | None) -> dict[str, Any]:
     return {k: mark(v) for k, v in (extravars or {}).items()}
 
 
-def _event_handler(collector: Collector) -> Any:
+def _event_handler(collector: Collector, watch: Any = None) -> Any:
     def handle(event: dict[str, Any]) -> bool:
+        if watch is not None and isinstance(event.get("pid"), int):
+            watch(event["pid"])  # ansible-playbook: stopped by the guard if yunwei dies
         _drop_facts(event)
         should_write = collector.event(event)
         return True if should_write is None else bool(should_write)
@@ -147,10 +149,10 @@ def run_job(
     )
     collector = collector or Collector(quiet=quiet)
     all_vars = {**job.vars, **(_unsafe(extravars) if untrusted_vars else (extravars or {}))}
-    with private_dir() as secret_dir:  # 0700, in memory, outside var/, gone even after SIGKILL
+    with private_dir() as secret:  # 0700, in memory, outside var/; gone, and the run stopped, after SIGKILL
         cmdline: list[str] = []
         if all_vars:
-            vars_file = Path(secret_dir) / "extravars.json"
+            vars_file = secret.path / "extravars.json"
             fd = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(all_vars, fh)
@@ -169,7 +171,7 @@ def run_job(
             "envvars": envvars,
             "suppress_env_files": True,
             "quiet": True,
-            "event_handler": _event_handler(collector),
+            "event_handler": _event_handler(collector, secret.watch),
             "fact_cache_type": "memory",  # no artifacts/fact_cache/ (facts may hold secrets)
             "status_handler": collector.status,
         }
