@@ -232,7 +232,7 @@ def test_deleting_the_execution_record_does_not_allow_a_second_run(env):  # noqa
     workflow.execute(req["id"], quiet=True)
     env.target.unlink()
     for name in ("execution.json", "result.json"):
-        (rdir(req["id"]) / name).unlink()
+        (rdir(req["id"]) / name).unlink(missing_ok=True)
     refused_execute(req, "already ran")
     assert not env.target.exists()
     assert workflow.show(req["id"])["state"] == "executed (its execution record is missing)"
@@ -245,7 +245,7 @@ def test_a_copied_request_folder_is_not_a_request(env):  # noqa: F811
     copy_id = "req-0123456789ab"
     shutil.copytree(rdir(req["id"]), rdir(copy_id))
     for name in ("execution.json", "result.json"):
-        (rdir(copy_id) / name).unlink()
+        (rdir(copy_id) / name).unlink(missing_ok=True)
     assert main(["execute", copy_id, "-q"]) == 2  # the folder holds another request's signed id
     # ... and re-signed under the new id by its requester, it has neither approval nor audit record
     data = json.loads((rdir(copy_id) / "request.json").read_text())
