@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from pg_server import pg_bindir, pg_server  # noqa: E402
+from runner_helpers import PLAYBOOK  # noqa: E402
 
 from yunwei.paths import project_root  # noqa: E402
 
@@ -32,17 +34,6 @@ pytestmark = [
 ]
 
 USERS = ("yw-alice", "yw-bob")
-PLAYBOOK = """\
-- name: A reviewed change
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Write the target file
-      ansible.builtin.copy:
-        content: "greeting={{ greeting | default('hello') }}\\n"
-        dest: "{{ target }}"
-        mode: "0644"
-"""
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 HBA = "local all postgres peer map=admins\nlocal all all peer\n"
 IDENT = "admins root postgres\nadmins postgres postgres\n"

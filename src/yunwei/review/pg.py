@@ -146,25 +146,20 @@ BEGIN
     RETURN NEW;
 END $$;
 
-DROP TRIGGER IF EXISTS entries_append_only ON yunwei_review.entries;
-CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON yunwei_review.entries
+""" + "".join(
+    f"""
+DROP TRIGGER IF EXISTS {table}_append_only ON yunwei_review.{table};
+CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON yunwei_review.{table}
     FOR EACH ROW EXECUTE FUNCTION yunwei_review.refuse_change();
-DROP TRIGGER IF EXISTS entries_no_truncate ON yunwei_review.entries;
-CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON yunwei_review.entries
+DROP TRIGGER IF EXISTS {table}_no_truncate ON yunwei_review.{table};
+CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON yunwei_review.{table}
     FOR EACH STATEMENT EXECUTE FUNCTION yunwei_review.refuse_change();
-DROP TRIGGER IF EXISTS entries_check ON yunwei_review.entries;
-CREATE TRIGGER entries_check BEFORE INSERT ON yunwei_review.entries
-    FOR EACH ROW EXECUTE FUNCTION yunwei_review.entry_check();
-DROP TRIGGER IF EXISTS audit_append_only ON yunwei_review.audit;
-CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON yunwei_review.audit
-    FOR EACH ROW EXECUTE FUNCTION yunwei_review.refuse_change();
-DROP TRIGGER IF EXISTS audit_no_truncate ON yunwei_review.audit;
-CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON yunwei_review.audit
-    FOR EACH STATEMENT EXECUTE FUNCTION yunwei_review.refuse_change();
-DROP TRIGGER IF EXISTS audit_check ON yunwei_review.audit;
-CREATE TRIGGER audit_check BEFORE INSERT ON yunwei_review.audit
-    FOR EACH ROW EXECUTE FUNCTION yunwei_review.audit_check();
-
+DROP TRIGGER IF EXISTS {table}_check ON yunwei_review.{table};
+CREATE TRIGGER {table}_check BEFORE INSERT ON yunwei_review.{table}
+    FOR EACH ROW EXECUTE FUNCTION yunwei_review.{check}();
+"""
+    for table, check in (("entries", "entry_check"), ("audit", "audit_check"))
+) + """
 REVOKE ALL ON SCHEMA yunwei_review FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA yunwei_review FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA yunwei_review FROM PUBLIC;
