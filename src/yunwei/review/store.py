@@ -105,7 +105,10 @@ class FileReviewStore:
         if req.get("id") != request_id:  # a copied folder: the signed id is the other request's
             raise InputError(str(d), "request.json", f"holds request {req.get('id')!r}, not {request_id} "
                                                      "(a copied request folder is not a request)")
-        return Entry(req, **{k: read(d / f"{k}.json") for k in KINDS[1:]})
+        entry = Entry(req, **{k: read(d / f"{k}.json") for k in KINDS[1:]})
+        if entry.result is None and entry.execution and entry.execution.get("status") not in (None, "running"):
+            entry.result = entry.execution  # written before result.json existed: execution.json held the outcome
+        return entry
 
     def add(self, request_id: str, kind: str, data: dict[str, Any], *, operator: str,
             expires: str | None = None) -> None:
