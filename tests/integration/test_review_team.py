@@ -56,11 +56,20 @@ def _others_can_run(path: Path) -> bool:
     return all(os.stat(p).st_mode & 0o001 for p in [*real.parents]) and bool(os.stat(real).st_mode & 0o001)
 
 
+def _others_can_read(path: Path) -> bool:
+    real = Path(os.path.realpath(path))
+    return all(os.stat(p).st_mode & 0o001 for p in real.parents) and bool(os.stat(real).st_mode & 0o004)
+
+
 def _shared_install(base: Path) -> Path:
     """The bin folder of a yunwei every login can run. In team mode yunwei is installed for all
     operators; this checkout's virtual environment may use an interpreter under /root (0700), so
     the test builds a venv on Debian's python3 that reads this checkout's site-packages."""
     bin_dir = Path(sys.executable).parent
+    site = next((bin_dir.parent / "lib").glob("python3*/site-packages"))
+    for needed in (project_root(), site):
+        if not _others_can_read(needed):
+            pytest.skip(f"{needed} is not readable by other users: the operators' logins cannot run this checkout")
     if _others_can_run(Path(sys.executable)):
         return bin_dir
     system = Path("/usr/bin/python3")
@@ -72,8 +81,7 @@ def _shared_install(base: Path) -> Path:
     venv = base / "venv"
     subprocess.run([str(system), "-m", "venv", "--without-pip", str(venv)], check=True)
     site_dir = next((venv / "lib").glob("python3*/site-packages"))
-    ours = next((bin_dir.parent / "lib").glob("python3*/site-packages"))
-    (site_dir / "yunwei-shared.pth").write_text(f"import site; site.addsitedir({str(ours)!r})\n")
+    (site_dir / "yunwei-shared.pth").write_text(f"import site; site.addsitedir({str(site)!r})\n")
     for script in bin_dir.iterdir():
         if script.is_symlink() or not script.is_file():
             continue
