@@ -93,9 +93,10 @@ FLAGS_PLAYBOOK = """\
   hosts: all
   gather_facts: false
   tasks:
-    - name: Write the become flags and callbacks in effect
+    - name: Write the become flags and the plugin path in effect
       ansible.builtin.copy:
-        content: "flags={{ lookup('ansible.builtin.config', 'DEFAULT_BECOME_FLAGS') }}\\n"
+        content: "flags={{ lookup('ansible.builtin.config', 'DEFAULT_BECOME_FLAGS') }}\\n{{
+          lookup('ansible.builtin.config', 'DEFAULT_MODULE_PATH') | join(':') }}\\n"
         dest: "{{ target }}"
         mode: "0644"
 """
@@ -117,8 +118,10 @@ def test_environment_set_after_approval_does_not_reach_the_run(env, monkeypatch)
     monkeypatch.setattr(workflow, "run_job", real_run_job)
     execution = workflow.execute(req["id"], quiet=True)
     assert execution["status"] == "successful", execution
-    assert env.target.read_text() == "flags=\n"  # ansible-core's default (none), not the operator's
+    flags, module_path = env.target.read_text().splitlines()
+    assert flags == "flags="  # ansible-core's default (none), not the operator's
     assert not marker.exists()
+    assert str(Path.home()) not in module_path  # nothing from the operator's ~/.ansible/plugins
 
 
 def test_group_vars_beside_an_inventory_file_are_reviewed(env):  # noqa: F811

@@ -150,6 +150,8 @@ def run_job(
     collector = collector or Collector(quiet=quiet)
     all_vars = {**job.vars, **(_unsafe(extravars) if untrusted_vars else (extravars or {}))}
     with private_dir() as secret:  # 0700, in memory, outside var/; gone, and the run stopped, after SIGKILL
+        # a private ANSIBLE_HOME: no plugins, roles or vars plugins from the operator's ~/.ansible
+        envvars["ANSIBLE_HOME"] = str(secret.path / "ansible")
         cmdline: list[str] = []
         if all_vars:
             vars_file = secret.path / "extravars.json"
