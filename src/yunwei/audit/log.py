@@ -208,9 +208,17 @@ def verify_lines(
                     False, count, prev, end, f"log ends after {count} records but the head anchor says {head_count} (truncated)"
                 )
             return Verification(False, count, prev, min(head_count + 1, end), "log does not match its head anchor")
-    if expect_head is not None and expect_head not in (prev, f"{count}:{prev}"):
+    if expect_head is not None and not _matches_head(expect_head, count, prev):
         return Verification(False, count, prev, end, "head differs from the expected (externally anchored) head")
     return Verification(True, count, prev)
+
+
+def _matches_head(expected: str, count: int, head: str) -> bool:
+    """HASH, COUNT:HASH, or COUNT:PREFIX with at least 16 hex digits (a report footer's short form)."""
+    if expected == head:
+        return True
+    n, _, digest = expected.partition(":")
+    return n == str(count) and len(digest) >= 16 and head.startswith(digest.lower())
 
 
 def default_log() -> Any:
@@ -248,11 +256,23 @@ def verify(expect_head: str | None = None) -> Verification:
     return default_log().verify(expect_head)
 
 
-def anchor_text() -> str:
-    """The current audit head for the footer of a signed report: ``审计日志锚点 COUNT:HASH``.
+def head_text() -> str:
+    """The current head as ``COUNT:HASH`` ("" when there is no log yet or it cannot be read), for
+    the footer of every signed report: the client's signed copy then anchors the log, and
+    ``yunwei audit verify --expect-head COUNT:HASH`` (or ``COUNT:`` and the first 16 or more hex
+    digits) fails if history up to that record was rewritten since."""
+    from yunwei.errors import YunweiError
 
-    The client's signed copy then anchors the log: ``yunwei audit verify --expect-head COUNT:HASH``
-    fails if history up to that record was rewritten since."""
-    head = default_log().read_head()
-    count, digest = head if head and head[0] >= 0 else (0, GENESIS)
-    return f"审计日志锚点 {count}:{digest}"
+    try:
+        head = default_log().read_head()
+    except (OSError, YunweiError):
+        return ""
+    if not head or head[0] <= 0:
+        return ""
+    return f"{head[0]}:{head[1]}"
+
+
+def anchor_text() -> str:
+    """The footer line itself: ``审计日志锚点 COUNT:HASH`` ("" without a head)."""
+    head = head_text()
+    return f"审计日志锚点 {head}" if head else ""

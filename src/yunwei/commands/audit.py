@@ -86,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("audit", help="the tamper-evident audit log")
     sub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     v = sub.add_parser("verify", help="check the hash chain, its head and every external anchor it can reach")
-    v.add_argument("--expect-head", help="a head (COUNT:HASH or HASH) recorded elsewhere, to detect a full rewrite")
+    v.add_argument("--expect-head", help="a head recorded elsewhere (COUNT:HASH, HASH, or COUNT: and 16+ hex digits as in a report footer)")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=_cmd_verify)
     s = sub.add_parser("show", help="list records, filtered")
