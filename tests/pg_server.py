@@ -36,7 +36,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def pg_server() -> Iterator[str]:
+def pg_server(hba: str | None = None, ident: str | None = None) -> Iterator[str]:
+    """``hba``/``ident``: pg_hba.conf and pg_ident.conf instead of trusting every local user
+    (e.g. peer authentication, so an OS login can connect only as its own role)."""
     bindir = pg_bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL server binaries not found")
@@ -57,6 +59,9 @@ def pg_server() -> Iterator[str]:
     env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
     subprocess.run(prefix + [str(bindir / "initdb"), "-D", str(data), "-U", user, "-A", "trust", "-E", "UTF8",
                              "--no-sync"], check=True, capture_output=True, env=env)
+    for name, text in (("pg_hba.conf", hba), ("pg_ident.conf", ident)):
+        if text is not None:
+            (data / name).write_text(text)
     opts = f"-c listen_addresses='' -k {sock} -p {port} -c fsync=off -c full_page_writes=off"
     subprocess.run(prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
                              "-o", opts, "start"], check=True, capture_output=True, env=env)

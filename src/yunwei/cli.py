@@ -29,10 +29,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_environment(command: str) -> None:
+    """Admin mode: a variable that would choose signers, catalogue, audit log or identity is
+    refused for every command (exit 2), and the attempt is audited."""
+    from yunwei.config import admin_config, check_environment, login
+    from yunwei.errors import InputError
+
+    config = admin_config()
+    if config is None:
+        return
+    try:
+        check_environment(config)
+    except InputError as exc:
+        from yunwei import audit
+
+        audit.record("refusal", action=command, operator=login(), reason=str(exc))
+        raise
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_environment(args.command)
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # inside the try, so a closed pipe is handled below
         return code

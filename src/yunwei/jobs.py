@@ -1,14 +1,17 @@
 """The job catalogue: which playbook each job runs, on which inventory, and its class.
 
-The catalogue is ``<root>/jobs.yml``; a site catalogue (``--jobs FILE`` or ``$YUNWEI_JOBS``) is
-loaded on top of it and replaces entries of the same name. Relative paths resolve against the
+The catalogue is ``<root>/jobs.yml``; a site catalogue is loaded on top of it and replaces entries of
+the same name: in admin mode the one the administrator's configuration names (``--jobs`` and
+``$YUNWEI_JOBS`` are refused there), in lab mode ``--jobs FILE`` or ``$YUNWEI_JOBS``. Relative paths resolve against the
 collection root. Validation never requires a playbook to exist: that is checked when a job runs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,8 @@ READ_ONLY = "read-only"
 CHANGE = "change"
 JOB_CLASSES = (READ_ONLY, CHANGE)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_KEYS = {"class", "playbook", "inventory", "vars", "limit", "description", "profile", "timeout", "secret_vars"}
+_KEYS = {"class", "playbook", "inventory", "vars", "limit", "description", "profile", "timeout", "secret_vars",
+         "extra_vars"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class Job:
     profile: str | None = None
     timeout: int | None = None
     secret_vars: tuple[str, ...] = ()  # extra vars whose values never reach var/ (sealed in requests)
+    extra_vars: tuple[str, ...] = ()  # names (fnmatch patterns) an operator may pass with -e
     source: str = ""
 
     @property
@@ -61,6 +66,7 @@ class Job:
             "profile": self.profile,
             "timeout": self.timeout,
             "secret_vars": list(self.secret_vars),
+            "extra_vars": list(self.extra_vars),
         }
 
 
@@ -137,6 +143,9 @@ def _parse(path: Path, data: Any) -> dict[str, Job]:
         secret_vars = spec.get("secret_vars") or []
         if not isinstance(secret_vars, list) or not all(isinstance(v, str) and v for v in secret_vars):
             raise InputError(src, f"{key}.secret_vars", "must be a list of variable names")
+        extra_vars = spec.get("extra_vars") or []
+        if not isinstance(extra_vars, list) or not all(isinstance(v, str) and v for v in extra_vars):
+            raise InputError(src, f"{key}.extra_vars", "must be a list of variable names (patterns like inspection_*)")
         jobs[name] = Job(
             name=name,
             job_class=job_class,
@@ -148,22 +157,59 @@ def _parse(path: Path, data: Any) -> dict[str, Job]:
             profile=profile,
             timeout=timeout,
             secret_vars=tuple(secret_vars),
+            extra_vars=tuple(extra_vars),
             source=src,
         )
     return jobs
 
 
+def site_catalogue(site: str | Path | None = None) -> Path | None:
+    """The site catalogue: the admin configuration's ``jobs`` (admin mode; a different ``--jobs``
+    is refused), else ``site`` or $YUNWEI_JOBS."""
+    from yunwei.config import admin_config
+
+    config = admin_config()
+    if config is not None:
+        if site and (config.jobs is None or Path(site).resolve() != config.jobs.resolve()):
+            raise InputError("--jobs", str(site), f"the job catalogue is {config.jobs or 'the repository one'} "
+                                                  f"({config.path}); another one cannot be chosen")
+        return config.jobs
+    chosen = site or os.environ.get("YUNWEI_JOBS")
+    return Path(chosen) if chosen else None
+
+
 def load_catalogue(site: str | Path | None = None) -> dict[str, Job]:
-    """The repository catalogue, with the site catalogue (argument or $YUNWEI_JOBS) on top."""
+    """The repository catalogue, with the site catalogue (see :func:`site_catalogue`) on top."""
     base = default_catalogue_path()
     jobs = _parse(base, _load_yaml(base)) if base.is_file() else {}
-    site = site or os.environ.get("YUNWEI_JOBS")
-    if site:
-        site_path = Path(site)
+    site_path = site_catalogue(site)
+    if site_path:
         site_jobs = _parse(site_path, _load_yaml(site_path))
         _check_site(site_path, jobs, site_jobs)
         jobs.update(site_jobs)
     return jobs
+
+
+def playbook_digest(job: Job) -> str | None:
+    """SHA-256 of the playbook's content (None if it does not exist): a copy or a hard link of a
+    change job's playbook is the same playbook, whatever its path."""
+    try:
+        return hashlib.sha256(job.playbook_path().read_bytes()).hexdigest()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+
+
+def change_playbook_of(job: Job, jobs: Iterable[Job]) -> Job | None:
+    """The change job whose playbook ``job`` runs (same path or same content), if any."""
+    if job.is_change:
+        return None
+    mine = playbook_digest(job)
+    path = job.playbook_path().resolve()
+    for other in jobs:
+        if other.is_change and (other.playbook_path().resolve() == path
+                                or (mine is not None and playbook_digest(other) == mine)):
+            return other
+    return None
 
 
 def _check_site(site_path: Path, repo_jobs: dict[str, Job], site_jobs: dict[str, Job]) -> None:
@@ -175,23 +221,19 @@ def _check_site(site_path: Path, repo_jobs: dict[str, Job], site_jobs: dict[str,
         if base is not None and base.is_change and job.job_class != CHANGE:
             raise InputError(src, f"jobs.{name}.class", f"{name} is a change job in {base.source}; "
                              "a site catalogue cannot make it read-only (changes need two-person review)")
-    change_playbooks: dict[Path, Job] = {}
-    for job in [*repo_jobs.values(), *site_jobs.values()]:
-        if job.is_change:
-            change_playbooks.setdefault(job.playbook_path().resolve(), job)
+    every = [*repo_jobs.values(), *site_jobs.values()]
     for name, job in site_jobs.items():
-        if job.is_change:
-            continue
-        other = change_playbooks.get(job.playbook_path().resolve())
+        other = change_playbook_of(job, every)
         if other is not None:
             raise InputError(src, f"jobs.{name}.playbook", f"{job.playbook} is the playbook of change job "
-                             f"{other.name} ({other.source}); it cannot run as a read-only job")
+                             f"{other.name} ({other.source}; same path or same content); it cannot run as a "
+                             "read-only job")
 
 
 def get_job(name: str, site: str | Path | None = None) -> Job:
     jobs = load_catalogue(site)
     if name not in jobs:
-        src = str(Path(site or os.environ.get("YUNWEI_JOBS") or default_catalogue_path()))
+        src = str(site_catalogue(site) or default_catalogue_path())
         known = ", ".join(sorted(jobs)) or "none"
         raise InputError(src, f"jobs.{name}", f"unknown job (known: {known})")
     return jobs[name]

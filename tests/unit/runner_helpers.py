@@ -61,12 +61,13 @@ def env(tmp_path, monkeypatch) -> Env:
     var = tmp_path / "var"
     var.mkdir()
     monkeypatch.setenv("YUNWEI_VAR", str(var))
-    monkeypatch.delenv("YUNWEI_AUDIT_LOG", raising=False)
+    monkeypatch.delenv("YUNWEI_CONFIG", raising=False)
     monkeypatch.delenv("YUNWEI_APPROVAL_TTL_HOURS", raising=False)
     monkeypatch.setenv("YUNWEI_STORE", str(tmp_path / "journal.sqlite"))
     target = tmp_path / "target.txt"
     (tmp_path / "pb.yml").write_text(PLAYBOOK)
-    (tmp_path / "pb_read.yml").write_text(PLAYBOOK)  # a change job's playbook cannot be a read-only job's
+    # a change job's playbook (its path or its content) cannot be a read-only job's
+    (tmp_path / "pb_read.yml").write_text("# the read-only job's own playbook\n" + PLAYBOOK)
     (tmp_path / "inv.yml").write_text(
         "all:\n  hosts:\n    local1:\n      ansible_connection: local\n"
         f"      ansible_python_interpreter: {sys.executable}\n"
@@ -77,7 +78,7 @@ def env(tmp_path, monkeypatch) -> Env:
         "  local_change:\n    class: change\n    secret_vars: [secret_token]\n"
         f"    playbook: {tmp_path}/pb.yml\n    inventory: {tmp_path}/inv.yml\n"
         f"    vars: {{target: {target}}}\n"
-        "  local_read:\n    class: read-only\n"
+        "  local_read:\n    class: read-only\n    extra_vars: [greeting, secret_token, 'inspection_*']\n"
         f"    playbook: {tmp_path}/pb_read.yml\n    inventory: {tmp_path}/inv.yml\n"
         f"    vars: {{target: {tmp_path}/read.txt}}\n"
     )

@@ -166,8 +166,8 @@ def test_random_mutations_are_always_detected_at_least_1000_of_every_kind(base):
 
 def test_cli_verify_and_show(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("YUNWEI_TZ", raising=False)
-    path = tmp_path / "audit.jsonl"
-    monkeypatch.setenv("YUNWEI_AUDIT_LOG", str(path))
+    monkeypatch.setenv("YUNWEI_VAR", str(tmp_path))
+    path = tmp_path / "audit" / "audit.jsonl"
     log = AuditLog(path)
     log.append("request", operator="alice", job="login_banner", request="req-000000000001")
     log.append("approval", operator="bob", job="login_banner", request="req-000000000001")
@@ -230,8 +230,8 @@ def test_signed_checkpoints_catch_a_full_rewrite(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("YUNWEI_ALLOWED_SIGNERS", str(allowed))
     monkeypatch.setenv("YUNWEI_SIGNING_KEY", str(key))
     monkeypatch.setenv("YUNWEI_OPERATOR", "alice")
-    path = tmp_path / "audit.jsonl"
-    monkeypatch.setenv("YUNWEI_AUDIT_LOG", str(path))
+    monkeypatch.setenv("YUNWEI_VAR", str(tmp_path))
+    path = tmp_path / "audit" / "audit.jsonl"
     log = AuditLog(path)
     for i in range(4):
         log.append("approval", operator="bob", n=i)
@@ -260,20 +260,55 @@ def test_signed_checkpoints_catch_a_full_rewrite(tmp_path, monkeypatch, capsys):
     assert "bad signature" in checkpoint.verify(log).problem
 
 
-def test_append_adopts_one_unanchored_record_after_a_crash(tmp_path):
+def _die_after_record(log: AuditLog, monkeypatch) -> None:
+    """Make the next append die between writing its record and moving the head (the crash window)."""
+    real = log._write_head
+    calls = []
+
+    def write_head(count, last_hash, pending=None):
+        calls.append(pending)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        real(count, last_hash, pending)
+
+    monkeypatch.setattr(log, "_write_head", write_head)
+    with pytest.raises(KeyboardInterrupt):
+        log.append("request", n="crash")
+    monkeypatch.setattr(log, "_write_head", real)
+
+
+def test_append_recovers_its_own_record_after_a_crash(tmp_path, monkeypatch):
     log = AuditLog(tmp_path / "a.jsonl")
     for i in range(3):
         log.append("request", n=i)
-    head = log.head_path.read_bytes()
-    log.append("request", n=3)
-    log.head_path.write_bytes(head)  # died after writing record 4, before moving the head
+    _die_after_record(log, monkeypatch)
+    assert len(log.lines()) == 4 and log.read_head()[0] == 3
+    assert log.verify().ok  # the record the head announced as pending
     r5 = log.append("request", n=4)
     assert r5["seq"] == 5 and r5["prev"] == json.loads(log.lines()[3])["hash"]
     v = log.verify()
     assert v.ok and v.count == 5 and log.read_head() == (5, r5["hash"])
 
 
-def test_append_does_not_adopt_more_than_one_or_a_forged_record(tmp_path):
+def test_a_record_appended_after_the_head_is_never_adopted(tmp_path):
+    """Attack: someone who can append to the log adds a well-formed record after the head."""
+    log = AuditLog(tmp_path / "a.jsonl")
+    for i in range(3):
+        log.append("request", n=i)
+    count, head = log.read_head()
+    forged = {"seq": count + 1, "time": "2026-01-01T00:00:00Z", "event": "approval", "operator": "bob",
+              "request": "req-000000000001", "prev": head}
+    forged["hash"] = record_hash(forged)
+    with open(log.path, "ab") as fh:
+        fh.write((canonical(forged) + "\n").encode())
+    v = log.verify()
+    assert not v.ok and v.bad_seq == 4
+    rec = log.append("request", n=3)  # continues from the head, not from the forged record
+    assert rec["seq"] == 4 and rec["prev"] == head
+    assert not log.verify().ok
+
+
+def test_append_does_not_adopt_more_than_one_or_a_forged_record(tmp_path, monkeypatch):
     log = AuditLog(tmp_path / "a.jsonl")
     for i in range(3):
         log.append("request", n=i)
@@ -283,25 +318,24 @@ def test_append_does_not_adopt_more_than_one_or_a_forged_record(tmp_path):
     log.head_path.write_bytes(head)  # two records after the head: not a crash window
     log.append("request", n=5)
     assert not log.verify().ok
-    # one record after the head, but its hash does not verify
+    # the crash window, but the pending record was edited afterwards
     log2 = AuditLog(tmp_path / "b.jsonl")
     for i in range(3):
         log2.append("request", n=i)
-    head = log2.head_path.read_bytes()
-    rec = log2.append("request", n=3)
-    rec["n"] = 99  # edited without rehashing
+    _die_after_record(log2, monkeypatch)
     lines = log2.lines()
+    rec = json.loads(lines[3])
+    rec["n"] = 99
+    rec["hash"] = record_hash(rec)
     log2.path.write_bytes(b"".join(lines[:3]) + (canonical(rec) + "\n").encode())
-    log2.head_path.write_bytes(head)
-    log2.append("request", n=4)
-    v = log2.verify()
-    assert not v.ok and v.bad_seq == 4
+    assert log2.append("request", n=4)["seq"] == 4  # not adopted: the head goes on from record 3
+    assert not log2.verify().ok
 
 
 def test_show_date_is_a_local_day_of_the_client(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("YUNWEI_TZ", raising=False)  # default Asia/Shanghai (UTC+8)
-    path = tmp_path / "audit.jsonl"
-    monkeypatch.setenv("YUNWEI_AUDIT_LOG", str(path))
+    monkeypatch.setenv("YUNWEI_VAR", str(tmp_path))
+    path = tmp_path / "audit" / "audit.jsonl"
     recs = [{"time": "2026-11-24T15:59:00Z", "job": "a"},   # 23:59 on the 24th in Shanghai
             {"time": "2026-11-24T16:00:00Z", "job": "b"},   # 00:00 on the 25th
             {"time": "2026-11-25T15:59:59Z", "job": "c"},   # 23:59:59 on the 25th

@@ -11,13 +11,19 @@ from runner_helpers import env, fake_run_job  # noqa: F401  (fixture)
 from yunwei.audit import default_log
 from yunwei.cli import main
 from yunwei.errors import InputError, YunweiError
-from yunwei.review import store, workflow
+from yunwei.review import workflow
+from yunwei.review.store import review_store
 from yunwei.runner import run_job as real_run_job
 
 
 @pytest.fixture(autouse=True)
 def _fast_runner(monkeypatch):
     monkeypatch.setattr(workflow, "run_job", fake_run_job)
+
+
+def rdir(request_id: str):
+    """The folder of a request in the lab-mode file store."""
+    return review_store().requests_dir / request_id
 
 
 def events() -> list[str]:
@@ -54,7 +60,7 @@ def test_happy_path_request_preview_approve_execute(env, capsys, monkeypatch):  
     assert main(["review", req_id]) == 0
     assert "[pending]" in capsys.readouterr().out
     assert main(["approve", req_id]) == 0
-    approval = json.loads((store.requests_dir() / req_id / "approval.json").read_text())
+    approval = json.loads((rdir(req_id) / "approval.json").read_text())
     assert approval["approver"] == "bob" and "BEGIN SSH SIGNATURE" in approval["signature"]
     assert main(["execute", req_id, "-q"]) == 2  # the sealed secret must be given again
     assert main(["execute", req_id, "-q", "-e", f"secret_token={secret}"]) == 0
@@ -84,7 +90,7 @@ def test_refuses_same_person(env):  # noqa: F811
     with pytest.raises(YunweiError, match="same person"):
         workflow.approve(req["id"])  # alice approves her own request
     assert last()["event"] == "refusal" and last()["action"] == "approve"
-    assert store.state(store.request_dir(req["id"])) == "pending"
+    assert workflow.show(req["id"])["state"] == "pending"
 
 
 def test_refuses_self_signed_approval_at_execute(env):  # noqa: F811
@@ -94,8 +100,8 @@ def test_refuses_self_signed_approval_at_execute(env):  # noqa: F811
     req = requested(env)
     fields = workflow._signed_fields(req, "approve", "alice", {"expires": "2999-01-01T00:00:00Z"})
     sig = signing.sign(fields, env.keys["alice"])
-    store.write(store.request_dir(req["id"]) / "approval.json",
-                {"approver": "alice", "expires": fields["expires"], "fields": fields, "signature": sig})
+    (rdir(req["id"]) / "approval.json").write_text(json.dumps(
+        {"approver": "alice", "expires": fields["expires"], "fields": fields, "signature": sig}))
     with pytest.raises(YunweiError, match="same person"):
         workflow.execute(req["id"], quiet=True)
     assert last()["event"] == "refusal"
@@ -169,7 +175,7 @@ def test_refuses_without_approval(env):  # noqa: F811
 @pytest.mark.parametrize("edit", ["approver", "expires", "digest"])
 def test_refuses_edited_approval(env, edit):  # noqa: F811
     req = approved(env)
-    path = store.request_dir(req["id"]) / "approval.json"
+    path = rdir(req["id"]) / "approval.json"
     approval = json.loads(path.read_text())
     if edit == "approver":
         approval["approver"] = "carol"
@@ -177,7 +183,7 @@ def test_refuses_edited_approval(env, edit):  # noqa: F811
         approval["expires"] = "2999-01-01T00:00:00Z"
     path.write_text(json.dumps(approval))
     if edit == "digest":  # the request itself edited to match changed content
-        rpath = store.request_dir(req["id"]) / "request.json"
+        rpath = rdir(req["id"]) / "request.json"
         data = json.loads(rpath.read_text())
         data["digest"] = "sha256:" + "0" * 64
         rpath.write_text(json.dumps(data))
@@ -188,7 +194,7 @@ def test_refuses_edited_approval(env, edit):  # noqa: F811
 def test_refuses_edited_requester(env):  # noqa: F811
     """alice rewrites her request as mallory's so she could approve it herself."""
     req = requested(env)
-    rpath = store.request_dir(req["id"]) / "request.json"
+    rpath = rdir(req["id"]) / "request.json"
     data = json.loads(rpath.read_text())
     data["requester"] = "bob"
     rpath.write_text(json.dumps(data))
@@ -203,7 +209,7 @@ def test_operator_missing_from_allowed_signers_exits_2(env, capsys):  # noqa: F8
     err = capsys.readouterr().err
     assert str(env.allowed) in err and "carol" in err
     assert events()[before:] == ["refusal"]  # the refusal and nothing else
-    assert not store.requests_dir().exists() or not any(store.requests_dir().iterdir())
+    assert not review_store().ids()
     req = requested(env)
     env.as_operator("carol")
     n = len(events())
@@ -233,7 +239,7 @@ def test_unknown_request_id(env, capsys):  # noqa: F811
 
 def test_sealed_secret_must_match_at_execute(env, capsys):  # noqa: F811
     req = approved(env, extravars={"greeting": "hi", "secret_token": "right"})
-    stored = json.loads((store.request_dir(req["id"]) / "request.json").read_text())
+    stored = json.loads((rdir(req["id"]) / "request.json").read_text())
     assert stored["extravars"] == {"greeting": "hi"} and "right" not in json.dumps(stored)
     assert stored["sealed_vars"]["secret_token"].startswith("pbkdf2-sha256:")
     for bad in ([], ["-e", "secret_token=wrong"], ["-e", "secret_token=right", "-e", "greeting=other"]):
@@ -246,7 +252,7 @@ def test_sealed_secret_must_match_at_execute(env, capsys):  # noqa: F811
 
 def test_edited_sealed_secret_is_refused(env):  # noqa: F811
     req = approved(env, extravars={"secret_token": "right"})
-    rpath = store.request_dir(req["id"]) / "request.json"
+    rpath = rdir(req["id"]) / "request.json"
     data = json.loads(rpath.read_text())
     from yunwei.review.sealed import seal
 

@@ -23,6 +23,10 @@ def test_run_readonly_job_end_to_end(env, capsys, monkeypatch):  # noqa: F811
     private_tmp = env.root / "tmp"  # not the global /tmp: other yunwei runs may be in flight there
     private_tmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    import yunwei.runner.secrets as run_secrets
+
+    assert run_secrets.memory_dir() == "/dev/shm"  # in memory by default
+    monkeypatch.setattr(run_secrets, "memory_dir", lambda: str(private_tmp))
     made: list[str] = []
     real_mkdtemp = tempfile.mkdtemp
 
@@ -71,10 +75,14 @@ def test_run_readonly_job_end_to_end(env, capsys, monkeypatch):  # noqa: F811
     assert recs[1]["status"] == "successful" and recs[1]["run_id"] == out["run_id"]
 
 
-def test_job_envvars(monkeypatch):
-    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.profile_tasks")
+def test_job_envvars_inherit_nothing_that_decides_the_run(monkeypatch):
+    for name, value in {"ANSIBLE_CALLBACKS_ENABLED": "evil", "ANSIBLE_BECOME_FLAGS": "-H -S", "PYTHONPATH": "/x",
+                        "LD_PRELOAD": "/x.so", "ANSIBLE_LIBRARY": "/x", "PATH": "/home/alice/bin:/usr/bin"}.items():
+        monkeypatch.setenv(name, value)
     e = job_envvars(run_id="r1", job="inspect", profile="daily", operator_name="li", content_digest="sha256:x")
-    assert e["ANSIBLE_CALLBACKS_ENABLED"] == f"ansible.posix.profile_tasks,{JOURNAL_CALLBACK}"
+    assert e["ANSIBLE_CALLBACKS_ENABLED"] == JOURNAL_CALLBACK
+    assert not {"ANSIBLE_BECOME_FLAGS", "PYTHONPATH", "LD_PRELOAD", "ANSIBLE_LIBRARY"} & set(e)
+    assert "/home/alice/bin" not in e["PATH"]
     assert e["ANSIBLE_HOST_KEY_CHECKING"] == "True"
     assert e["YUNWEI_PROFILE"] == "daily" and e["YUNWEI_OPERATOR"] == "li"
 
@@ -128,7 +136,7 @@ def test_profile_reaches_the_playbook_as_inspection_profile(env, monkeypatch):  
     from yunwei.commands.run import run_readonly
     from yunwei.errors import InputError
 
-    env.jobs.write_text(env.jobs.read_text() + "  local_inspect:\n    class: read-only\n    profile: daily\n"
+    env.jobs.write_text(env.jobs.read_text() + "  local_inspect:\n    class: read-only\n    profile: daily\n    extra_vars: [inspection_profile]\n"
                         f"    playbook: {env.root}/pb_read.yml\n    inventory: {env.root}/inv.yml\n"
                         f"    vars: {{target: {env.root}/read.txt}}\n")
     calls: list[dict] = []

@@ -1,5 +1,5 @@
-"""The tamper-evident audit log: hash-chained JSON lines plus a head anchor."""
+"""The tamper-evident audit log: hash-chained records, a head anchor and external anchors."""
 
-from yunwei.audit.log import AuditLog, Verification, default_log, record, verify
+from yunwei.audit.log import AuditLog, Verification, anchor_text, default_log, head_text, record, verify
 
-__all__ = ["AuditLog", "Verification", "default_log", "record", "verify"]
+__all__ = ["AuditLog", "Verification", "anchor_text", "default_log", "head_text", "record", "verify"]

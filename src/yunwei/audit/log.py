@@ -10,10 +10,15 @@ insertion or reordering breaks the chain at the first affected record.
 
 Truncation of the tail leaves a valid shorter chain; it is detected against the *head anchor*,
 a sidecar file (``audit.jsonl.head``) holding the count and last hash, rewritten after every
-append. Limits: someone who can rewrite both the log and its head (same file-system rights)
-can rebuild a consistent chain — the chain is evidence against partial edits, not against a
-full rewrite. Copy the head (``yunwei audit head``) somewhere the bastion's operators cannot
-write (the ticket, the monthly report) to anchor history; ``verify --expect-head`` checks it.
+append. Before writing a record, the head announces it (``pending``: its count and hash), so a
+process killed between the two writes leaves a record the next append recognises as its own; a
+record someone else appended after the head is never adopted (verify names it).
+
+Limits: someone who can rewrite both the log and its head can rebuild a consistent chain — the
+chain is evidence against partial edits, not against a full rewrite. Against that the head is
+copied on every append to the external anchors (anchors.py: an append-only file on the off-site
+host), printed in every signed report (:func:`anchor_text`), and for a team the log lives in
+PostgreSQL, where the server refuses any change (review/pg.py).
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ def record_hash(rec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
 
-def _now() -> str:
+def now_text() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
@@ -63,21 +68,23 @@ class Verification:
 class AuditLog:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.location = str(self.path)
         self.head_path = self.path.with_name(self.path.name + ".head")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
 
     # -- writing -----------------------------------------------------------------------------
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
         """Append one record (under an exclusive lock) and move the head anchor."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open(self.lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             seq, prev = self._tail()
             rec: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
-            rec.update({"seq": seq + 1, "time": _now(), "event": event, "prev": prev})
+            rec.update({"seq": seq + 1, "time": now_text(), "event": event, "prev": prev})
             rec["hash"] = record_hash(rec)
             line = canonical(rec) + "\n"
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            self._write_head(seq, prev, pending=(rec["seq"], rec["hash"]))
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line.encode("utf-8"))
                 os.fsync(fd)
@@ -89,10 +96,10 @@ class AuditLog:
     def _tail(self) -> tuple[int, str]:
         head = self.read_head()
         if head is not None and head[0] >= 0:
-            adopted = self._adopt_unanchored(head)
-            if adopted is not None:
-                self._write_head(*adopted)
-                return adopted
+            pending = self._landed_pending()
+            if pending is not None:  # the last append died between its record and its head
+                self._write_head(*pending)
+                return pending
             return head
         last = None
         for last in self.records():
@@ -101,32 +108,34 @@ class AuditLog:
             return 0, GENESIS
         return int(last["seq"]), str(last["hash"])
 
-    def _adopt_unanchored(self, head: tuple[int, str]) -> tuple[int, str] | None:
-        """Crash window: a process that died after writing its record but before moving the
-        head leaves exactly one valid record after the head. Adopt it (returns the new head);
-        anything else (more records, a broken link, a bad hash) is left for verify to report."""
-        count, head_hash = head
-        lines = self.lines()
-        if len(lines) != count + 1:
-            return None
-        raw = lines[-1]
+    def _landed_pending(self) -> tuple[int, str] | None:
+        """The head's pending record, if it is exactly the log's last line (None otherwise)."""
         try:
-            rec = json.loads(raw)
+            pending = json.loads(self.head_path.read_text(encoding="utf-8")).get("pending")
+            count, digest = int(pending["count"]), str(pending["hash"])
+        except (FileNotFoundError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        lines = self.lines()
+        if len(lines) != count:
+            return None
+        try:
+            rec = json.loads(lines[-1])
         except ValueError:
             return None
-        if (
-            not isinstance(rec, dict)
-            or (canonical(rec) + "\n").encode("utf-8") != raw
-            or rec.get("seq") != count + 1
-            or rec.get("prev") != head_hash
-            or rec.get("hash") != record_hash(rec)
-        ):
-            return None
-        return count + 1, str(rec["hash"])
+        if isinstance(rec, dict) and rec.get("hash") == digest == record_hash(rec):
+            return count, digest
+        return None
 
-    def _write_head(self, count: int, last_hash: str) -> None:
+    def _write_head(self, count: int, last_hash: str, pending: tuple[int, str] | None = None) -> None:
+        data: dict[str, Any] = {"count": count, "hash": last_hash}
+        if pending:
+            data["pending"] = {"count": pending[0], "hash": pending[1]}
         tmp = self.head_path.with_suffix(".tmp")
-        tmp.write_text(canonical({"count": count, "hash": last_hash}) + "\n", encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(canonical(data) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, self.head_path)
 
     def read_head(self) -> tuple[int, str] | None:
@@ -154,7 +163,7 @@ class AuditLog:
                 continue
 
     def verify(self, expect_head: str | None = None) -> Verification:
-        return verify_lines(self.lines(), self.read_head(), expect_head)
+        return verify_lines(self.lines(), self._landed_pending() or self.read_head(), expect_head)
 
 
 def verify_lines(
@@ -199,34 +208,71 @@ def verify_lines(
                     False, count, prev, end, f"log ends after {count} records but the head anchor says {head_count} (truncated)"
                 )
             return Verification(False, count, prev, min(head_count + 1, end), "log does not match its head anchor")
-    if expect_head is not None and expect_head not in (prev, f"{count}:{prev}"):
+    if expect_head is not None and not _matches_head(expect_head, count, prev):
         return Verification(False, count, prev, end, "head differs from the expected (externally anchored) head")
     return Verification(True, count, prev)
 
 
-def default_log() -> AuditLog:
-    """The audit log: $YUNWEI_AUDIT_LOG or <var>/audit/audit.jsonl."""
-    env = os.environ.get("YUNWEI_AUDIT_LOG")
-    return AuditLog(Path(env) if env else var_dir() / "audit" / "audit.jsonl")
+def _matches_head(expected: str, count: int, head: str) -> bool:
+    """HASH, COUNT:HASH, or COUNT:PREFIX with at least 16 hex digits (a report footer's short form)."""
+    if expected == head:
+        return True
+    n, _, digest = expected.partition(":")
+    return n == str(count) and len(digest) >= 16 and head.startswith(digest.lower())
 
 
-def _login() -> str:
-    import getpass
+def default_log() -> Any:
+    """The audit log the configuration names: admin mode's PostgreSQL store (a team) or
+    ``<review.store>/audit/audit.jsonl`` (one operator); lab mode ``<var>/audit/audit.jsonl``.
+    No environment variable moves it: review state and the audit log always go together."""
+    from yunwei.config import admin_config
 
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers)
-        return str(os.getuid())
+    config = admin_config()
+    if config is None:
+        return AuditLog(var_dir() / "audit" / "audit.jsonl")
+    if config.team:
+        from yunwei.review.pg import PgAuditLog
+
+        return PgAuditLog(config.review_store)
+    return AuditLog(Path(config.review_store) / "audit" / "audit.jsonl")
 
 
 def record(event: str, **fields: Any) -> dict[str, Any]:
-    """Append to the default log. When the operator name was overridden ($YUNWEI_OPERATOR), the
-    real OS login is recorded next to it, so the override is visible in the audit trail."""
-    login = _login()
-    if fields.get("operator") not in (None, login):
-        fields["login"] = login
-    return default_log().append(event, **fields)
+    """Append to the configured log, then copy the new head to the external anchors. When the
+    operator name differs from the OS login (lab mode's $YUNWEI_OPERATOR), the login is recorded
+    next to it, so the override is visible in the audit trail."""
+    from yunwei.audit import anchors
+    from yunwei.config import login
+
+    who = login()
+    if fields.get("operator") not in (None, who):
+        fields["login"] = who
+    rec = default_log().append(event, **fields)
+    anchors.push(int(rec["seq"]), str(rec["hash"]), who)
+    return rec
 
 
 def verify(expect_head: str | None = None) -> Verification:
     return default_log().verify(expect_head)
+
+
+def head_text() -> str:
+    """The current head as ``COUNT:HASH`` ("" when there is no log yet or it cannot be read), for
+    the footer of every signed report: the client's signed copy then anchors the log, and
+    ``yunwei audit verify --expect-head COUNT:HASH`` (or ``COUNT:`` and the first 16 or more hex
+    digits) fails if history up to that record was rewritten since."""
+    from yunwei.errors import YunweiError
+
+    try:
+        head = default_log().read_head()
+    except (OSError, YunweiError):
+        return ""
+    if not head or head[0] <= 0:
+        return ""
+    return f"{head[0]}:{head[1]}"
+
+
+def anchor_text() -> str:
+    """The footer line itself: ``审计日志锚点 COUNT:HASH`` ("" without a head)."""
+    head = head_text()
+    return f"审计日志锚点 {head}" if head else ""

@@ -3,31 +3,58 @@
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
 
 from yunwei import ui
-from yunwei.audit import checkpoint, default_log
-from yunwei.runner.env import operator
+from yunwei.audit import AuditLog, anchors, checkpoint, default_log
 from yunwei.audit.show import parse_when, select
+from yunwei.runner.env import operator
 
 _FIXED = ("seq", "time", "event", "operator", "job", "request", "prev", "hash")
+
+
+def _chain_hashes(log: Any) -> list[str]:
+    out = []
+    for raw in log.lines():
+        try:
+            out.append(str(json.loads(raw).get("hash")))
+        except ValueError:
+            out.append("")
+    return out
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     log = default_log()
     result = log.verify(args.expect_head)
-    cps = checkpoint.verify(log)
+    cps = checkpoint.verify(log) if isinstance(log, AuditLog) else checkpoint.CheckpointResult(True, 0)
+    checks = anchors.check_all(_chain_hashes(log))
+    store = "PostgreSQL, append-only (the server refuses UPDATE, DELETE, TRUNCATE)" if not isinstance(log, AuditLog) \
+        else "file (whoever can write it can rewrite it: anchors and checkpoints below catch that)"
+    ok = result.ok and cps.ok and all(c.ok for c in checks)
     if args.json:
-        ui.print_json({"ok": result.ok and cps.ok, "records": result.count, "head": result.head,
-                       "bad_record": result.bad_seq, "problem": result.problem, "log": str(log.path),
-                       "checkpoints": cps.checked, "checkpoint_problem": cps.problem})
+        ui.print_json({"ok": ok, "records": result.count, "head": result.head,
+                       "bad_record": result.bad_seq, "problem": result.problem, "log": log.location, "store": store,
+                       "checkpoints": cps.checked, "checkpoint_problem": cps.problem,
+                       "anchors": [{"anchor": c.label, "reachable": c.reachable, "ok": c.ok, "heads": c.heads,
+                                    "last": c.last, "problem": c.problem} for c in checks]})
     else:
-        print(f"{log.path}: {result}")
+        print(f"{log.location}: {result}")
+        print(f"store: {store}")
         print(f"checkpoints: {cps.checked} verified" + (f"; BAD: {cps.problem}" if not cps.ok else ""))
-    return 0 if result.ok and cps.ok else 1
+        for c in checks:
+            print(f"anchor {c}")
+        if not checks:
+            print("anchors: none configured (admin configuration: anchors)")
+    return 0 if ok else 1
 
 
 def _cmd_checkpoint(args: argparse.Namespace) -> int:
-    entry = checkpoint.create(default_log(), operator(), args.key)
+    log = default_log()
+    if not isinstance(log, AuditLog):
+        print("the PostgreSQL audit log is append-only on the server: no checkpoint needed")
+        return 0
+    entry = checkpoint.create(log, operator(), args.key)
     print(f"checkpoint {entry['count']}:{entry['hash']} signed by {entry['signer']}")
     return 0
 
@@ -58,8 +85,8 @@ def _cmd_head(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("audit", help="the tamper-evident audit log")
     sub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    v = sub.add_parser("verify", help="check the hash chain and its head anchor")
-    v.add_argument("--expect-head", help="a head (COUNT:HASH or HASH) recorded elsewhere, to detect a full rewrite")
+    v = sub.add_parser("verify", help="check the hash chain, its head and every external anchor it can reach")
+    v.add_argument("--expect-head", help="a head recorded elsewhere (COUNT:HASH, HASH, or COUNT: and 16+ hex digits as in a report footer)")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=_cmd_verify)
     s = sub.add_parser("show", help="list records, filtered")

@@ -6,7 +6,7 @@ import argparse
 
 from yunwei import ui
 from yunwei.commands._common import add_job_args, parse_extravars
-from yunwei.review import store, workflow
+from yunwei.review import workflow
 
 
 def _cmd_request(args: argparse.Namespace) -> int:
@@ -41,6 +41,8 @@ def _print_preview(info: dict) -> None:
     if req.get("sealed_vars"):
         print(f"secrets  {', '.join(sorted(req['sealed_vars']))} (sealed: bound to the digest, not stored)")
     print(f"preview  check mode + diff: {preview.get('status', '-')} (rc {preview.get('rc', '-')})")
+    if not info.get("preview_intact", True):
+        print("!!! this preview differs from the one the audit log recorded when it was made: do not approve")
     for change in preview.get("changes") or []:
         print(f"--- would change: {change['host']}: {change['task']}")
         if change.get("diff"):
@@ -69,7 +71,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 
 def _cmd_requests(args: argparse.Namespace) -> int:
-    rows = store.list_requests()
+    rows = workflow.list_requests()
     if args.json:
         ui.print_json([{k: r.get(k) for k in ("id", "job", "requester", "created", "state", "digest")} for r in rows])
         return 0

@@ -12,6 +12,7 @@ from yunwei.jobs import get_job, load_catalogue
 from yunwei.review.digest import content_digest
 from yunwei.runner import RunResult, run_job
 from yunwei.runner.env import operator
+from yunwei.runner.policy import check_extravars, check_readonly_playbook
 
 
 def run_readonly(job_name: str, *, limit: str | None = None, extravars: dict | None = None,
@@ -28,17 +29,21 @@ def run_readonly(job_name: str, *, limit: str | None = None, extravars: dict | N
         reason = f"job {job.name} is a change job: use `yunwei request {job.name}` (two-person review)"
         audit.record("refusal", action="run", operator=who, job=job.name, reason=reason)
         raise YunweiError(f"refused: {reason}")
-    if not job.playbook_path().is_file():
-        exc = InputError(job.source, f"jobs.{job.name}.playbook", f"playbook {job.playbook_path()} does not exist")
+    try:
+        if not job.playbook_path().is_file():
+            raise InputError(job.source, f"jobs.{job.name}.playbook", f"playbook {job.playbook_path()} does not exist")
+        check_readonly_playbook(job, load_catalogue(jobs_file).values())
+        check_extravars(job, extravars)
+    except InputError as exc:
         audit.record("refusal", action="run", operator=who, job=job.name, reason=str(exc))
-        raise exc
+        raise
     extravars, profile = _with_inspection_profile(job, extravars, profile)
     digest, _ = content_digest(job, limit, extravars)
     run_id = str(uuid.uuid4())
     audit.record("execution", job=job.name, operator=who, digest=digest, run_id=run_id, limit=limit,
                  extravars=sorted((extravars or {}).keys()), trigger=trigger, profile=profile)
     result = run_job(job, limit=limit, extravars=extravars, content_digest=digest, operator_name=who,
-                     run_id=run_id, profile=profile, quiet=quiet)
+                     run_id=run_id, profile=profile, quiet=quiet, untrusted_vars=True)
     audit.record("result", job=job.name, operator=who, digest=digest, run_id=run_id, status=result.status, rc=result.rc)
     return result
 

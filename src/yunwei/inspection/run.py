@@ -102,14 +102,24 @@ def inspect(profile: str, *, inventory: str | None = None, limit: str | None = N
     from yunwei.runner import run_job
     from yunwei.runner.env import operator
 
+    from yunwei.jobs import load_catalogue
+    from yunwei.runner.policy import check_extravars, check_inventory_override, check_readonly_playbook
+
+    who = operator()
     job = get_job("resources" if profile == "resources" else "inspect")
+    try:
+        check_inventory_override(inventory)
+        check_extravars(job, extravars)
+        check_readonly_playbook(job, load_catalogue().values())
+    except InputError as exc:
+        audit.record("refusal", action="inspect", operator=who, job=job.name, reason=str(exc))
+        raise
     if inventory:
         path = Path(inventory).expanduser().resolve()
         if not path.exists():
             raise InputError("-i", None, f"inventory {inventory} does not exist")
         job = dataclasses.replace(job, inventory=str(path))
     evars = {**(extravars or {}), "inspection_profile": profile}
-    who = operator()
     digest, _ = content_digest(job, limit, evars)
     run_id = str(uuid.uuid4())
     audit.record("execution", job=job.name, operator=who, digest=digest, run_id=run_id, limit=limit,
@@ -117,7 +127,7 @@ def inspect(profile: str, *, inventory: str | None = None, limit: str | None = N
     sink: Callable[[str], None] = (lambda _msg: None) if quiet else (echo or ui.progress)
     collector = _progress_collector(sink)
     result = run_job(job, limit=limit, extravars=evars, content_digest=digest, operator_name=who, run_id=run_id,
-                     profile=profile, collector=collector)
+                     profile=profile, collector=collector, untrusted_vars=True)
     audit.record("result", job=job.name, operator=who, digest=digest, run_id=run_id, status=result.status,
                  rc=result.rc)
     summary = summarise(run_id, profile=profile, status=result.status, rc=result.rc)

@@ -5,12 +5,16 @@ the signer, the decision and its expiry, in the namespace ``yunwei-approval``. V
 uses an allowed_signers file (``principal [namespaces="yunwei-approval"] key-type key``), so a
 hand-edited approval (other name, other digest, later expiry) no longer verifies.
 
-allowed_signers: ``$YUNWEI_ALLOWED_SIGNERS``, else ``/etc/yunwei/allowed_signers`` when it
-exists, else ``<var>/review/allowed_signers``. In production keep it root-owned under /etc.
+allowed_signers: in admin mode the file the administrator's configuration names (root-owned,
+config.py); in lab mode ``$YUNWEI_ALLOWED_SIGNERS``, else ``/etc/yunwei/allowed_signers`` when it
+exists, else ``<var>/review/allowed_signers``. A key belongs to one operator: a public key listed
+under two names (or one line naming two principals) makes the file invalid (exit 2).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -21,9 +25,15 @@ from yunwei.paths import var_dir
 
 NAMESPACE = "yunwei-approval"
 ETC_ALLOWED_SIGNERS = Path("/etc/yunwei/allowed_signers")
+_KEY_TYPES = ("ssh-", "ecdsa-", "sk-")
 
 
 def allowed_signers_path() -> Path:
+    from yunwei.config import admin_config
+
+    config = admin_config()
+    if config is not None:
+        return config.allowed_signers
     env = os.environ.get("YUNWEI_ALLOWED_SIGNERS")
     if env:
         return Path(env)
@@ -47,19 +57,44 @@ def signing_key_path(explicit: str | None = None) -> Path:
     raise InputError("~/.ssh", "id_ed25519", "no SSH key to sign with (use --key or $YUNWEI_SIGNING_KEY)")
 
 
-def principals(path: Path | None = None) -> set[str]:
-    path = path or allowed_signers_path()
-    names: set[str] = set()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return names
-    for line in text.splitlines():
+def _entries(path: Path) -> list[tuple[int, list[str], str]]:
+    """(line number, principals, key blob) per entry; exit 2 when a key is listed for two
+    operators: a fingerprint must identify exactly one person."""
+    entries: list[tuple[int, list[str], str]] = []
+    owner: dict[str, tuple[str, int]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        names.update(p for p in line.split()[0].split(",") if p)
-    return names
+        fields = line.split()
+        names = [p for p in fields[0].split(",") if p]
+        blob = next((fields[i + 1] for i in range(1, len(fields) - 1) if fields[i].startswith(_KEY_TYPES)), "")
+        entries.append((n, names, blob))
+        if not blob:
+            continue
+        fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(_b64(blob)).digest()).decode().rstrip("=")
+        for name in names:
+            first = owner.setdefault(blob, (name, n))
+            if first[0] != name:
+                raise InputError(str(path), f"line {n}", f"key {fingerprint} is listed for {first[0]!r} (line "
+                                 f"{first[1]}) and for {name!r}: a key belongs to one operator only")
+    return entries
+
+
+def _b64(blob: str) -> bytes:
+    try:
+        return base64.b64decode(blob + "=" * (-len(blob) % 4))
+    except ValueError:
+        return blob.encode()
+
+
+def principals(path: Path | None = None) -> set[str]:
+    path = path or allowed_signers_path()
+    try:
+        entries = _entries(path)
+    except FileNotFoundError:
+        return set()
+    return {name for _, names, _ in entries for name in names}
 
 
 def require_signer(name: str) -> Path:
@@ -94,6 +129,7 @@ def verify(fields: dict[str, str], signature: str, signer: str, allowed: Path | 
     allowed = allowed or allowed_signers_path()
     if not allowed.is_file() or not signature:
         return False
+    _entries(allowed)  # a key listed for two operators proves nothing: exit 2
     with tempfile.TemporaryDirectory(prefix="yunwei-verify-") as tmp:
         sig = Path(tmp) / "msg.sig"
         sig.write_text(signature, encoding="ascii")

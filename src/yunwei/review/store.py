@@ -1,30 +1,69 @@
-"""Requests and decisions on disk: <var>/review/requests/<id>/{request,approval,denial,execution}.json."""
+"""Where requests and decisions live: a folder (lab / one operator) or PostgreSQL (a team).
+
+Every request has entries of six kinds, each written once and never replaced: ``request``,
+``preview``, ``approval``, ``denial``, ``execution`` (the claim, written before the run: it carries
+the executing process, so a killed run is told apart from a running one) and ``result``.
+
+- :class:`FileReviewStore`: ``<dir>/requests/<id>/<kind>.json``, folders 0700 and files 0600 (a
+  preview's diff may show a vaulted value). Whoever runs yunwei can delete these files, so the
+  workflow does not trust their absence: it checks the audit log (requests, denials and executions
+  are recorded there, and the chain is anchored).
+- :class:`yunwei.review.pg.PgReviewStore`: an insert-only table; the server refuses UPDATE,
+  DELETE and TRUNCATE and checks the two-person rule itself (review/pg.py).
+
+:func:`review_store` picks the one the administrator configured (lab mode: ``<var>/review``).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from yunwei.errors import InputError
 from yunwei.paths import var_dir
 
 _ID = re.compile(r"^req-[0-9a-f]{12}$")
+KINDS = ("request", "preview", "approval", "denial", "execution", "result")
 
 
-def requests_dir() -> Path:
-    return var_dir() / "review" / "requests"
+class AlreadyRecorded(Exception):
+    """An entry of that kind exists for the request (entries are written once)."""
 
 
-def request_dir(request_id: str) -> Path:
+@dataclass
+class Entry:
+    """A request and everything recorded about it."""
+
+    request: dict[str, Any]
+    preview: dict[str, Any] | None = None
+    approval: dict[str, Any] | None = None
+    denial: dict[str, Any] | None = None
+    execution: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+class ReviewStore(Protocol):
+    location: str
+
+    def create(self, req: dict[str, Any]) -> None: ...
+    def load(self, request_id: str) -> Entry: ...
+    def add(self, request_id: str, kind: str, data: dict[str, Any], *, operator: str,
+            expires: str | None = None) -> None: ...
+    def ids(self) -> list[str]: ...
+
+
+def check_id(request_id: str) -> str:
     if not _ID.match(request_id):
         raise InputError("request id", request_id, "not a request id (req-<12 hex digits>)")
-    path = requests_dir() / request_id
-    if not (path / "request.json").is_file():
-        raise InputError(str(requests_dir()), request_id, "no such request")
-    return path
+    return request_id
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 def read(path: Path) -> dict[str, Any] | None:
@@ -34,40 +73,66 @@ def read(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def write(path: Path, data: dict[str, Any], *, exclusive: bool = False) -> None:
-    """Write JSON; ``exclusive`` fails if the file exists (claims are race free)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    if exclusive:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        return
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def write_private(path: Path, data: dict[str, Any]) -> None:
+    """Create ``path`` (0600) with ``data``; fails if it exists (race free: written once)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(_dump(data))
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
-def list_requests() -> list[dict[str, Any]]:
-    out = []
-    base = requests_dir()
-    if not base.is_dir():
-        return out
-    for d in sorted(base.iterdir()):
+class FileReviewStore:
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.location = str(base)
+
+    @property
+    def requests_dir(self) -> Path:
+        return self.base / "requests"
+
+    def create(self, req: dict[str, Any]) -> None:
+        self.requests_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        d = self.requests_dir / check_id(req["id"])
+        d.mkdir(mode=0o700)
+        write_private(d / "request.json", req)
+
+    def load(self, request_id: str) -> Entry:
+        d = self.requests_dir / check_id(request_id)
         req = read(d / "request.json")
         if req is None:
-            continue
-        req["state"] = state(d)
-        out.append(req)
-    return sorted(out, key=lambda r: r.get("created", ""))
+            raise InputError(str(self.requests_dir), request_id, "no such request")
+        if req.get("id") != request_id:  # a copied folder: the signed id is the other request's
+            raise InputError(str(d), "request.json", f"holds request {req.get('id')!r}, not {request_id} "
+                                                     "(a copied request folder is not a request)")
+        entry = Entry(req, **{k: read(d / f"{k}.json") for k in KINDS[1:]})
+        if entry.result is None and entry.execution and entry.execution.get("status") not in (None, "running"):
+            entry.result = entry.execution  # written before result.json existed: execution.json held the outcome
+        return entry
+
+    def add(self, request_id: str, kind: str, data: dict[str, Any], *, operator: str,
+            expires: str | None = None) -> None:
+        assert kind in KINDS[1:]
+        try:
+            write_private(self.requests_dir / check_id(request_id) / f"{kind}.json", data)
+        except FileExistsError:
+            raise AlreadyRecorded(kind) from None
+
+    def ids(self) -> list[str]:
+        if not self.requests_dir.is_dir():
+            return []
+        return sorted(d.name for d in self.requests_dir.iterdir() if _ID.match(d.name))
 
 
-def state(d: Path) -> str:
-    if (d / "execution.json").is_file():
-        ex = read(d / "execution.json") or {}
-        return f"executed ({ex.get('status', 'running')})"
-    if (d / "denial.json").is_file():
-        return "denied"
-    if (d / "approval.json").is_file():
-        return "approved"
-    return "pending"
+def review_store() -> ReviewStore:
+    """The configured store: admin mode's ``review.store`` (PostgreSQL or a folder), else <var>/review."""
+    from yunwei.config import admin_config
+
+    config = admin_config()
+    if config is None:
+        return FileReviewStore(var_dir() / "review")
+    if config.team:
+        from yunwei.review.pg import PgReviewStore
+
+        return PgReviewStore(config.review_store)
+    return FileReviewStore(Path(config.review_store) / "review")

@@ -1,40 +1,66 @@
-"""The environment a job runs in: the repo's ansible.cfg, the journal, host key checking."""
+"""The environment a job runs in, built by yunwei: nothing is inherited from the operator's shell.
+
+ansible-playbook reads much of its behaviour from the environment (``ANSIBLE_BECOME_FLAGS``,
+``ANSIBLE_CALLBACK_PLUGINS``, ``ANSIBLE_*_PLUGINS``, ``PYTHONPATH``, ``LD_PRELOAD`` ...): a
+variable set after a review would change what runs. So a job gets exactly :func:`job_envvars` —
+the repository's ansible.cfg, the collection path, host key checking, the journal — plus a few
+neutral variables from an allow-list, and ansible-runner is started with that as its whole
+environment (:func:`exact_environ`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from yunwei.paths import project_root, var_dir
 
 JOURNAL_CALLBACK = "yunwei.ops.journal"
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Passed through unchanged: they decide nothing about what a playbook does. SSH_AUTH_SOCK is the
+# operator's agent (how they reach the hosts, as with plain ssh).
+PASS_THROUGH = ("SSH_AUTH_SOCK", "TERM", "TZ")
 
 
 def operator() -> str:
-    """The operator: the OS login, or $YUNWEI_OPERATOR (a label only: approvals are bound to a
-    person by an SSH signature verified against allowed_signers, not by this name)."""
-    env = os.environ.get("YUNWEI_OPERATOR")
-    if env:
-        return env
-    import getpass
+    """Who is acting. Admin mode: the OS login of the real user id, nothing else. Lab mode: the
+    login, or $YUNWEI_OPERATOR (a label for tests and demos: one person holds every key there)."""
+    from yunwei.config import admin_config, login
 
-    return getpass.getuser()
+    if admin_config() is not None:
+        return login()
+    return os.environ.get("YUNWEI_OPERATOR") or login()
+
+
+def _home() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        return str(Path.home())
 
 
 def job_envvars(*, run_id: str, job: str, profile: str | None, operator_name: str, content_digest: str) -> dict[str, str]:
+    """The whole environment of a job (ansible-runner adds only its own event callback)."""
     root = project_root()
     venv_bin = str(Path(sys.executable).parent)
-    path = os.environ.get("PATH", "/usr/bin:/bin")
-    enabled = [c for c in os.environ.get("ANSIBLE_CALLBACKS_ENABLED", "").split(",") if c.strip()]
-    if JOURNAL_CALLBACK not in enabled:
-        enabled.append(JOURNAL_CALLBACK)
-    return {
-        "PATH": venv_bin + os.pathsep + path if venv_bin not in path.split(os.pathsep) else path,
+    from yunwei.config import login
+
+    env = {k: os.environ[k] for k in PASS_THROUGH if os.environ.get(k)}
+    env.update({
+        "PATH": venv_bin + os.pathsep + SAFE_PATH,
+        "HOME": _home(),
+        "USER": login(),
+        "LOGNAME": login(),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
         "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
         "ANSIBLE_COLLECTIONS_PATH": str(root / ".collections"),
         "ANSIBLE_HOST_KEY_CHECKING": "True",
-        "ANSIBLE_CALLBACKS_ENABLED": ",".join(enabled),
+        "ANSIBLE_CALLBACKS_ENABLED": JOURNAL_CALLBACK,
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "YUNWEI_STORE": os.environ.get("YUNWEI_STORE") or str(var_dir() / "journal.sqlite"),
         "YUNWEI_RUN_ID": run_id,
@@ -42,4 +68,21 @@ def job_envvars(*, run_id: str, job: str, profile: str | None, operator_name: st
         "YUNWEI_PROFILE": profile or "",
         "YUNWEI_OPERATOR": operator_name,
         "YUNWEI_CONTENT_DIGEST": content_digest,
-    }
+    })
+    if os.environ.get("YUNWEI_TZ"):
+        env["YUNWEI_TZ"] = os.environ["YUNWEI_TZ"]
+    return env
+
+
+@contextlib.contextmanager
+def exact_environ(env: dict[str, str]) -> Iterator[None]:
+    """Make ``env`` the process environment for the duration (ansible-runner seeds the job's
+    environment from ``os.environ``), and restore the operator's afterwards."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -1,7 +1,8 @@
 """Build a private data dir for one job run and run it through the ansible_runner Python API.
 
-Secrets never land in var/: extra vars (``-e``) go through a 0600 file in a private temporary
-directory *outside* var/ that is deleted when the run ends; ansible-runner's own env files are
+Secrets never land in var/: extra vars (``-e``) go through a 0600 file in a private folder in
+memory, *outside* var/, removed when the run ends or its process dies (runner/secrets.py); the job
+gets only the environment yunwei builds (runner/env.py); ansible-runner's own env files are
 suppressed; the ``command`` artifact is rewritten to keep only the variables yunwei set (a store
 URL's password redacted); ``ansible_facts`` are dropped from every event before ansible-runner
 writes it and the fact cache stays in memory.
@@ -12,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +23,9 @@ import ansible_runner
 from yunwei.errors import InputError, YunweiError
 from yunwei.jobs import Job
 from yunwei.paths import project_root, var_dir
-from yunwei.runner.env import job_envvars, operator
+from yunwei.runner.env import exact_environ, job_envvars, operator
 from yunwei.runner.progress import Collector
+from yunwei.runner.secrets import private_dir
 from yunwei.store.base import redact_url
 
 
@@ -86,8 +86,26 @@ def _drop_facts(event: dict[str, Any]) -> None:
             item.pop("ansible_facts", None)
 
 
-def _event_handler(collector: Collector) -> Any:
+def _unsafe(extravars: dict[str, Any] | None) -> dict[str, Any]:
+    """Mark string values unsafe (ansible's JSON form of ``!unsafe``): a value like
+    ``{{ lookup('pipe', ...) }}`` stays text instead of running on the controller."""
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, str):
+            return {"__ansible_unsafe": value}
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mark(v) for v in value]
+        return value
+
+    return {k: mark(v) for k, v in (extravars or {}).items()}
+
+
+def _event_handler(collector: Collector, watch: Any = None) -> Any:
     def handle(event: dict[str, Any]) -> bool:
+        if watch is not None and isinstance(event.get("pid"), int):
+            watch(event["pid"])  # ansible-playbook: stopped by the guard if yunwei dies
         _drop_facts(event)
         should_write = collector.event(event)
         return True if should_write is None else bool(should_write)
@@ -108,8 +126,10 @@ def run_job(
     profile: str | None = None,
     quiet: bool = False,
     collector: Collector | None = None,
+    untrusted_vars: bool = False,
 ) -> RunResult:
-    """Run ``job`` once; returns when ansible-playbook has finished."""
+    """Run ``job`` once; returns when ansible-playbook has finished. ``untrusted_vars``: the
+    extra vars reach the playbook as unsafe values (never templated: no lookups)."""
     playbook = job.playbook_path()
     if not playbook.is_file():
         raise InputError(job.source, f"jobs.{job.name}.playbook", f"playbook {playbook} does not exist")
@@ -128,12 +148,13 @@ def run_job(
         content_digest=content_digest,
     )
     collector = collector or Collector(quiet=quiet)
-    all_vars = {**job.vars, **(extravars or {})}
-    secret_dir = tempfile.mkdtemp(prefix="yunwei-run-")  # 0700, outside var/
-    try:
+    all_vars = {**job.vars, **(_unsafe(extravars) if untrusted_vars else (extravars or {}))}
+    with private_dir() as secret:  # 0700, in memory, outside var/; gone, and the run stopped, after SIGKILL
+        # a private ANSIBLE_HOME: no plugins, roles or vars plugins from the operator's ~/.ansible
+        envvars["ANSIBLE_HOME"] = str(secret.path / "ansible")
         cmdline: list[str] = []
         if all_vars:
-            vars_file = Path(secret_dir) / "extravars.json"
+            vars_file = secret.path / "extravars.json"
             fd = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(all_vars, fh)
@@ -152,7 +173,7 @@ def run_job(
             "envvars": envvars,
             "suppress_env_files": True,
             "quiet": True,
-            "event_handler": _event_handler(collector),
+            "event_handler": _event_handler(collector, secret.watch),
             "fact_cache_type": "memory",  # no artifacts/fact_cache/ (facts may hold secrets)
             "status_handler": collector.status,
         }
@@ -164,11 +185,10 @@ def run_job(
         if job.timeout:
             kwargs["timeout"] = job.timeout
         try:
-            runner = ansible_runner.run(**kwargs)
+            with exact_environ(envvars):  # nothing of the operator's environment reaches the job
+                runner = ansible_runner.run(**kwargs)
         except Exception as exc:  # ansible-runner configuration errors
             raise YunweiError(f"ansible-runner could not start job {job.name}: {exc}") from exc
-    finally:
-        shutil.rmtree(secret_dir, ignore_errors=True)
     artifact_dir = private / "artifacts"
     _scrub_command_artifact(artifact_dir, set(envvars))
     return RunResult(
