@@ -7,6 +7,7 @@ input raises InputError (exit 2); in both cases the audit log gets a ``refusal``
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import secrets
 from collections.abc import Callable
@@ -45,8 +46,12 @@ def ttl_hours() -> float:
         value = float(raw)
     except ValueError:
         raise InputError("$YUNWEI_APPROVAL_TTL_HOURS", None, f"not a number: {raw!r}") from None
-    if value <= 0:
-        raise InputError("$YUNWEI_APPROVAL_TTL_HOURS", None, "must be positive")
+    if not math.isfinite(value) or value <= 0:
+        raise InputError("$YUNWEI_APPROVAL_TTL_HOURS", None, f"must be a positive finite number of hours, got {raw!r}")
+    try:
+        dt.timedelta(hours=value) + dt.datetime.now(dt.timezone.utc)
+    except OverflowError:
+        raise InputError("$YUNWEI_APPROVAL_TTL_HOURS", None, f"{raw!r} hours is beyond any date") from None
     return value
 
 
