@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from yunwei.store.base import Store, redact_text, redact_url
+from yunwei.store.base import Store, check_not_forked, redact_text, redact_url
 
 # pg_advisory_xact_lock key serialising schema migrations ("yunwei" in ASCII)
 _MIGRATION_LOCK = 0x79756E776569
@@ -16,6 +16,7 @@ class PostgresStore(Store):
     dialect = "postgresql"
 
     def __init__(self, url: str) -> None:
+        check_not_forked()
         try:
             import psycopg
         except ImportError as exc:  # pragma: no cover - psycopg is a dependency
@@ -34,6 +35,7 @@ class PostgresStore(Store):
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
+        self._check_process()
         with self._lock:
             with self._conn.transaction():
                 with self._conn.cursor() as cur:
