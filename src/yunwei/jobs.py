@@ -72,6 +72,7 @@ class Job:
             "limit": self.limit,
             "profile": self.profile,
             "timeout": self.timeout,
+            "kill_grace": self.kill_grace,
             "secret_vars": list(self.secret_vars),
         }
 

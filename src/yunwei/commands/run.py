@@ -116,8 +116,8 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
     if args.json:
         ui.print_json({n: j.definition() | {"description": j.description} for n, j in jobs.items()})
         return 0
-    ui.table(["job", "class", "playbook", "inventory", "description"],
-             [[j.name, j.job_class, j.playbook, j.inventory, j.description] for j in jobs.values()])
+    ui.table(["job", "class", "playbook", "inventory", "timeout", "description"],
+             [[j.name, j.job_class, j.playbook, j.inventory, f"{j.timeout} s", j.description] for j in jobs.values()])
     return 0
 
 
