@@ -74,6 +74,9 @@ def _flock(path: Path, *, wait: bool, holder: dict[str, Any] | None = None) -> I
                 fh.flush()
             yield True
         finally:
+            if holder is not None:  # released: nobody holds it any more
+                fh.seek(0)
+                fh.truncate()
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
