@@ -190,7 +190,6 @@ class CallbackModule(CallbackBase):
         self._hosts_seen = set()
         self._unreachable = set()  # hosts with an unreachable result (ignored or not)
         self._first_failure = ""  # "task on host: message" of the first failure not ignored
-        self._no_hosts_matched = False
         self._play_obj = None
         self._broken = False
         # writer thread state. A plain (non-reentrant) lock: the SIGTERM handler runs in the main
@@ -670,9 +669,6 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_unreachable(self, result):
         self._guard("v2_runner_on_unreachable", self._queue_result, "v2_runner_on_unreachable", result)
 
-    def v2_playbook_on_no_hosts_matched(self):
-        self._guard("v2_playbook_on_no_hosts_matched", lambda: setattr(self, "_no_hosts_matched", True))
-
     def _reason(self, hosts, failed):
         """Why a run is not ok ('' when it is): no host matched, none reached, or the first failure.
         A run that reached no host did nothing: it fails even when Ansible itself exits 0."""
@@ -688,7 +684,8 @@ class CallbackModule(CallbackBase):
             shown = ", ".join(hosts[:10]) + (f" and {len(hosts) - 10} more" if len(hosts) > 10 else "")
             return f"no host reached: all {len(hosts)} hosts were unreachable ({shown})"
         if failed:
-            return self._first_failure or "a host failed or was unreachable"
+            unreachable = sorted(h for h in hosts if h in self._unreachable)
+            return self._first_failure or (f"unreachable: {', '.join(unreachable)}" if unreachable else "a host failed")
         return ""
 
     def v2_playbook_on_stats(self, stats):

@@ -179,44 +179,6 @@ def validate_thresholds(data, name="thresholds", origin=None):
         if THRESHOLDS[key][2] == "low" and warn < crit:
             problems.append("%s: warn (%s) is below crit (%s); smaller is worse here%s" % (where, warn, crit, at(limits)))
     return problems
-    if not isinstance(data, dict):
-        return ["%s: must be a mapping of threshold names to {warn, crit}, got %s" % (name, type(data).__name__)]
-    for key, limits in data.items():
-        where = "%s.%s" % (name, key)
-        if key not in THRESHOLDS:
-            problems.append("%s: unknown threshold (known: %s)" % (where, ", ".join(sorted(THRESHOLDS))))
-            continue
-        if not isinstance(limits, dict):
-            problems.append("%s: must be a mapping with warn and/or crit, got %s" % (where, type(limits).__name__))
-            continue
-        extra = sorted(set(limits) - {"warn", "crit"})
-        if extra:
-            problems.append("%s: unknown keys %s (only warn, crit)" % (where, ", ".join(map(str, extra))))
-        bad = False
-        low, high = threshold_range(key)
-        for part in ("warn", "crit"):
-            val = limits.get(part)
-            if val is None:
-                continue
-            if isinstance(val, bool) or not isinstance(val, (int, float)):
-                problems.append("%s.%s: must be a number, got %r" % (where, part, val))
-                bad = True
-            elif not math.isfinite(val):
-                problems.append("%s.%s: must be a finite number, got %r" % (where, part, val))
-                bad = True
-            elif val < low or (high is not None and val > high):
-                problems.append("%s.%s: %r is out of range (%s)" % (
-                    where, part, val, "%g to %g" % (low, high) if high is not None else ">= %g" % low))
-                bad = True
-        if bad:
-            continue
-        warn = limits.get("warn", THRESHOLDS[key][0])
-        crit = limits.get("crit", THRESHOLDS[key][1])
-        if THRESHOLDS[key][2] == "high" and warn > crit:
-            problems.append("%s: warn (%s) is above crit (%s)" % (where, warn, crit))
-        if THRESHOLDS[key][2] == "low" and warn < crit:
-            problems.append("%s: warn (%s) is below crit (%s); smaller is worse here" % (where, warn, crit))
-    return problems
 
 
 class Collector(object):
