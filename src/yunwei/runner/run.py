@@ -6,7 +6,7 @@ suppressed; the ``command`` artifact is rewritten to keep only the variables yun
 URL's password redacted); ``ansible_facts`` are dropped from every event before ansible-runner
 writes it and the fact cache stays in memory.
 
-Every run is bounded (:mod:`yunwei.runner.watchdog`: TERM to the job's process group when its
+Every run is bounded (:mod:`yunwei.runner.watchdog`: TERM to every process of the job when its
 timeout expires, KILL after the grace period) and ends with a truthful journal record: a run the
 journal could not close itself — ansible-playbook failed before the playbook started, died, or
 was ended on its timeout — is settled here as ``failed``, ``interrupted`` or ``timeout`` with
@@ -36,7 +36,7 @@ from yunwei.runner.env import job_envvars, operator
 from yunwei.runner.precheck import check_inventory
 from yunwei.runner.progress import Collector
 from yunwei.runner.watchdog import Watchdog
-from yunwei.store.base import redact_url
+from yunwei.store.base import redact_text, redact_url
 
 # ansible-runner's own timeout (an immediate SIGKILL of the group) stays as a last resort this many
 # seconds after the watchdog's TERM + grace
@@ -272,6 +272,8 @@ def _settle_journal(store_url: str, job: Job, *, run_id: str, profile: str, oper
                            operator=operator_name, started_at=started, status="running", content_digest=digest)
             if status == "timeout":
                 store.settle_run(template, "timeout", reason)
+            elif run is None and status == "successful":
+                return "", "the journal did not record this run (is the yunwei.ops.journal callback loaded?)"
             elif run is None:
                 store.settle_run(template, "failed", reason or "ansible-playbook ended before the playbook started")
             elif run.status == "running":
@@ -281,4 +283,4 @@ def _settle_journal(store_url: str, job: Job, *, run_id: str, profile: str, oper
             run = store.get_run(run_id)
             return (run.status, run.reason) if run else ("", reason)
     except Exception as exc:  # the run's own outcome stands; say why the journal could not confirm it
-        return "", reason or f"journal store not readable: {type(exc).__name__}: {redact_url(str(exc))}"
+        return "", reason or f"journal store not readable: {type(exc).__name__}: {redact_text(str(exc), store_url)}"

@@ -25,7 +25,9 @@ class PostgresStore(Store):
             raise YunweiError("the PostgreSQL journal store needs psycopg 3 (pip install 'psycopg[binary]')") from exc
         self.url = redact_url(url)
         try:
-            conn = psycopg.connect(url, autocommit=True, application_name="yunwei-journal")
+            # bounded: an unreachable server must not hold up a playbook (or the history preparation)
+            extra = {} if "connect_timeout" in url else {"connect_timeout": 10}
+            conn = psycopg.connect(url, autocommit=True, application_name="yunwei-journal", **extra)
         except psycopg.Error as exc:  # libpq may quote the conninfo: never let the password out
             raise type(exc)(redact_text(str(exc), url)) from None
         super().__init__(conn)
