@@ -647,8 +647,10 @@ class CallbackModule(CallbackBase):
             from yunwei.inspection import history
         if action not in history.CONSUMERS or self._play_obj is None:
             return
+        t0 = time.perf_counter()
         for problem in history.prepare_for_task(task, self._play_obj, self._store_url):
             self._warnings.append(f"yunwei.ops.journal: history for {action}: {self._scrub(problem)}")
+        self._display.vvv(f"yunwei.ops.journal: history for {action} prepared in {time.perf_counter() - t0:.3f}s")
 
     def v2_playbook_on_handler_task_start(self, task):
         self.v2_playbook_on_task_start(task, False)
