@@ -6,7 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import os
+import signal
+import subprocess
 import time
+import uuid
 
 import pytest
 from runner_helpers import env  # noqa: F401  (fixture)
@@ -17,7 +21,7 @@ from yunwei.cli import main
 from yunwei.commands.run import run_readonly
 from yunwei.errors import InputError
 from yunwei.jobs import get_job
-from yunwei.runner.watchdog import job_pids
+from yunwei.runner.watchdog import Watchdog, job_pids
 from yunwei.schedule.tick import _lock_path, tick
 from yunwei.store import open_store
 
@@ -47,7 +51,8 @@ CHECKED = """\
 
 
 def _catalogue(env, **playbooks: str) -> None:  # noqa: F811
-    lines = ["defaults:", f"  inventory: {env.root}/inv.yml", "  kill_grace: 2", "jobs:"]
+    # grace > the 3 s the journal's SIGTERM handler may take to record the run
+    lines = ["defaults:", f"  inventory: {env.root}/inv.yml", "  kill_grace: 8", "jobs:"]
     for name, text in playbooks.items():
         (env.root / f"{name}.yml").write_text(text)
         lines += [f"  {name}:", "    class: read-only", f"    playbook: {env.root}/{name}.yml", "    timeout: 3"]
@@ -65,19 +70,49 @@ def _audit(run_id: str, event: str) -> dict:
     return [r for r in default_log().records() if r.get("run_id") == run_id and r["event"] == event][-1]
 
 
-def test_timeout_ends_every_process_of_the_job_term_then_kill(env):  # noqa: F811
+def test_watchdog_terms_every_process_of_the_run_then_kills_what_ignores_it():
+    run_id = str(uuid.uuid4())
+    env = {**os.environ, "YUNWEI_RUN_ID": run_id}
+    # a process of the run in a session of its own (as ansible-core 2.19 starts its workers) that ignores TERM,
+    # and one that does not
+    stuck = subprocess.Popen(["sh", "-c", 'trap "" TERM; sleep 60'], env=env, start_new_session=True)
+    polite = subprocess.Popen(["sleep", "60"], env=env)
+    other = subprocess.Popen(["sleep", "60"])  # not of this run: left alone
+    try:
+        time.sleep(0.3)
+        found = set(job_pids(run_id))  # with the sleep under the stuck shell
+        assert {stuck.pid, polite.pid} <= found and other.pid not in found
+        dog = Watchdog(run_id, timeout=0.5, grace=1.0).start()
+        time.sleep(0.5 + 1.0 + 1.5)
+        dog.stop()
+        assert dog.fired and dog.killed
+        assert polite.wait(5) == -signal.SIGTERM and stuck.wait(5) == -signal.SIGKILL
+        assert other.poll() is None and job_pids(run_id) == []
+    finally:
+        for proc in (stuck, polite, other):
+            proc.kill()
+            proc.wait()
+
+
+def test_watchdog_does_nothing_when_the_run_ends_in_time():
+    dog = Watchdog(str(uuid.uuid4()), timeout=30, grace=1).start()
+    t0 = time.monotonic()
+    dog.stop()
+    assert not dog.fired and time.monotonic() - t0 < 2
+
+
+def test_timeout_ends_the_job_and_records_it(env):  # noqa: F811
     _catalogue(env, stuck=STUCK)
     t0 = time.monotonic()
     result = run_readonly("stuck", quiet=True)
     took = time.monotonic() - t0
     assert result.status == "timeout" and not result.ok and result.rc != 0
-    assert job_pids(result.run_id) == []  # the worker that ignored TERM is gone too
-    assert took < 3 + 2 + 15, took  # timeout + grace (+ start-up), not the task's 120 s
+    assert job_pids(result.run_id) == []  # a worker that ignored TERM is gone too (KILL after the grace)
+    assert took < 3 + 8 + 15, took  # timeout + grace (+ start-up), not the task's 120 s
     run = _journal(result.run_id)
-    assert run.status == "timeout" and not run.completed
-    assert "timed out after 3 s" in run.reason and "KILL" in run.reason
+    assert run.status == "timeout" and not run.completed and "timed out after 3 s (jobs.stuck.timeout)" in run.reason
     rec = _audit(result.run_id, "result")
-    assert rec["status"] == "timeout" and rec["journal_status"] == "timeout" and "KILL" in rec["reason"]
+    assert rec["status"] == "timeout" and rec["journal_status"] == "timeout" and rec["reason"] == run.reason
 
 
 def test_timeout_term_is_enough_for_a_well_behaved_job(env, capsys):  # noqa: F811
