@@ -8,13 +8,18 @@ Runs the module in one round trip, then on the controller:
 - turns an unreachable host into a crit check ``<AREA>-REACH-001`` (the result stays
   unreachable, so the host is skipped afterwards) and a failing module into one
   ``<AREA>-PROBE-001`` per area (the result is not failed, so the play goes on);
-- reads the time of the last inspection of this host from the journal store and passes it to
-  the web and db areas as ``since`` (error-log lines since the last inspection), and the recorded
-  package-state fingerprint to the host area (``updates_fingerprint``: apt is not run again when
-  nothing changed, the recorded pending-update checks are re-emitted);
-- judges the returned metrics against dynamic baselines learned from the store (anomaly
+- passes the time of the host's last inspection to the web and db areas as ``since`` (error-log
+  lines since the last inspection), and the recorded package-state fingerprint to the host area
+  (``updates_fingerprint``: apt is not run again when nothing changed, the recorded pending-update
+  checks are re-emitted);
+- judges the returned metrics against dynamic baselines learned from the history (anomaly
   checks ``<AREA>-ANOM-001``) and, with ``forecast``, adds growth and days-until-full checks.
-  Missing history or an unusable store never fails the inspection: static limits apply.
+
+Fork safety: this runs in a worker Ansible forked from the controller, so it never opens or touches
+the journal store (docs/journal.md, "Fork safety"). The history comes from
+:mod:`yunwei.inspection.history`, prepared on the controller by the journal callback when this task
+started. No history (callback off, empty or unreadable store) never fails the inspection: static
+limits apply, and the result's ``dynamic.notes`` (and a warning when the callback is off) say so.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ AREA_ORDER = ("host", "web", "db")
 
 
 def import_yunwei():
-    """The yunwei package: installed, or <collection root>/src of a plain checkout."""
+    """The yunwei package (installed, or <collection root>/src of a plain checkout): the judging
+    functions and the history prepared on the controller. Never the store."""
     try:
         import yunwei  # noqa: F401  pylint: disable=unused-import
     except ImportError:
@@ -44,8 +50,8 @@ def import_yunwei():
             if (src / "yunwei" / "__init__.py").is_file() and str(src) not in sys.path:
                 sys.path.insert(0, str(src))
                 break
-    from yunwei.inspection import dynamic
-    return dynamic, dynamic.open_history
+    from yunwei.inspection import dynamic, history
+    return dynamic, history
 
 
 def metric_area(name):
@@ -103,25 +109,28 @@ class ActionModule(ActionBase):
         host = task_vars.get("inventory_hostname", "")
         dyn = args.get("dynamic_thresholds") or {}
         forecast = bool(args.get("forecast"))
-        store_url = args.get("store") or None
         for key in CONTROLLER_ARGS:
             args.pop(key, None)
         areas = self.areas(args)
         area_args = dict((area, self.area_args(args, area)) for area in areas)
 
-        store = dynamic = None
+        hist = dynamic = None
         notes = []
         t0 = time.time()
         wants_since = [a for a in areas if a in ("web", "db") and area_args[a].get("since") is None]
         if dyn.get("enabled", True) or forecast or wants_since:
             try:
-                dynamic, open_store = import_yunwei()
-                store = open_store(store_url)
+                dynamic, history = import_yunwei()
+                hist, note = history.prepared(host)  # plain data from the controller: no store, no lock
+                if note:
+                    notes.append(note)
+                    if note == history.NOT_ENABLED:
+                        display.warning("yunwei.ops.inspect: " + note)
             except Exception as exc:  # pylint: disable=broad-except
                 notes.append("journal history unavailable (%s: %s); static limits only" % (type(exc).__name__, exc))
-                store = None
+                hist = None
         try:
-            pkg_state = self.prepare(store, dynamic, host, area_args, wants_since, notes)
+            pkg_state = self.prepare(hist, dynamic, host, area_args, wants_since, notes)
             started = time.time()
             try:
                 res = self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
@@ -136,9 +145,9 @@ class ActionModule(ActionBase):
             if (res.get("facts") or {}).get("updates_cached"):
                 self.replay_packages(result, dynamic, pkg_state, area_args.get("host") or {}, args.get("thresholds"))
             module_done = time.time()
-            if store is not None:
+            if hist is not None:
                 for area in areas:
-                    self.controller_checks(result, store, dynamic, host, area, dyn, forecast, args.get("thresholds"),
+                    self.controller_checks(result, hist, dynamic, host, area, dyn, forecast, args.get("thresholds"),
                                            notes)
             result.setdefault("dynamic", {})["notes"] = notes
             result["dynamic"]["seconds"] = {"before": round(started - t0, 3), "module": round(module_done - started, 3),
@@ -146,49 +155,39 @@ class ActionModule(ActionBase):
             recount(result)
             return result
         finally:
-            if store is not None:
-                try:
-                    store.close()
-                except Exception:  # pylint: disable=broad-except
-                    pass
             try:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             except Exception:  # pylint: disable=broad-except
                 pass
 
-    def prepare(self, store, dynamic, host, area_args, wants_since, notes):
-        """Fill in what the host needs from the journal; returns the recorded package state or None."""
-        if store is None:
+    def prepare(self, hist, dynamic, host, area_args, wants_since, notes):
+        """Fill in what the host needs from its prepared history (``hist``: a HostHistory or None);
+        returns the recorded package state or None."""
+        if hist is None:
             return None
         for area in wants_since:
-            try:
-                last = dynamic.last_inspection(store, host, area)
-                if last is not None:
-                    area_args[area]["since"] = last
-            except Exception as exc:  # pylint: disable=broad-except
-                notes.append("last inspection time unavailable (%s): %s" % (area, exc))
+            last = hist.last_inspection.get(area)
+            if last is not None:
+                area_args[area]["since"] = last
         hargs = area_args.get("host")
         if hargs is not None and hargs.get("updates", True) and not hargs.get("updates_fingerprint"):
-            try:
-                pkg_state = dynamic.last_package_state(store, host)
-                if pkg_state:
-                    hargs["updates_fingerprint"] = pkg_state[0]
-                return pkg_state
-            except Exception as exc:  # pylint: disable=broad-except
-                notes.append("recorded package state unavailable: %s" % exc)
+            pkg_state = hist.package_state
+            if pkg_state:
+                hargs["updates_fingerprint"] = pkg_state[0]
+            return pkg_state
         return None
 
-    def controller_checks(self, result, store, dynamic, host, area, dyn, forecast, thresholds, notes):
+    def controller_checks(self, result, hist, dynamic, host, area, dyn, forecast, thresholds, notes):
         metrics = [m for m in result.get("metrics") or [] if metric_area(m.get("name")) == area]
         try:
             settings = dynamic.Settings.from_dict(dyn)
             if settings.enabled:
-                found, judged = dynamic.anomaly_checks(store, host, area, metrics, settings)
+                found, judged = dynamic.anomaly_checks(hist, host, area, metrics, settings)
                 result["checks"].extend(found)
                 result.setdefault("dynamic", {}).setdefault("judged", 0)
                 result["dynamic"]["judged"] += judged
             if forecast:
-                found, extra = dynamic.forecast_checks(store, host, area, metrics, thresholds, settings, judge)
+                found, extra = dynamic.forecast_checks(hist, host, area, metrics, thresholds, settings, judge)
                 result["checks"].extend(found)
                 result["metrics"].extend(extra)
         except Exception as exc:  # pylint: disable=broad-except

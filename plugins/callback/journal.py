@@ -152,6 +152,12 @@ _HEARTBEAT_EVERY = 60.0
 # Benchmark hook: write the journal's own cost (main-thread seconds, writer CPU seconds) to this file.
 _TIMING_ENV = "YUNWEI_JOURNAL_TIMING"
 
+_SIGNAL_REASONS = {
+    signal.SIGTERM: "terminated (SIGTERM): stopped by an operator, the runner's timeout or the system",
+    signal.SIGINT: "interrupted (Ctrl-C, SIGINT)",
+    signal.SIGHUP: "hung up (SIGHUP): the terminal or the process that started the run went away",
+}
+
 _STATUS_BY_EVENT = {
     "v2_runner_on_ok": "ok",
     "v2_runner_on_failed": "failed",
@@ -171,15 +177,20 @@ class CallbackModule(CallbackBase):
     def __init__(self, display=None, options=None):
         super().__init__(display=display, options=options)
         self._pid = os.getpid()
+        self._ppid = os.getppid()  # the process that started the run (yunwei, a shell, AWX)
         self._run = None
         self._started = False
         self._finished = False
         self._interrupted = False
+        self._signal_reason = ""
         self._seq = 0
         self._play = ""
         self._task_start = {}
         self._host_start = {}
         self._hosts_seen = set()
+        self._unreachable = set()  # hosts with an unreachable result (ignored or not)
+        self._first_failure = ""  # "task on host: message" of the first failure not ignored
+        self._play_obj = None
         self._broken = False
         # writer thread state. A plain (non-reentrant) lock: the SIGTERM handler runs in the main
         # thread and must see that the interrupted main thread holds it instead of re-entering it.
@@ -294,7 +305,7 @@ class CallbackModule(CallbackBase):
                 elif kind == "finish":
                     self._write(results, checks, metrics, errors, hosts)
                     results, checks, metrics, errors, hosts = [], [], [], [], []
-                    self._store.finish_run(self._run.id, op[1], host_stats=op[2])
+                    self._store.finish_run(self._run.id, op[1], host_stats=op[2], reason=op[3])
             except Exception as exc:
                 self._warnings.append(f"yunwei.ops.journal: writing the journal: {type(exc).__name__}: {exc}")
                 if self._store is not None and self._run is not None and kind != "begin":
@@ -427,11 +438,11 @@ class CallbackModule(CallbackBase):
         self._install_handlers()
         atexit.register(self._at_exit)
 
-    def _finish(self, status, host_stats, timeout):
+    def _finish(self, status, host_stats, timeout, reason=""):
         if self._finished or not self._started:
             return
         self._finished = True
-        self._enqueue(("finish", status, host_stats), urgent=True)
+        self._enqueue(("finish", status, host_stats, reason), urgent=True)
         with self._cond:
             self._closing = True
             self._cond.notify()
@@ -458,9 +469,11 @@ class CallbackModule(CallbackBase):
                 pass
 
     def _install_handlers(self):
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             try:
                 prev = signal.getsignal(signum)
+                if signum == signal.SIGHUP and prev in (signal.SIG_IGN, None):
+                    continue  # started with SIGHUP ignored (nohup, ansible-runner): it ends nothing
                 self._prev_handlers[signum] = prev
                 signal.signal(signum, self._on_signal)
             except (ValueError, OSError):  # not the main thread
@@ -473,7 +486,8 @@ class CallbackModule(CallbackBase):
         prev = self._prev_handlers.get(signum)
         if os.getpid() == self._pid:
             self._interrupted = True
-            if signum == signal.SIGTERM and self._started and not self._finished:
+            self._signal_reason = _SIGNAL_REASONS.get(signum, f"ansible-playbook received signal {signum}")
+            if signum in (signal.SIGTERM, signal.SIGHUP) and self._started and not self._finished:
                 # the default handler kills the process right away: record what we can first
                 try:
                     self._finish_on_signal(timeout=3.0)
@@ -488,7 +502,7 @@ class CallbackModule(CallbackBase):
         handed = False
         if self._cond.acquire(timeout=0.5):  # fails when the interrupted main thread holds it
             try:
-                self._pending.append(("finish", "interrupted", []))
+                self._pending.append(("finish", "interrupted", [], self._signal_reason))
                 self._urgent = True
                 self._closing = True
                 self._cond.notify()
@@ -504,7 +518,7 @@ class CallbackModule(CallbackBase):
             # write the status ourselves once the store is free (the main thread never holds its lock)
             if store is not None and store._lock.acquire(timeout=max(0.5, deadline - time.monotonic())):
                 try:
-                    store.finish_run(self._run.id, "interrupted")
+                    store.finish_run(self._run.id, "interrupted", reason=self._signal_reason)
                 except Exception:
                     pass
                 finally:
@@ -554,7 +568,17 @@ class CallbackModule(CallbackBase):
 
     def _at_exit(self):
         if os.getpid() == self._pid and self._started and not self._finished:
-            self._finish("interrupted" if self._interrupted else "failed", [], timeout=10)
+            if self._interrupted:
+                self._finish("interrupted", [], timeout=10, reason=self._signal_reason)
+            elif os.getppid() != self._ppid:
+                # the starter died under us (yunwei killed with SIGKILL): its terminal is gone and
+                # with it our output; the run was cut short, not failed by the hosts
+                self._finish("interrupted", [], timeout=10, reason=(
+                    f"the process that started the run (pid {self._ppid}) ended during it; ansible-playbook "
+                    "lost its terminal and stopped"))
+            else:
+                self._finish("failed", [], timeout=10, reason=self._first_failure or
+                             "ansible-playbook ended before the play recap (an error in Ansible itself)")
 
     def _queue_result(self, event, result, ignore_errors=False):
         now = time.time()
@@ -569,6 +593,12 @@ class CallbackModule(CallbackBase):
         action = getattr(task, "_resolved_action", None) or task.action or ""
         self._seq += 1
         self._hosts_seen.add(host)
+        if status == "unreachable":
+            self._unreachable.add(host)
+        elif status == "failed" and not ignore_errors and not self._first_failure:
+            msg = data.get("msg") if isinstance(data, dict) else ""
+            name = result.task_name or task.get_name()
+            self._first_failure = self._scrub(f"task {name!r} failed on {host}: {' '.join(str(msg or '').split())}")
         # built into rows by the writer thread; a shallow copy so later callbacks cannot change it
         raw = (self._seq, host, self._play, result.task_name or task.get_name(), uuid_, str(action), status,
                started, now, bool(ignore_errors), dict(data) if isinstance(data, dict) else data)
@@ -593,6 +623,7 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_play_start(self, play):
         def handler():
             self._play = play.get_name()
+            self._play_obj = play
             self._kick()
 
         self._guard("v2_playbook_on_play_start", handler)
@@ -601,8 +632,25 @@ class CallbackModule(CallbackBase):
         def handler():
             self._task_start[task._uuid] = time.time()
             self._kick()  # the previous task is over: flush its rows
+            self._prepare_history(task)
 
         self._guard("v2_playbook_on_task_start", handler)
+
+    def _prepare_history(self, task):
+        """Fork safety: a task whose action plugin reads the journal's history gets it prepared
+        here, in the main thread, before the strategy forks its workers (docs/journal.md)."""
+        action = str(getattr(task, "resolved_action", None) or task.action or "")
+        history = sys.modules.get("yunwei.inspection.history")
+        if history is None:
+            if not action.startswith("yunwei.ops."):
+                return
+            from yunwei.inspection import history
+        if action not in history.CONSUMERS or self._play_obj is None:
+            return
+        t0 = time.perf_counter()
+        for problem in history.prepare_for_task(task, self._play_obj, self._store_url):
+            self._warnings.append(f"yunwei.ops.journal: history for {action}: {self._scrub(problem)}")
+        self._display.vvv(f"yunwei.ops.journal: history for {action} prepared in {time.perf_counter() - t0:.3f}s")
 
     def v2_playbook_on_handler_task_start(self, task):
         self.v2_playbook_on_task_start(task, False)
@@ -623,12 +671,32 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_unreachable(self, result):
         self._guard("v2_runner_on_unreachable", self._queue_result, "v2_runner_on_unreachable", result)
 
+    def _reason(self, hosts, failed):
+        """Why a run is not ok ('' when it is): no host matched, none reached, or the first failure.
+        A run that reached no host did nothing: it fails even when Ansible itself exits 0."""
+        if not hosts:
+            try:
+                inventory = ", ".join(context.CLIARGS.get("inventory") or ()) or "(default)"
+                limit = context.CLIARGS.get("subset") or ""
+            except Exception:
+                inventory, limit = "(unknown)", ""
+            return (f"no host matched: the inventory {inventory}" + (f" with --limit {limit!r}" if limit else "")
+                    + " selects no host of the playbook")
+        if all(h in self._unreachable for h in hosts):
+            shown = ", ".join(hosts[:10]) + (f" and {len(hosts) - 10} more" if len(hosts) > 10 else "")
+            return f"no host reached: all {len(hosts)} hosts were unreachable ({shown})"
+        if failed:
+            unreachable = sorted(h for h in hosts if h in self._unreachable)
+            return self._first_failure or (f"unreachable: {', '.join(unreachable)}" if unreachable else "a host failed")
+        return ""
+
     def v2_playbook_on_stats(self, stats):
         if os.getpid() != self._pid or not self._started:
             return
         self._stats_t0 = time.perf_counter()
         host_stats = []
         failed = False
+        reason = ""
         try:
             for host in sorted(stats.processed):
                 s = stats.summarize(host)
@@ -638,13 +706,16 @@ class CallbackModule(CallbackBase):
                                                     skipped=s.get("skipped", 0), rescued=s.get("rescued", 0),
                                                     ignored=s.get("ignored", 0)))
                 failed = failed or bool(s.get("failures") or s.get("unreachable"))
+            reason = self._reason(sorted(stats.processed), failed)
             if self._fault == "v2_playbook_on_stats":
                 raise RuntimeError(f"fault injected into v2_playbook_on_stats ({_FAULT_ENV})")
         except Exception as exc:
             msg = self._scrub(f"yunwei.ops.journal: v2_playbook_on_stats: {type(exc).__name__}: {exc}")
             self._display.warning(msg)
             self._enqueue(("error", msg))
-        self._finish("failed" if failed else "ok", host_stats, timeout=120)
+        if reason and not failed:  # no host matched or reached: Ansible calls that a success
+            self._display.warning(f"yunwei.ops.journal: {reason}; the run is recorded as failed")
+        self._finish("failed" if failed or reason else "ok", host_stats, timeout=120, reason=reason)
 
 
 def _os_user():

@@ -13,6 +13,23 @@ PROFILES = ("daily", "heightened", "resources")
 URL_KEYS = frozenset(("url", "status", "keyword", "timeout", "validate_certs"))
 
 
+def origin(*values):
+    """Where the first of ``values`` that carries Ansible's origin tag was written, as " (file:line:col)"
+    (group_vars, host_vars, inventory, -e @file), so that a problem names its file; '' when unknown."""
+    try:
+        from ansible._internal._datatag._tags import Origin  # ansible-core >= 2.19
+    except ImportError:
+        return ""
+    for value in values:
+        try:
+            tag = Origin.get_tag(value)
+        except Exception:  # pylint: disable=broad-except
+            continue
+        if tag is not None and tag.path:
+            return " (%s)" % tag
+    return ""
+
+
 def inspection_problems(settings):
     """Problems (list of str, each naming its variable) of the role's settings; [] when valid.
 
@@ -24,28 +41,30 @@ def inspection_problems(settings):
         raise AnsibleFilterError("inspection_problems expects a mapping")
     profile = settings.get("profile")
     if profile not in PROFILES:
-        problems.append("inspection_profile: unknown profile %r (choose one of %s)" % (profile, ", ".join(PROFILES)))
+        problems.append("inspection_profile: unknown profile %r (choose one of %s)%s" % (
+            profile, ", ".join(PROFILES), origin(profile)))
     for name in ("thresholds", "heightened_thresholds", "threshold_overrides"):
-        problems.extend(validate_thresholds(settings.get(name), "inspection_" + name))
+        problems.extend(validate_thresholds(settings.get(name), "inspection_" + name, origin))
     urls = settings.get("web_urls")
     if urls is not None:
         if not isinstance(urls, list):
-            problems.append("inspection_web_urls: must be a list of {url: ...} mappings, got %s" % type(urls).__name__)
+            problems.append("inspection_web_urls: must be a list of {url: ...} mappings, got %r%s" % (urls, origin(urls)))
         else:
             for i, item in enumerate(urls):
                 where = "inspection_web_urls[%d]" % i
                 if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not item.get("url"):
-                    problems.append("%s: must be a mapping with a url string, got %r" % (where, item))
+                    problems.append("%s: must be a mapping with a url string, got %r%s" % (where, item, origin(item, urls)))
                     continue
                 if not item["url"].lower().startswith(("http://", "https://")):
-                    problems.append("%s.url: not an http(s) URL: %r" % (where, item["url"]))
+                    problems.append("%s.url: not an http(s) URL: %r%s" % (where, item["url"], origin(item["url"], item)))
                 extra = sorted(set(item) - URL_KEYS)
                 if extra:
-                    problems.append("%s: unknown keys %s (known: %s)" % (where, ", ".join(extra), ", ".join(sorted(URL_KEYS))))
+                    problems.append("%s: unknown keys %s (known: %s)%s" % (where, ", ".join(extra), ", ".join(sorted(URL_KEYS)),
+                                                                          origin(item)))
     ports = settings.get("expected_ports")
     if ports is not None and (not isinstance(ports, list) or
                               not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in ports)):
-        problems.append("inspection_expected_ports: must be a list of port numbers 1-65535, got %r" % (ports,))
+        problems.append("inspection_expected_ports: must be a list of port numbers 1-65535, got %r%s" % (ports, origin(ports)))
     return problems
 
 
@@ -61,7 +80,7 @@ def inspection_thresholds(base, profile="daily", heightened=None, overrides=None
     layers.append(("inspection_threshold_overrides", overrides))
     merged = {}
     for name, layer in layers:
-        problems = validate_thresholds(layer, name)
+        problems = validate_thresholds(layer, name, origin)
         if problems:
             raise AnsibleFilterError("; ".join(problems))
         for key, limits in (layer or {}).items():

@@ -10,6 +10,7 @@ the docs. Checks and metrics follow docs/data-model.md.
 
 from __future__ import annotations
 
+import math
 import time
 
 from ansible_collections.yunwei.ops.plugins.module_utils.logscan import scan_errors
@@ -110,40 +111,73 @@ def judge(value, key, thresholds):
     return "ok", limits
 
 
-def validate_thresholds(data, name="thresholds"):
-    """Problems (list of str, naming ``name``) of a threshold mapping; [] when well formed."""
+def threshold_range(key):
+    """(low, high) a value of threshold ``key`` may take (high None: no upper bound). Percentages of a
+    whole stop at 101, so that 101 can switch a level off (a value never exceeds 100)."""
+    if THRESHOLDS[key][3] == "%" and key != "db_growth_pct_week":
+        return 0.0, 101.0
+    return 0.0, None
+
+
+def _type_name(value):
+    """The plain Python type name of ``value`` (not Ansible's tagged/lazy wrapper types)."""
+    try:
+        from ansible.module_utils.datatag import native_type_name
+        return native_type_name(value)
+    except Exception:  # pylint: disable=broad-except
+        return type(value).__name__
+
+
+def validate_thresholds(data, name="thresholds", origin=None):
+    """Problems (list of str, naming ``name``) of a threshold mapping; [] when well formed.
+
+    ``origin(*values)``, when given, returns where the first of ``values`` that knows it was
+    written (" (file:line)"), appended to the problem (the controller's filter passes Ansible's
+    origin tags; modules do not).
+    """
+    def at(*values):
+        return origin(*values) if origin else ""
+
     problems = []
     if data is None:
         return problems
     if not isinstance(data, dict):
-        return ["%s: must be a mapping of threshold names to {warn, crit}, got %s" % (name, type(data).__name__)]
+        return ["%s: must be a mapping of threshold names to {warn, crit}, got %s%s" % (name, _type_name(data), at(data))]
     for key, limits in data.items():
         where = "%s.%s" % (name, key)
         if key not in THRESHOLDS:
-            problems.append("%s: unknown threshold (known: %s)" % (where, ", ".join(sorted(THRESHOLDS))))
+            problems.append("%s: unknown threshold (known: %s)%s" % (where, ", ".join(sorted(THRESHOLDS)), at(limits, data)))
             continue
         if not isinstance(limits, dict):
-            problems.append("%s: must be a mapping with warn and/or crit, got %s" % (where, type(limits).__name__))
+            problems.append("%s: must be a mapping with warn and/or crit, got %r%s" % (where, limits, at(limits, data)))
             continue
-        extra = sorted(set(limits) - {"warn", "crit"})
+        extra = sorted(set(limits) - {"warn", "crit"}, key=str)
         if extra:
-            problems.append("%s: unknown keys %s (only warn, crit)" % (where, ", ".join(map(str, extra))))
+            problems.append("%s: unknown keys %s (only warn, crit)%s" % (where, ", ".join(map(str, extra)), at(limits)))
         bad = False
+        low, high = threshold_range(key)
         for part in ("warn", "crit"):
             val = limits.get(part)
             if val is None:
                 continue
             if isinstance(val, bool) or not isinstance(val, (int, float)):
-                problems.append("%s.%s: must be a number, got %r" % (where, part, val))
+                problems.append("%s.%s: must be a number, got %r%s" % (where, part, val, at(val, limits)))
+                bad = True
+            elif not math.isfinite(val):
+                problems.append("%s.%s: must be a finite number, got %r%s" % (where, part, val, at(val, limits)))
+                bad = True
+            elif val < low or (high is not None and val > high):
+                problems.append("%s.%s: %r is out of range (%s)%s" % (
+                    where, part, val, "%g to %g" % (low, high) if high is not None else ">= %g" % low, at(val, limits)))
                 bad = True
         if bad:
             continue
         warn = limits.get("warn", THRESHOLDS[key][0])
         crit = limits.get("crit", THRESHOLDS[key][1])
         if THRESHOLDS[key][2] == "high" and warn > crit:
-            problems.append("%s: warn (%s) is above crit (%s)" % (where, warn, crit))
+            problems.append("%s: warn (%s) is above crit (%s)%s" % (where, warn, crit, at(limits)))
         if THRESHOLDS[key][2] == "low" and warn < crit:
-            problems.append("%s: warn (%s) is below crit (%s); smaller is worse here" % (where, warn, crit))
+            problems.append("%s: warn (%s) is below crit (%s); smaller is worse here%s" % (where, warn, crit, at(limits)))
     return problems
 
 

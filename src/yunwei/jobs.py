@@ -16,17 +16,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from yunwei.errors import InputError
-from yunwei.paths import project_root
+from yunwei.paths import project_root, var_dir
+from yunwei.yamlfile import load_yaml
 
 READ_ONLY = "read-only"
 CHANGE = "change"
 JOB_CLASSES = (READ_ONLY, CHANGE)
+# Inspection profiles (the role's inspection_profile): a job with a profile is an inspection.
+PROFILES = ("daily", "heightened", "resources")
+# Every job is bounded: seconds per job class unless the job (or the catalogue's
+# defaults.timeout) says otherwise; on expiry the runner sends TERM to the job's process group
+# and KILL after KILL_GRACE seconds (docs/runner.md, "Timeouts").
+DEFAULT_TIMEOUTS = {READ_ONLY: 1800, CHANGE: 3600}
+KILL_GRACE = 30
+# The repository's lab inventory; with $YUNWEI_LAB_NAME set to another lab it stands for that
+# lab's generated inventory (var/labs/NAME/inventory), never for the empty committed folder.
+LAB_INVENTORY = "inventories/lab"
+DEFAULT_LAB = "yunwei"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _KEYS = {"class", "playbook", "inventory", "vars", "limit", "description", "profile", "timeout", "secret_vars",
-         "extra_vars"}
+         "extra_vars", "kill_grace"}
 
 
 @dataclass(frozen=True)
@@ -39,10 +49,11 @@ class Job:
     limit: str | None = None
     description: str = ""
     profile: str | None = None
-    timeout: int | None = None
+    timeout: int | None = None  # seconds; the catalogue fills in its class default
     secret_vars: tuple[str, ...] = ()  # extra vars whose values never reach var/ (sealed in requests)
     extra_vars: tuple[str, ...] = ()  # names (fnmatch patterns) an operator may pass with -e
     source: str = ""
+    kill_grace: int = KILL_GRACE  # seconds between TERM and KILL when the timeout expires
 
     @property
     def is_change(self) -> bool:
@@ -52,7 +63,7 @@ class Job:
         return _resolve(self.playbook)
 
     def inventory_path(self) -> Path:
-        return _resolve(self.inventory)
+        return _lab_inventory(_resolve(self.inventory))
 
     def definition(self) -> dict[str, Any]:
         """The normalised definition (what the content digest covers)."""
@@ -65,9 +76,17 @@ class Job:
             "limit": self.limit,
             "profile": self.profile,
             "timeout": self.timeout,
+            "kill_grace": self.kill_grace,
             "secret_vars": list(self.secret_vars),
             "extra_vars": list(self.extra_vars),
         }
+
+
+def check_profile(profile: Any, source: str, key: str | None) -> str:
+    """``profile`` when it is a known inspection profile, else an InputError naming ``source`` and ``key``."""
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise InputError(source, key, f"unknown profile {profile!r} (choose one of {', '.join(PROFILES)})")
+    return profile
 
 
 def _resolve(path: str) -> Path:
@@ -75,19 +94,27 @@ def _resolve(path: str) -> Path:
     return p if p.is_absolute() else project_root() / p
 
 
+def _lab_inventory(path: Path) -> Path:
+    """The lab named by $YUNWEI_LAB_NAME has its own generated inventory: the repository's lab
+    inventory resolves to it (so `make demo` with another lab inspects that lab, not nothing)."""
+    name = os.environ.get("YUNWEI_LAB_NAME") or DEFAULT_LAB
+    if name == DEFAULT_LAB or path != _resolve(LAB_INVENTORY):
+        return path
+    return var_dir() / "labs" / name / "inventory"
+
+
+def _seconds(value: Any, src: str, key: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise InputError(src, key, f"must be a positive whole number of seconds, got {value!r}")
+    return value
+
+
 def default_catalogue_path() -> Path:
     return project_root() / "jobs.yml"
 
 
 def _load_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(path), None, "file not found") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), None, f"not valid YAML: {exc}") from None
+    return load_yaml(path, "job catalogue")
 
 
 def _parse(path: Path, data: Any) -> dict[str, Job]:
@@ -103,8 +130,17 @@ def _parse(path: Path, data: Any) -> dict[str, Job]:
     if not isinstance(defaults, dict):
         raise InputError(src, "defaults", "must be a mapping")
     for key in defaults:
-        if key not in {"inventory", "vars"}:
-            raise InputError(src, f"defaults.{key}", "unknown key (expected inventory, vars)")
+        if key not in {"inventory", "vars", "timeout", "kill_grace"}:
+            raise InputError(src, f"defaults.{key}", "unknown key (expected inventory, vars, timeout, kill_grace)")
+    class_timeouts = dict(DEFAULT_TIMEOUTS)
+    given = defaults.get("timeout") or {}
+    if not isinstance(given, dict):
+        raise InputError(src, "defaults.timeout", f"must map job classes ({', '.join(JOB_CLASSES)}) to seconds")
+    for cls, value in given.items():
+        if cls not in JOB_CLASSES:
+            raise InputError(src, f"defaults.timeout.{cls}", f"unknown job class (expected {', '.join(JOB_CLASSES)})")
+        class_timeouts[cls] = _seconds(value, src, f"defaults.timeout.{cls}")
+    default_grace = _seconds(defaults.get("kill_grace", KILL_GRACE), src, "defaults.kill_grace")
     jobs_data = data.get("jobs") or {}
     if not isinstance(jobs_data, dict):
         raise InputError(src, "jobs", "must be a mapping of job name to definition")
@@ -135,11 +171,12 @@ def _parse(path: Path, data: Any) -> dict[str, Job]:
         if limit is not None and not isinstance(limit, str):
             raise InputError(src, f"{key}.limit", "must be a host pattern string")
         timeout = spec.get("timeout")
-        if timeout is not None and (not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0):
-            raise InputError(src, f"{key}.timeout", "must be a positive number of seconds")
+        timeout = class_timeouts[job_class] if timeout is None else _seconds(timeout, src, f"{key}.timeout")
+        grace = spec.get("kill_grace")
+        grace = default_grace if grace is None else _seconds(grace, src, f"{key}.kill_grace")
         profile = spec.get("profile")
-        if profile is not None and not isinstance(profile, str):
-            raise InputError(src, f"{key}.profile", "must be a string")
+        if profile is not None:
+            check_profile(profile, src, f"{key}.profile")
         secret_vars = spec.get("secret_vars") or []
         if not isinstance(secret_vars, list) or not all(isinstance(v, str) and v for v in secret_vars):
             raise InputError(src, f"{key}.secret_vars", "must be a list of variable names")
@@ -159,6 +196,7 @@ def _parse(path: Path, data: Any) -> dict[str, Job]:
             secret_vars=tuple(secret_vars),
             extra_vars=tuple(extra_vars),
             source=src,
+            kill_grace=grace,
         )
     return jobs
 

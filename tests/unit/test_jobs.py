@@ -40,7 +40,7 @@ def test_validation_does_not_need_the_playbook(tmp_path):
         ("jobs:\n  x:\n    class: change\n    playbook: a.yml\n    inventory: i\n    vars: [1]\n", "jobs.x.vars"),
         ("jobs:\n  x:\n    class: change\n    playbook: a.yml\n    inventory: i\n    timeout: -1\n", "jobs.x.timeout"),
         ("jobz: {}\n", "jobz"),
-        ("jobs: [\n", None),
+        ("jobs: [\n", "line 2"),  # YAML errors name the line
     ],
 )
 def test_bad_catalogue_names_file_and_key(tmp_path, text, key):

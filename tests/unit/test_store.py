@@ -228,7 +228,8 @@ def _writer(url: str, n: int, idx: int) -> None:
 
 def test_concurrent_writers_sqlite(tmp_path):
     url = str(tmp_path / "c.sqlite")
-    ctx = multiprocessing.get_context("fork")
+    # spawn, not fork: a forked child may not open a store (docs/journal.md, "Fork safety")
+    ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(url, 150, i)) for i in range(4)]
     for p in procs:
         p.start()
@@ -245,7 +246,7 @@ def test_concurrent_writers_sqlite(tmp_path):
 
 
 def test_postgres_concurrent_writers(pg_url):
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(pg_url, 50, i)) for i in range(3)]
     for p in procs:
         p.start()

@@ -20,7 +20,11 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         ui.print_json(summary.to_dict())
     else:
         print_summary(summary)
-    return 0 if summary.status in ("successful", "ok", "") else 1
+    if summary.input_errors:
+        return 2  # bad input, refused before any host was contacted
+    if summary.completed is None:  # --run of an old run: the recorded status decides
+        return 0 if summary.status in ("successful", "ok", "") else 1
+    return 0 if summary.completed else 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -6,9 +6,9 @@ import argparse
 import uuid
 
 from yunwei import audit, ui
-from yunwei.commands._common import add_job_args, parse_extravars
+from yunwei.commands._common import add_job_args, parse_extravars, var_sources
 from yunwei.errors import InputError, YunweiError
-from yunwei.jobs import get_job, load_catalogue
+from yunwei.jobs import check_profile, get_job, load_catalogue
 from yunwei.review.digest import content_digest
 from yunwei.runner import RunResult, run_job
 from yunwei.runner.env import operator
@@ -37,15 +37,54 @@ def run_readonly(job_name: str, *, limit: str | None = None, extravars: dict | N
     except InputError as exc:
         audit.record("refusal", action="run", operator=who, job=job.name, reason=str(exc))
         raise
-    extravars, profile = _with_inspection_profile(job, extravars, profile)
+    sources = var_sources(extravars)
+    try:
+        if profile is not None:
+            check_profile(profile, "--profile", None)
+        extravars, profile = _with_inspection_profile(job, extravars, profile)
+    except InputError as exc:
+        audit.record("refusal", action="run", operator=who, job=job.name, reason=str(exc))
+        raise
     digest, _ = content_digest(job, limit, extravars)
     run_id = str(uuid.uuid4())
     audit.record("execution", job=job.name, operator=who, digest=digest, run_id=run_id, limit=limit,
                  extravars=sorted((extravars or {}).keys()), trigger=trigger, profile=profile)
-    result = run_job(job, limit=limit, extravars=extravars, content_digest=digest, operator_name=who,
-                     run_id=run_id, profile=profile, quiet=quiet, untrusted_vars=True)
-    audit.record("result", job=job.name, operator=who, digest=digest, run_id=run_id, status=result.status, rc=result.rc)
+    try:
+        result = run_job(job, limit=limit, extravars=extravars, content_digest=digest, operator_name=who,
+                         run_id=run_id, profile=profile, quiet=quiet, untrusted_vars=True, var_sources=sources)
+    except InputError as exc:  # refused before ansible-playbook started (e.g. a malformed inventory)
+        audit.record("refusal", action="run", operator=who, job=job.name, run_id=run_id, reason=str(exc))
+        raise
+    record_result(job.name, who, digest, result)
     return result
+
+
+def record_result(job: str, who: str, digest: str, result: RunResult) -> None:
+    """The ``result`` audit record of a run: its status (``timeout`` included) and, when it is not
+    ok, the journal's status and reason (no host matched, none reached, bad input, ...)."""
+    extra = {} if result.ok else {"journal_status": result.journal_status, "reason": result.reason}
+    audit.record("result", job=job, operator=who, digest=digest, run_id=result.run_id, status=result.status,
+                 rc=result.rc, **extra)
+
+
+def exit_code(result: RunResult) -> int:
+    """0 when the run did its job, 2 for bad input refused before any host was contacted, else 1."""
+    if result.ok:
+        return 0
+    return 2 if result.input_errors else 1
+
+
+def report_failure(result: RunResult) -> None:
+    """On stderr: why the run is not ok (the operator must not have to dig in the journal)."""
+    if result.ok:
+        return
+    if result.input_errors:
+        for msg in result.input_errors:
+            for problem in msg.split("; "):
+                ui.progress(f"error: {problem}")
+        ui.progress(f"run {result.run_id}: refused, bad input (no host was contacted)")
+        return
+    ui.progress(f"run {result.run_id}: {result.journal_status or result.status}: {result.reason or 'see the journal'}")
 
 
 def _with_inspection_profile(job, extravars: dict | None, profile: str | None) -> tuple[dict | None, str | None]:
@@ -68,12 +107,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
                           jobs_file=args.jobs, quiet=args.quiet, profile=args.profile)
     if args.json:
         ui.print_json({**result.summary(), "artifacts": str(result.artifact_dir), "failures": result.failures})
-    else:
-        ui.table(["host", "ok", "changed", "failed", "unreachable", "skipped"],
-                 [[h, s.get("ok", 0), s.get("changed", 0), s.get("failures", 0), s.get("dark", 0), s.get("skipped", 0)]
-                  for h, s in sorted(result.stats.items())])
-        print(f"run {result.run_id}: {result.status} (rc {result.rc}); artifacts in {result.artifact_dir}")
-    return 0 if result.ok else 1
+        return exit_code(result)
+    ui.table(["host", "ok", "changed", "failed", "unreachable", "skipped"],
+             [[h, s.get("ok", 0), s.get("changed", 0), s.get("failures", 0), s.get("dark", 0), s.get("skipped", 0)]
+              for h, s in sorted(result.stats.items())])
+    print(f"run {result.run_id}: {result.status} (rc {result.rc}); artifacts in {result.artifact_dir}")
+    report_failure(result)
+    return exit_code(result)
 
 
 def _cmd_jobs(args: argparse.Namespace) -> int:
@@ -81,8 +121,8 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
     if args.json:
         ui.print_json({n: j.definition() | {"description": j.description} for n, j in jobs.items()})
         return 0
-    ui.table(["job", "class", "playbook", "inventory", "description"],
-             [[j.name, j.job_class, j.playbook, j.inventory, j.description] for j in jobs.values()])
+    ui.table(["job", "class", "playbook", "inventory", "timeout", "description"],
+             [[j.name, j.job_class, j.playbook, j.inventory, f"{j.timeout} s", j.description] for j in jobs.values()])
     return 0
 
 

@@ -109,6 +109,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         ("run", run["id"]), ("playbook", run["playbook"]), ("job", run["job"]), ("profile", run["profile"] or None),
         ("operator", run["operator"]), ("started (UTC)", (run["started_at"] or "")[:19].replace("T", " ") or None),
         ("ended (UTC)", (run["ended_at"] or "")[:19].replace("T", " ") or None), ("status", run["status"]),
+        ("reason", run["reason"] or None),
         ("ansible", run["ansible_version"]), ("content digest", run["content_digest"] or None),
         ("check mode", "yes" if run["check_mode"] else "no"), ("hosts", ", ".join(run["hosts"]) or None),
     ])

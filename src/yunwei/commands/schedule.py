@@ -65,15 +65,22 @@ def _cmd_tick(args: argparse.Namespace) -> int:
         schedule, _ = load_active()
         at = _at(args.at, schedule.tz)
     report = tick(at, only=args.job)
+    stuck = {s["job"]: s for s in report.stuck}
     for job in report.busy:
-        ui.progress(f"{job}: another tick is running it; skipped")
+        if job in stuck:
+            s = stuck[job]
+            ui.progress(f"{job}: STUCK: the run started {s['started']} (pid {s['pid']}) still holds the lock "
+                        f"{s['overdue_s']} s past its timeout ({s['timeout']} s + {s['kill_grace']} s grace); "
+                        "end that process — the job runs again once the lock is free")
+        else:
+            ui.progress(f"{job}: another tick is running it (within its timeout); skipped")
     for m in report.missed:
         ui.progress(f"missed: {m['job']} x{m['count']} between {m['first']} and {m['last']} (only the latest runs)")
     for r in report.ran:
         print(f"ran {r['job']} for {r['fire']} ({r['profile'] or '-'}): {r['status']} rc {r['rc']} run {r['run_id']}")
     if not report.ran:
         print("nothing due")
-    return 0 if all(r["rc"] == 0 for r in report.ran) else 1
+    return 0 if all(r["rc"] == 0 for r in report.ran) and not report.stuck else 1
 
 
 def _cmd_render(args: argparse.Namespace) -> int:

@@ -3,8 +3,13 @@
 Used by the action plugin of ``yunwei.ops.inspect`` (and of the single-area collectors):
 after the module returns, its metrics are judged against baselines learned per host and
 metric (:mod:`yunwei.thresholds`), which adds anomaly checks; with ``forecast`` (resources
-profile) growth and days-until-full checks are added. When the store or its history is
-missing, nothing is added: the static limits of the module stand alone.
+profile) growth and days-until-full checks are added. When the history is missing, nothing is
+added: the static limits of the module stand alone.
+
+``store`` below is anything with the store's read methods used here: a
+:class:`yunwei.store.Store` on the controller, or in Ansible's forked workers the
+:class:`yunwei.inspection.history.HostHistory` prepared on the controller (a worker never opens a
+store: docs/journal.md, "Fork safety").
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from yunwei import thresholds as th
@@ -74,26 +78,6 @@ class Settings:
         data = dict(data or {})
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data and data[k] is not None}
         return cls(**known)
-
-
-def open_history(url: str | None = None) -> Any:
-    """The journal store for reading history, or None when there is none yet.
-
-    Read-only use: no migration (a write transaction) and no reaping. This runs in Ansible's
-    forked workers while the journal callback in the parent process keeps the same SQLite file
-    open; a write lock taken here would wait on state inherited through fork().
-    """
-    from yunwei.store import default_store_url, open_store
-
-    target = str(url) if url else default_store_url()
-    if target.startswith(("postgresql://", "postgres://")):
-        return open_store(target, reap=False)
-    path = Path(target[len("sqlite://"):] if target.startswith("sqlite://") else target).expanduser()
-    if not path.is_file():
-        return None
-    from yunwei.store.sqlite import SQLiteStore
-
-    return SQLiteStore(path, busy_timeout_ms=2000)
 
 
 def last_inspection(store: Any, host: str, category: str) -> float | None:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from yunwei import ui
-from yunwei.errors import InputError, YunweiError
+from yunwei.errors import InputError
+from yunwei.jobs import PROFILES
 
-PROFILES = ("daily", "heightened", "resources")
 STATUS_ORDER = {"crit": 0, "warn": 1, "ok": 2}
 AREA = {"yunwei.ops.host_inspect": "主机", "yunwei.ops.web_inspect": "网站", "yunwei.ops.pg_inspect": "数据库",
         "yunwei.ops.inspect": "巡检", "yunwei.ops.host_sample": "主机"}
@@ -49,6 +49,9 @@ class Summary:
     rc: int
     hosts: list[HostSummary] = field(default_factory=list)
     findings: list[Any] = field(default_factory=list)  # yunwei.store.Check, crit first
+    reason: str = ""  # why the run is not a completed inspection (journal)
+    input_errors: list[str] = field(default_factory=list)  # bad input refused before any host was contacted
+    completed: bool | None = None  # the journal counts it as an inspection done (None: not known)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -57,6 +60,7 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "profile": self.profile, "status": self.status, "rc": self.rc,
+            "completed": self.completed, "reason": self.reason, "input_errors": self.input_errors,
             "totals": self.totals, "hosts": [dataclasses.asdict(h) for h in self.hosts],
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -97,6 +101,8 @@ def inspect(profile: str, *, inventory: str | None = None, limit: str | None = N
     if profile not in PROFILES:
         raise InputError("--profile", None, f"unknown profile {profile!r} (choose one of {', '.join(PROFILES)})")
     from yunwei import audit
+    from yunwei.commands._common import var_sources
+    from yunwei.commands.run import record_result
     from yunwei.jobs import get_job
     from yunwei.review.digest import content_digest
     from yunwei.runner import run_job
@@ -119,6 +125,7 @@ def inspect(profile: str, *, inventory: str | None = None, limit: str | None = N
         if not path.exists():
             raise InputError("-i", None, f"inventory {inventory} does not exist")
         job = dataclasses.replace(job, inventory=str(path))
+    sources = var_sources(extravars)
     evars = {**(extravars or {}), "inspection_profile": profile}
     digest, _ = content_digest(job, limit, evars)
     run_id = str(uuid.uuid4())
@@ -126,11 +133,16 @@ def inspect(profile: str, *, inventory: str | None = None, limit: str | None = N
                  extravars=sorted(evars), trigger="cli:inspect", profile=profile)
     sink: Callable[[str], None] = (lambda _msg: None) if quiet else (echo or ui.progress)
     collector = _progress_collector(sink)
-    result = run_job(job, limit=limit, extravars=evars, content_digest=digest, operator_name=who, run_id=run_id,
-                     profile=profile, collector=collector, untrusted_vars=True)
-    audit.record("result", job=job.name, operator=who, digest=digest, run_id=run_id, status=result.status,
-                 rc=result.rc)
+    try:
+        result = run_job(job, limit=limit, extravars=evars, content_digest=digest, operator_name=who, run_id=run_id,
+                         profile=profile, collector=collector, untrusted_vars=True, var_sources=sources)
+    except InputError as exc:  # refused before ansible-playbook started (e.g. a malformed inventory)
+        audit.record("refusal", action="inspect", operator=who, job=job.name, run_id=run_id, reason=str(exc))
+        raise
+    record_result(job.name, who, digest, result)
     summary = summarise(run_id, profile=profile, status=result.status, rc=result.rc)
+    summary.reason, summary.input_errors = result.reason, result.input_errors
+    summary.completed = result.ok
     stats_hosts = {h for h in result.stats}
     known = {h.host for h in summary.hosts}
     for host in sorted(stats_hosts - known):
@@ -138,9 +150,6 @@ def inspect(profile: str, *, inventory: str | None = None, limit: str | None = N
     for h in summary.hosts:
         if result.stats.get(h.host, {}).get("dark"):
             h.unreachable = True
-    if result.rc not in (0,) and not summary.hosts:
-        tail = "\n".join(result.stdout().splitlines()[-15:])
-        raise YunweiError(f"inspection run {run_id} failed (rc {result.rc}) before any check was recorded:\n{tail}")
     return summary
 
 
@@ -164,10 +173,17 @@ def summarise(run_id: str, *, profile: str = "", status: str = "", rc: int = 0, 
                       key=lambda c: (STATUS_ORDER.get(c.status, 3), c.host, c.id, c.instance))
     return Summary(run_id=run_id, profile=profile or (run.profile if run else ""), status=status or
                    (run.status if run else ""), rc=rc, hosts=sorted(hosts.values(), key=lambda h: h.host),
-                   findings=findings[:top] if top else findings)
+                   findings=findings[:top] if top else findings, reason=run.reason if run else "",
+                   completed=run.completed if run else None)
 
 
 def print_summary(summary: Summary) -> None:
+    if summary.input_errors:  # nothing ran: the reasons, not an empty table
+        for msg in summary.input_errors:
+            for problem in msg.split("; "):
+                ui.progress(f"error: {problem}")
+        print(f"巡检 {summary.profile} · run {summary.run_id} · 输入有误，未连接任何主机，未完成巡检")
+        return
     print(f"\n巡检 {summary.profile} · run {summary.run_id} · {summary.status}")
     ui.table(["主机", "ok", "warn", "crit", "备注"],
              [[h.host, h.ok, h.warn, h.crit, "不可达" if h.unreachable else ""] for h in summary.hosts])
@@ -181,6 +197,8 @@ def print_summary(summary: Summary) -> None:
                   for c in summary.findings])
     else:
         print("\n无 warn/crit 发现。")
+    if summary.completed is False:
+        print(f"\n未完成巡检（不计入巡检次数）：{summary.reason or summary.status}")
 
 
 def _short(text: Any, width: int) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import os
 import secrets
 import socket
@@ -68,8 +69,8 @@ def ttl_hours() -> float:
         value = float(raw)
     except ValueError:
         raise InputError("$YUNWEI_APPROVAL_TTL_HOURS", None, f"not a number: {raw!r}") from None
-    if value <= 0:
-        raise InputError("$YUNWEI_APPROVAL_TTL_HOURS", None, "must be positive")
+    if not math.isfinite(value) or value <= 0:
+        raise InputError("$YUNWEI_APPROVAL_TTL_HOURS", None, f"must be a positive finite number of hours, got {raw!r}")
     if value > LAB_MAX_TTL_HOURS:
         raise InputError("$YUNWEI_APPROVAL_TTL_HOURS", raw, f"exceeds the ceiling of {LAB_MAX_TTL_HOURS:g} h")
     return value

@@ -60,6 +60,10 @@ def job_envvars(*, run_id: str, job: str, profile: str | None, operator_name: st
         "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
         "ANSIBLE_COLLECTIONS_PATH": str(root / ".collections"),
         "ANSIBLE_HOST_KEY_CHECKING": "True",
+        # bad input is an error, not a warning: an inventory source no plugin can parse (Ansible
+        # would go on with no hosts) and a duplicate YAML key (Ansible would take the last one)
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "True",
+        "ANSIBLE_DUPLICATE_YAML_DICT_KEY": "error",
         "ANSIBLE_CALLBACKS_ENABLED": JOURNAL_CALLBACK,
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "YUNWEI_STORE": os.environ.get("YUNWEI_STORE") or str(var_dir() / "journal.sqlite"),

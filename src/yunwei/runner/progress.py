@@ -9,6 +9,18 @@ from typing import Any
 
 from yunwei import ui
 
+# Actions that run on the controller only (no connection to the host). A failure of a validation
+# action before any other action ran is bad input refused before any host was contacted.
+_VALIDATION_ACTIONS = {"assert", "fail", "validate_argument_spec"}
+_CONTROLLER_ACTIONS = _VALIDATION_ACTIONS | {"debug", "set_fact", "meta", "include_vars", "include_tasks",
+                                             "import_tasks", "include_role", "import_role", "set_stats"}
+
+
+def _short_action(data: dict[str, Any]) -> str:
+    action = str(data.get("resolved_action") or data.get("task_action") or "")
+    return action[len("ansible.builtin."):] if action.startswith(("ansible.builtin.", "ansible.legacy.")) and \
+        action.count(".") == 2 else action
+
 _RESULT_EVENTS = {
     "runner_on_ok": "ok",
     "runner_on_failed": "failed",
@@ -51,6 +63,8 @@ class Collector:
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
     changes: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    input_errors: list[str] = field(default_factory=list)  # validation failures before any host was contacted
+    contacted: bool = False  # a task that connects to hosts has run
 
     def event(self, event: dict[str, Any]) -> bool:
         name = event.get("event", "")
@@ -69,9 +83,15 @@ class Collector:
             if changed:
                 diff = res.get("diff") if isinstance(res, dict) else None
                 self.changes.append({"host": host, "task": data.get("task", ""), "diff": render_diff(diff) if diff else ""})
+            action = _short_action(data)
             if state in ("failed", "unreachable") and not data.get("ignore_errors"):
                 msg = res.get("msg", "") if isinstance(res, dict) else ""
                 self.failures.append({"host": host, "task": data.get("task", ""), "state": state, "msg": str(msg)[:500]})
+                if state == "failed" and not self.contacted and action in _VALIDATION_ACTIONS and msg \
+                        and str(msg) not in self.input_errors:
+                    self.input_errors.append(str(msg)[:4000])
+            if action not in _CONTROLLER_ACTIONS:
+                self.contacted = True
         elif name == "playbook_on_stats":
             for key in ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored"):
                 for host, n in (data.get(key) or {}).items():

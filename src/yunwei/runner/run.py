@@ -6,13 +6,21 @@ gets only the environment yunwei builds (runner/env.py); ansible-runner's own en
 suppressed; the ``command`` artifact is rewritten to keep only the variables yunwei set (a store
 URL's password redacted); ``ansible_facts`` are dropped from every event before ansible-runner
 writes it and the fact cache stays in memory.
+
+Every run is bounded (:mod:`yunwei.runner.watchdog`: TERM to every process of the job when its
+timeout expires, KILL after the grace period) and ends with a truthful journal record: a run the
+journal could not close itself — ansible-playbook failed before the playbook started, died, or
+was ended on its timeout — is settled here as ``failed``, ``interrupted`` or ``timeout`` with
+its reason.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +32,15 @@ from yunwei.errors import InputError, YunweiError
 from yunwei.jobs import Job
 from yunwei.paths import project_root, var_dir
 from yunwei.runner.env import exact_environ, job_envvars, operator
+from yunwei.runner.precheck import check_inventory
 from yunwei.runner.progress import Collector
 from yunwei.runner.secrets import private_dir
-from yunwei.store.base import redact_url
+from yunwei.runner.watchdog import Watchdog
+from yunwei.store.base import redact_text, redact_url
+
+# ansible-runner's own timeout (an immediate SIGKILL of the group) stays as a last resort this many
+# seconds after the watchdog's TERM + grace
+_RUNNER_BACKSTOP = 60
 
 
 @dataclass
@@ -39,10 +53,15 @@ class RunResult:
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
     changes: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    journal_status: str = ""  # the run in the journal: ok | failed | interrupted | timeout ('' unknown)
+    reason: str = ""  # why the run is not ok (journal)
+    input_errors: list[str] = field(default_factory=list)  # bad input refused before any host was contacted
 
     @property
     def ok(self) -> bool:
-        return self.status == "successful" and self.rc == 0
+        """The run did its job: ansible-playbook succeeded and the journal records it as completed
+        (a run that matched or reached no host exits 0 from Ansible but is failed here)."""
+        return self.status == "successful" and self.rc == 0 and self.journal_status in ("ok", "")
 
     def stdout(self) -> str:
         try:
@@ -51,7 +70,8 @@ class RunResult:
             return ""
 
     def summary(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "job": self.job, "status": self.status, "rc": self.rc, "stats": self.stats}
+        return {"run_id": self.run_id, "job": self.job, "status": self.status, "rc": self.rc, "stats": self.stats,
+                "journal_status": self.journal_status, "reason": self.reason, "input_errors": self.input_errors}
 
 
 def runner_dir() -> Path:
@@ -127,15 +147,22 @@ def run_job(
     quiet: bool = False,
     collector: Collector | None = None,
     untrusted_vars: bool = False,
+    var_sources: dict[str, str] | None = None,
 ) -> RunResult:
-    """Run ``job`` once; returns when ansible-playbook has finished. ``untrusted_vars``: the
-    extra vars reach the playbook as unsafe values (never templated: no lookups)."""
+    """Run ``job`` once; returns when ansible-playbook has finished (or was ended on its timeout).
+
+    ``untrusted_vars``: the extra vars reach the playbook as unsafe values (never templated: no
+    lookups). ``var_sources`` (variable -> where the operator gave it, e.g. ``-e @file.yml``) lets a
+    validation message name that file instead of the private temporary file the vars travel in.
+    """
     playbook = job.playbook_path()
     if not playbook.is_file():
         raise InputError(job.source, f"jobs.{job.name}.playbook", f"playbook {playbook} does not exist")
     inventory = job.inventory_path()
     if not inventory.exists():
-        raise InputError(job.source, f"jobs.{job.name}.inventory", f"inventory {inventory} does not exist")
+        hint = " (is the lab up? `yunwei lab up`)" if "labs" in inventory.parts else ""
+        raise InputError(job.source, f"jobs.{job.name}.inventory", f"inventory {inventory} does not exist{hint}")
+    check_inventory(inventory)
     run_id = run_id or str(uuid.uuid4())
     operator_name = operator_name or operator()
     private = runner_dir() / run_id
@@ -149,12 +176,15 @@ def run_job(
     )
     collector = collector or Collector(quiet=quiet)
     all_vars = {**job.vars, **(_unsafe(extravars) if untrusted_vars else (extravars or {}))}
+    sources = {**{k: f"{job.source}: jobs.{job.name}.vars" for k in job.vars}, **(var_sources or {})}
+    started = time.time()
+    watchdog = Watchdog(run_id, job.timeout, job.kill_grace) if job.timeout else None
     with private_dir() as secret:  # 0700, in memory, outside var/; gone, and the run stopped, after SIGKILL
         # a private ANSIBLE_HOME: no plugins, roles or vars plugins from the operator's ~/.ansible
         envvars["ANSIBLE_HOME"] = str(secret.path / "ansible")
+        vars_file = secret.path / "extravars.json"
         cmdline: list[str] = []
         if all_vars:
-            vars_file = secret.path / "extravars.json"
             fd = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(all_vars, fh)
@@ -183,21 +213,94 @@ def run_job(
         if cmdline:
             kwargs["cmdline"] = " ".join(shlex.quote(a) for a in cmdline)
         if job.timeout:
-            kwargs["timeout"] = job.timeout
+            kwargs["timeout"] = job.timeout + job.kill_grace + _RUNNER_BACKSTOP
+        if watchdog is not None:
+            watchdog.start()
         try:
             with exact_environ(envvars):  # nothing of the operator's environment reaches the job
                 runner = ansible_runner.run(**kwargs)
         except Exception as exc:  # ansible-runner configuration errors
             raise YunweiError(f"ansible-runner could not start job {job.name}: {exc}") from exc
+        finally:
+            if watchdog is not None:
+                watchdog.stop()
     artifact_dir = private / "artifacts"
     _scrub_command_artifact(artifact_dir, set(envvars))
-    return RunResult(
+    status = "timeout" if (watchdog is not None and watchdog.fired) else str(runner.status)
+    result = RunResult(
         run_id=run_id,
         job=job.name,
-        status=str(runner.status),
+        status=status,
         rc=int(runner.rc if runner.rc is not None else 1),
         artifact_dir=artifact_dir,
         stats=collector.stats,
         changes=collector.changes,
         failures=collector.failures,
+        input_errors=[_name_sources(m, vars_file, sources) for m in collector.input_errors],
     )
+    if status == "timeout":
+        result.rc = result.rc or 124
+        reason = (f"timed out after {job.timeout} s (jobs.{job.name}.timeout): the runner ended the job's "
+                  "processes with TERM" + (f" and, {job.kill_grace} s later, KILL" if watchdog.killed else ""))
+    elif result.rc != 0 and not result.input_errors:
+        reason = _error_lines(result.stdout()) or f"ansible-playbook exited {result.rc}"
+    else:
+        reason = ""
+    if result.input_errors:
+        reason = "bad input, no host contacted: " + "; ".join(result.input_errors)
+    result.journal_status, result.reason = _settle_journal(
+        envvars["YUNWEI_STORE"], job, run_id=run_id, profile=envvars["YUNWEI_PROFILE"], operator_name=operator_name,
+        digest=content_digest, started=started, status=status, reason=reason, input_error=bool(result.input_errors))
+    return result
+
+
+def _name_sources(message: str, vars_file: Path, sources: dict[str, str]) -> str:
+    """``message`` with the private extra-vars file replaced by where each variable came from."""
+    pattern = re.compile(r" ?\(" + re.escape(str(vars_file)) + r"(?::\d+){0,2}\)")
+    parts = []
+    for part in message.split("; "):
+        var = re.match(r"[A-Za-z_][A-Za-z0-9_]*", part)
+        where = sources.get(var.group(0), "-e") if var else "-e"
+        parts.append(pattern.sub(f" ({where})", part))
+    return "; ".join(parts)
+
+
+def _error_lines(stdout: str) -> str:
+    """The error Ansible printed (``[ERROR]: ...`` / ``ERROR! ...`` and what follows), for a reason."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).rstrip() for line in stdout.splitlines()]
+    for i, line in enumerate(lines):
+        if line.startswith(("[ERROR]", "ERROR!")):
+            return " ".join(x.strip() for x in lines[i:i + 4] if x.strip())[:1000]
+    return ""
+
+
+def _settle_journal(store_url: str, job: Job, *, run_id: str, profile: str, operator_name: str, digest: str,
+                    started: float, status: str, reason: str, input_error: bool = False) -> tuple[str, str]:
+    """Make the journal tell the truth about run ``run_id``; returns its (status, reason).
+
+    The journal callback records and closes a run itself. What it cannot see is settled here: a
+    timeout (the callback saw only a TERM), a run it never began (ansible-playbook failed before
+    the playbook started: unparsable inventory, syntax error), one it never closed (the process
+    died). This runs in the yunwei process, never in an Ansible worker.
+    """
+    from yunwei.store import Run, open_store
+
+    try:
+        with open_store(store_url) as store:
+            run = store.get_run(run_id)
+            template = Run(id=run_id, playbook=str(job.playbook_path()), job=job.name, profile=profile,
+                           operator=operator_name, started_at=started, status="running", content_digest=digest)
+            if status == "timeout":
+                store.settle_run(template, "timeout", reason)
+            elif run is None and status == "successful":
+                return "", "the journal did not record this run (is the yunwei.ops.journal callback loaded?)"
+            elif run is None:
+                store.settle_run(template, "failed", reason or "ansible-playbook ended before the playbook started")
+            elif run.status == "running":
+                store.settle_run(template, "interrupted", reason or "ansible-playbook ended without closing the run")
+            elif input_error and run.status == "failed":  # name the operator's files, not our temporary one
+                store.set_reason(run_id, reason)
+            run = store.get_run(run_id)
+            return (run.status, run.reason) if run else ("", reason)
+    except Exception as exc:  # the run's own outcome stands; say why the journal could not confirm it
+        return "", reason or f"journal store not readable: {type(exc).__name__}: {redact_text(str(exc), store_url)}"

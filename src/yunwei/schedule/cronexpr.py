@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 _FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
 _MONTHS = {n: i for i, n in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
@@ -13,6 +13,9 @@ _DAYS = {n: i for i, n in enumerate("sun mon tue wed thu fri sat".split())}
 
 class CronError(ValueError):
     pass
+
+
+_EPOCH = 1767225600.0  # 2026-01-01T00:00Z: any start will do, a leap day comes within four years
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ def parse(text: str) -> Cron:
     expanded = [_expand(f, i) for i, f in enumerate(fields)]
     if not croniter.is_valid(text):
         raise CronError(f"{text!r} is not a valid cron expression")
+    try:  # valid fields can still name a day that never comes (30 February, 31 April)
+        croniter(text, _EPOCH).get_next(float)
+    except CroniterBadDateError:
+        raise CronError(f"{text!r} never fires (no such day: day-of-month {fields[2]} in month {fields[3]})") from None
     return Cron(text, *expanded)
 
 

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from yunwei.errors import InputError
-from yunwei.jobs import load_catalogue
+from yunwei.jobs import check_profile, load_catalogue
 from yunwei.schedule.cronexpr import Cron, CronError, parse
+from yunwei.yamlfile import load_yaml_text, read_text
 
 
 @dataclass(frozen=True)
@@ -111,13 +110,18 @@ def parse_schedule(data: Any, src: str, *, check_jobs: bool = True) -> Schedule:
                 raise InputError(src, key, f"unknown job (not in the catalogue: {', '.join(sorted(catalogue))})")
             if catalogue[name].is_change:
                 raise InputError(src, key, "change jobs cannot be scheduled: they need two-person review")
-        entries[name] = Entry(str(name), _cron(spec.get("cron"), src, f"{key}.cron"), spec.get("profile"))
+        profile = spec.get("profile")
+        if profile is not None:
+            check_profile(profile, src, f"{key}.profile")
+        entries[name] = Entry(str(name), _cron(spec.get("cron"), src, f"{key}.cron"), profile)
     h = data.get("heightened") or {}
     if not isinstance(h, dict):
         raise InputError(src, "heightened", "must be a mapping")
     for k in h:
         if k not in ("jobs", "cron", "profile", "windows"):
             raise InputError(src, f"heightened.{k}", "unknown key (expected jobs, cron, profile, windows)")
+    if not isinstance(h.get("jobs") or [], list):
+        raise InputError(src, "heightened.jobs", "must be a list of scheduled job names")
     h_jobs = tuple(h.get("jobs") or ())
     for i, name in enumerate(h_jobs):
         if name not in entries:
@@ -139,20 +143,13 @@ def parse_schedule(data: Any, src: str, *, check_jobs: bool = True) -> Schedule:
                 raise InputError(src, key, f"{win.name} ({win.start}..{win.end}) overlaps heightened.windows[{j}] "
                                            f"{other.name} ({other.start}..{other.end})")
         windows.append(win)
-    return Schedule(str(tz), entries, h_jobs, h_cron, str(h.get("profile") or "heightened"), tuple(windows), src)
+    h_profile = check_profile(h.get("profile") or "heightened", src, "heightened.profile")
+    return Schedule(str(tz), entries, h_jobs, h_cron, h_profile, tuple(windows), src)
 
 
 def load_schedule(path: Path, *, check_jobs: bool = True) -> Schedule:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(path), None, "file not found") from None
-    return parse_text(text, str(path), check_jobs=check_jobs)
+    return parse_text(read_text(path, "schedule file"), str(path), check_jobs=check_jobs)
 
 
 def parse_text(text: str, src: str, *, check_jobs: bool = True) -> Schedule:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(src, None, f"not valid YAML: {exc}") from None
-    return parse_schedule(data, src, check_jobs=check_jobs)
+    return parse_schedule(load_yaml_text(text, src), src, check_jobs=check_jobs)

@@ -59,22 +59,55 @@ def write_state(state: dict[str, Any]) -> None:
 
 
 @contextmanager
-def _flock(path: Path, *, wait: bool) -> Iterator[bool]:
-    with open(path, "a") as fh:
+def _flock(path: Path, *, wait: bool, holder: dict[str, Any] | None = None) -> Iterator[bool]:
+    with open(path, "a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             yield False
             return
         try:
+            if holder is not None:  # who holds it, for a tick that finds it busy
+                fh.seek(0)
+                fh.truncate()
+                fh.write(json.dumps(holder))
+                fh.flush()
             yield True
         finally:
+            if holder is not None:  # released: nobody holds it any more
+                fh.seek(0)
+                fh.truncate()
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def job_lock(job: str) -> Any:
-    """Non-blocking per-job lock: a second tick for a running job gives up at once."""
-    return _flock(schedule_dir() / f"tick-{job}.lock", wait=False)
+def _lock_path(job: str) -> Path:
+    return schedule_dir() / f"tick-{job}.lock"
+
+
+def job_lock(job: str, holder: dict[str, Any] | None = None) -> Any:
+    """Non-blocking per-job lock: a second tick for a running job gives up at once. ``holder``
+    (pid, start, timeout) is written into the lock file while it is held."""
+    return _flock(_lock_path(job), wait=False, holder=holder)
+
+
+def lock_holder(job: str) -> dict[str, Any]:
+    """What the holder of ``job``'s lock wrote (pid, started, timeout, kill_grace), or {}."""
+    try:
+        data = json.loads(_lock_path(job).read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def overdue(holder: dict[str, Any], now: dt.datetime) -> float | None:
+    """Seconds the holder has run past its timeout and kill grace (None while within them or unknown)."""
+    try:
+        started = _parse(holder["started"])
+        limit = float(holder["timeout"]) + float(holder.get("kill_grace") or 0)
+    except (KeyError, TypeError, ValueError):
+        return None
+    late = (now - started).total_seconds() - limit
+    return late if late > 0 else None
 
 
 def state_lock() -> Any:
@@ -122,13 +155,18 @@ class TickReport:
     ran: list[dict[str, Any]] = field(default_factory=list)
     missed: list[dict[str, Any]] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)
+    stuck: list[dict[str, Any]] = field(default_factory=list)  # busy past the holder's timeout + grace
 
 
 def _default_runner(job: str, profile: str | None) -> tuple[str, int, str]:
-    from yunwei.commands.run import run_readonly
+    from yunwei.commands.run import exit_code, run_readonly
 
     result = run_readonly(job, profile=profile, trigger="schedule", quiet=True)
-    return result.status, result.rc, result.run_id
+    if result.ok:
+        return result.status, 0, result.run_id
+    # not a completed run (no host reached, bad input, timeout...): say so, with the journal's reason
+    status = f"{result.journal_status or result.status}: {result.reason}" if result.reason else result.status
+    return status, exit_code(result) or 1, result.run_id
 
 
 def _claim(schedule: Schedule, meta: dict[str, Any], at: dt.datetime, job: str) -> DueItem | None:
@@ -151,6 +189,18 @@ def _record(job: str, **fields: Any) -> None:
         write_state(state)
 
 
+def _holder(job: str, now: dt.datetime) -> dict[str, Any]:
+    """Lock holder record: this process, when it started, and the job's timeout and kill grace."""
+    try:
+        from yunwei.jobs import get_job
+
+        spec = get_job(job)
+        timeout, grace = spec.timeout, spec.kill_grace
+    except Exception:  # an unknown job fails when it runs; the record stays without a limit
+        timeout, grace = None, None
+    return {"pid": os.getpid(), "started": _iso(now), "timeout": timeout, "kill_grace": grace}
+
+
 def tick(at: dt.datetime | None = None, *, only: str | None = None,
          runner: Callable[[str, str | None], tuple[str, int, str]] | None = None) -> TickReport:
     """Run every due job once (each under its own lock); report and audit missed slots."""
@@ -164,9 +214,17 @@ def tick(at: dt.datetime | None = None, *, only: str | None = None,
     schedule, meta = load_active()
     jobs = [j for j in schedule.entries if not only or j == only]
     for job in jobs:
-        with job_lock(job) as got:
+        with job_lock(job, _holder(job, now)) as got:
             if not got:
                 report.busy.append(job)
+                holder = lock_holder(job)
+                late = overdue(holder, now)
+                if late is not None:
+                    entry = {"job": job, "pid": holder.get("pid"), "started": holder.get("started"),
+                             "timeout": holder.get("timeout"), "kill_grace": holder.get("kill_grace"),
+                             "overdue_s": round(late)}
+                    report.stuck.append(entry)
+                    audit.record("stuck_run", operator=operator(), **entry)
                 continue
             item = _claim(schedule, meta, at, job)
             if item is None or item.fire is None:

@@ -27,7 +27,7 @@ HEARTBEAT_EVERY = 60.0
 
 _RUN_COLS = (
     "id, playbook, job, profile, operator, started_at, ended_at, status, ansible_version, "
-    "content_digest, node, pid, check_mode, error_count"
+    "content_digest, node, pid, check_mode, error_count, reason"
 )
 _RESULT_COLS = (
     "run_id, seq, host, play, task, task_uuid, action, status, started_at, ended_at, duration, ignore_errors, result"
@@ -37,6 +37,29 @@ _CHECK_COLS = (
     "evidence, suggestion, task"
 )
 _METRIC_COLS = "run_id, host, time, name, instance, value, unit"
+
+
+# -- fork safety ------------------------------------------------------------------------------
+# Ansible forks its workers while the journal's writer thread may be inside SQLite (or holding a
+# Python lock): a forked child inherits those locks in the state they had at fork time, so a
+# store opened or used there can wait forever. The rule (docs/journal.md, "Fork safety"):
+# nothing opens or touches a store in a forked process; what a worker needs is prepared on the
+# controller first. A process forked without exec from one that imported this module is refused.
+_IMPORT_PID = os.getpid()
+
+
+class ForkedProcessError(RuntimeError):
+    """A store was opened or used in a forked child process (an Ansible worker)."""
+
+
+def check_not_forked(what: str = "open a journal store") -> None:
+    """Raise :class:`ForkedProcessError` in a process forked (not exec'd) after yunwei.store was imported."""
+    if os.getpid() != _IMPORT_PID:
+        raise ForkedProcessError(
+            f"yunwei.store: refusing to {what} in a forked process (pid {os.getpid()}, forked from "
+            f"{_IMPORT_PID}): locks inherited through fork() can hang it. Action plugins, filters and "
+            "lookups run in Ansible's forked workers and must use data prepared on the controller "
+            "(docs/journal.md, 'Fork safety').")
 
 
 def dumps(value: Any) -> str:
@@ -141,6 +164,14 @@ class Store:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._lock = threading.RLock()
+        self._pid = os.getpid()
+
+    def _check_process(self) -> None:
+        """Refuse use of this store in a child forked after it was opened (before touching any lock)."""
+        if os.getpid() != self._pid:
+            check_not_forked("use a journal store opened by the parent process")
+            raise ForkedProcessError(f"yunwei.store: this store was opened by process {self._pid}, "
+                                     f"not by {os.getpid()}")
 
     # ---------------------------------------------------------------- backend hooks
     def _sql(self, sql: str) -> str:
@@ -160,6 +191,8 @@ class Store:
 
     # ---------------------------------------------------------------- plumbing
     def close(self) -> None:
+        if os.getpid() != self._pid:
+            return  # a forked child must not touch the parent's connection (or its lock)
         with self._lock:
             self._conn.close()
 
@@ -170,6 +203,7 @@ class Store:
         self.close()
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._check_process()
         with self._lock:
             cur = self._conn.cursor()
             try:
@@ -304,8 +338,10 @@ class Store:
         status: str,
         ended_at: TimeArg = None,
         host_stats: Sequence[HostStats] = (),
+        reason: str = "",
     ) -> None:
-        """Close the run: final status (ok | failed | interrupted), end time, per-host recap."""
+        """Close the run: final status (ok | failed | interrupted | timeout), end time, per-host
+        recap, and why it is not ok (``reason``)."""
         if status not in model.RUN_STATUSES:
             raise ValueError(f"bad run status {status!r}")
         with self._tx() as cur:
@@ -320,9 +356,41 @@ class Store:
                      for s in host_stats],
                 )
             cur.execute(
-                self._sql("UPDATE runs SET status = ?, ended_at = ? WHERE id = ?"),
-                (status, epoch(ended_at) or model.now().timestamp(), run_id),
+                self._sql("UPDATE runs SET status = ?, ended_at = ?, reason = ? WHERE id = ?"),
+                (status, epoch(ended_at) or model.now().timestamp(), str(reason or "")[:2000], run_id),
             )
+
+    def settle_run(self, run: Run, status: str, reason: str) -> bool:
+        """Give ``run`` the final ``status`` and ``reason`` when its recorder could not: the run is
+        missing (ansible-playbook failed before the journal started), still ``running`` (the process
+        died) or ``interrupted`` (the runner's own TERM, e.g. on a timeout). A run the journal closed
+        itself (ok / failed / timeout) is left as it is. Returns True when it changed something."""
+        if status not in model.RUN_STATUSES or status == "running":
+            raise ValueError(f"bad final run status {status!r}")
+        now = model.now().timestamp()
+        with self._tx() as cur:
+            cur.execute(self._sql("SELECT status FROM runs WHERE id = ?"), (run.id,))
+            row = cur.fetchone()
+            if row is None:
+                cur.execute(
+                    self._sql("INSERT INTO runs (id, playbook, job, profile, operator, started_at, ended_at, status, "
+                              "ansible_version, content_digest, node, pid, pid_start, check_mode, error_count, "
+                              "heartbeat_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    (run.id, run.playbook, run.job, run.profile, run.operator, epoch(run.started_at) or now, now,
+                     status, run.ansible_version, run.content_digest, run.node or socket.gethostname(), None, "",
+                     int(run.check_mode), 0, now, str(reason)[:2000]))
+                return True
+            if row[0] not in ("running", "interrupted"):
+                return False
+            cur.execute(self._sql("UPDATE runs SET status = ?, ended_at = COALESCE(ended_at, ?), reason = ? "
+                                  "WHERE id = ?"), (status, now, str(reason)[:2000], run.id))
+            return True
+
+    def set_reason(self, run_id: str, reason: str) -> None:
+        """Replace the reason of a closed run (the runner names what the callback could not)."""
+        with self._tx() as cur:
+            cur.execute(self._sql("UPDATE runs SET reason = ? WHERE id = ? AND status <> 'running'"),
+                        (str(reason)[:2000], run_id))
 
     def heartbeat(self, run_id: str) -> None:
         """Note that the recording process of ``run_id`` is still alive (for other machines' reaping)."""
@@ -351,7 +419,8 @@ class Store:
             return []
         with self._tx() as cur:
             cur.executemany(
-                self._sql("UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?) "
+                self._sql("UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?), "
+                          "reason = 'the recording process ended without closing the run' "
                           "WHERE id = ? AND status = 'running'"),
                 [(hb, rid) for rid, hb in dead],
             )
@@ -518,6 +587,21 @@ class Store:
         rows = self._query(f"SELECT time, value FROM metrics{where} ORDER BY time", params)
         return [(utc(t), float(v)) for t, v in rows]  # type: ignore[misc]
 
+    def metric_history(self, host: str, names: Sequence[str], since: TimeArg = None
+                       ) -> dict[tuple[str, str], list[tuple[float, float]]]:
+        """Every series of ``names`` for ``host`` since ``since`` in one query:
+        {(name, instance): [(epoch seconds, value), ...] oldest first}."""
+        if not names:
+            return {}
+        marks = ", ".join("?" for _ in names)
+        where, params = _where(host=("host = ?", host), since=("time >= ?", epoch(since)))
+        rows = self._query(f"SELECT name, instance, time, value FROM metrics{where} AND name IN ({marks}) "
+                           "ORDER BY time", [*params, *names])
+        out: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for name, instance, t, v in rows:
+            out.setdefault((name, instance), []).append((float(t), float(v)))
+        return out
+
     def metric_names(self, host: str | None = None) -> list[tuple[str, str, str]]:
         """Distinct (name, host, instance) series in the store."""
         where, params = _where(host=("host = ?", host))
@@ -530,7 +614,7 @@ class Store:
         runs = [
             Run(id=r[0], playbook=r[1], job=r[2], profile=r[3], operator=r[4], started_at=utc(r[5]),
                 ended_at=utc(r[6]), status=r[7], ansible_version=r[8], content_digest=r[9], node=r[10],
-                pid=r[11], check_mode=bool(r[12]), error_count=int(r[13] or 0))
+                pid=r[11], check_mode=bool(r[12]), error_count=int(r[13] or 0), reason=r[14] or "")
             for r in rows
         ]
         if not runs:

@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-RUN_STATUSES = ("running", "ok", "failed", "interrupted")
+RUN_STATUSES = ("running", "ok", "failed", "interrupted", "timeout")
+# The only status of a run that did its job: every host it was meant to reach was reached and no
+# task failed. Records and reports count a run as an inspection done only with this status;
+# failed (with a reason: no host matched, none reached, bad input, a task failed), interrupted
+# and timeout runs never count.
+COMPLETED_RUN_STATUSES = ("ok",)
 RESULT_STATUSES = ("ok", "changed", "failed", "skipped", "unreachable")
 CHECK_STATUSES = ("ok", "warn", "crit")
 
@@ -55,7 +60,8 @@ class HostStats:
 
 @dataclass(slots=True)
 class Run:
-    """One playbook run. ``status`` is running | ok | failed | interrupted."""
+    """One playbook run. ``status`` is running | ok | failed | interrupted | timeout; ``reason``
+    says why a run is not ok (empty for ok runs)."""
 
     id: str
     playbook: str = ""
@@ -74,6 +80,12 @@ class Run:
     check_mode: bool = False
     error_count: int = 0  # errors inside the journal callback itself
     host_stats: list[HostStats] = field(default_factory=list)
+    reason: str = ""  # why the run failed, was interrupted or timed out
+
+    @property
+    def completed(self) -> bool:
+        """True when the run did its job (status ok): only such a run counts as an inspection done."""
+        return self.status in COMPLETED_RUN_STATUSES
 
     @property
     def duration(self) -> float | None:

@@ -105,6 +105,14 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX run_errors_run ON run_errors (run_id)",
         ],
     ),
+    (
+        2,
+        [
+            # why a run failed, was interrupted or timed out (no host matched, none reached,
+            # bad input, killed after its timeout, ...): what the operator and the reports read
+            "ALTER TABLE runs ADD COLUMN reason TEXT NOT NULL DEFAULT ''",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from yunwei.store.base import Store
+from yunwei.store.base import Store, check_not_forked
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -18,9 +18,16 @@ BUSY_TIMEOUT_MS = 60_000
 class SQLiteStore(Store):
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, read_only: bool = False) -> None:
+        check_not_forked()
         self.path = Path(path)
         self.url = str(self.path)
+        if read_only:  # an existing store, read without ever taking a write lock (no WAL switch, no chmod)
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_timeout_ms / 1000,
+                                   isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            super().__init__(conn)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
             str(self.path), timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
@@ -54,6 +61,7 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
+        self._check_process()
         with self._lock:
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
