@@ -55,7 +55,7 @@ def _catalogue(env, **playbooks: str) -> None:  # noqa: F811
     lines = ["defaults:", f"  inventory: {env.root}/inv.yml", "  kill_grace: 8", "jobs:"]
     for name, text in playbooks.items():
         (env.root / f"{name}.yml").write_text(text)
-        lines += [f"  {name}:", "    class: read-only", f"    playbook: {env.root}/{name}.yml", "    timeout: 3"]
+        lines += [f"  {name}:", "    class: read-only", f"    playbook: {env.root}/{name}.yml", "    timeout: 3", "    extra_vars: [limit]"]
     site = env.root / "site.yml"
     site.write_text("\n".join(lines) + "\n")
     env.monkeypatch.setenv("YUNWEI_JOBS", str(site))
