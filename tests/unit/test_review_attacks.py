@@ -219,11 +219,13 @@ def test_inspect_refuses_privilege_variables(env, capsys, monkeypatch):  # noqa:
 
 @pytest.mark.parametrize(("argv", "name"), [
     (["run", "local_read", "-e", "ansible_ssh_common_args=-o ProxyCommand=sh"], "ansible_ssh_common_args"),
-    (["run", "local_read", "-e", "target=/etc/passwd"], "target"),           # not declared by local_read
+    # not declared by local_read; a harmless path, so a regression cannot damage the test machine
+    (["run", "local_read", "-e", "target=/tmp/yunwei-test-undeclared-target"], "target"),
     (["request", "local_change", "-e", "ansible_become_user=root", "-q"], "ansible_become_user"),
 ])
 def test_undeclared_and_privilege_variables_are_refused(env, capsys, argv, name):  # noqa: F811
     assert main(argv) == 2
+    assert not Path("/tmp/yunwei-test-undeclared-target").exists()
     assert f"-e: {name}:" in capsys.readouterr().err
     assert [r["event"] for r in records()] == ["refusal"]
 
