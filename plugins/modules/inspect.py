@@ -103,8 +103,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.yunwei.ops.plugins.module_utils import host_collector, pg_collector, web_collector
-from ansible_collections.yunwei.ops.plugins.module_utils.inspection import (COMMON_OPTIONS, CONTROLLER_OPTIONS, Findings,
-                                                                            probe_check)
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import CONTROLLER_OPTIONS, Findings, probe_finding
 
 AREAS = (("host", host_collector), ("web", web_collector), ("db", pg_collector))
 INSPECTOR = {"host": host_collector.HostInspector, "web": web_collector.WebInspector, "db": pg_collector.PgInspector}
@@ -112,8 +111,8 @@ INSPECTOR = {"host": host_collector.HostInspector, "web": web_collector.WebInspe
 
 def probe_failed(area, detail):
     """The result of an area whose collector raised: its checks are unknown, the other areas stand."""
-    f = Findings(area)
-    f.checks.append(probe_check(area, "巡检采集异常：%s" % detail[-1500:]))
+    f = Findings()
+    f.findings.append(probe_finding(area, "巡检采集异常：%s" % detail[-1500:]))
     return f.result()
 
 
@@ -137,7 +136,6 @@ class Inspection(object):
 
     def area_params(self, area):
         params = dict(self.p[area])
-        params["thresholds"] = self.p["thresholds"]
         if area == "host":
             params["sample_seconds"] = self.p["sample_seconds"]
         return params
@@ -166,21 +164,17 @@ class Inspection(object):
         for area, call in others:
             if area not in self.results:  # no host area, or it failed before their turn
                 self.run_area(area, call)
-        out = {"changed": False, "checks": [], "metrics": [], "areas": {}}
+        out = {"changed": False, "findings": [], "metrics": [], "areas": {}}
         for area, dummy in AREAS:
             res = self.results.get(area)
             if res is None:
                 continue
-            out["checks"].extend(res.get("checks") or [])
+            out["findings"].extend(res.get("findings") or [])
             out["metrics"].extend(res.get("metrics") or [])
-            out["areas"][area] = dict(res.get("summary") or {}, seconds=self.seconds.get(area))
+            out["areas"][area] = {"seconds": self.seconds.get(area)}
             for key in ("facts", "server"):
                 if key in res:
                     out[key] = res[key]
-        counts = {"ok": 0, "warn": 0, "crit": 0}
-        for c in out["checks"]:
-            counts[c["status"]] = counts.get(c["status"], 0) + 1
-        out["summary"] = counts
         return out
 
 
@@ -190,7 +184,7 @@ def main():
         argument_spec=dict(
             sample_seconds=dict(type="float", default=0.5),
             start_sample=dict(type="dict"),
-            **dict(COMMON_OPTIONS, **dict(CONTROLLER_OPTIONS, **area_specs))
+            **dict(CONTROLLER_OPTIONS, **area_specs)
         ),
         supports_check_mode=True,
     )

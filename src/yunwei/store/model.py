@@ -12,7 +12,6 @@ from typing import Any
 
 RUN_STATUSES = ("running", "ok", "failed", "interrupted")
 RESULT_STATUSES = ("ok", "changed", "failed", "skipped", "unreachable")
-CHECK_STATUSES = ("ok", "warn", "crit")
 
 
 def utc(ts: float | None) -> datetime | None:
