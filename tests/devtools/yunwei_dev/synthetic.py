@@ -1,13 +1,16 @@
-"""A synthetic journal for tests, demos and the benchmark (bench/reports/).
+"""A synthetic journal for tests, demos and the benchmark (bench/reports/), built from the catalogue.
 
-Writes runs, checks and metrics through the store's public write API (begin_run, write_batch,
-finish_run), shaped like the inspection role's output (docs/data-model.md). Deterministic for a
-given seed. Built-in faults, so reports have something to say:
+Every check a host of the synthetic site would record is taken from the check catalogue (the
+inspection checks of its areas), given a healthy value, and judged by the real judge
+(yunwei.inspection.judge), so statuses, titles, units, thresholds and 处理建议 are exactly what an
+inspection records; report tests therefore exercise real ids. Written through the store's public
+write API (begin_run, write_batch, finish_run). Deterministic for a given seed. Built-in faults,
+so reports have something to say:
 
-* the first host's /srv/data grows 1.5 points a day from 60 % (warn above 80 %);
-* the first web host's HTTP probe (WEB-HTTP-001) is crit in the first run of day 5 (1-based);
-* the first db host's time synchronisation (HOST-TIME-001) is warn every day from day 2 on;
-* a few random warns (``noise``).
+* the first host's /srv/data (HOST-FS-001) grows 1.5 points a day from 60 % (warn from 80 %);
+* the first web host's HTTP probe (WEB-HTTP-001) answers 502 in the first run of day 5 (1-based);
+* the first db host's clock (HOST-TIME-001) is 0.85 s off every day from day 2 on (warn);
+* a few random warns (``noise``) on checks judged by thresholds.
 """
 
 from __future__ import annotations
@@ -19,9 +22,37 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+from yunwei.catalogue import CheckDef, catalogue
+from yunwei.inspection.judge import check as judge_check
 from yunwei.store.model import Check, Metric, Run
 
 RUN_HOURS = (9, 13, 17)
+SITE = "https://www.example.gov.cn/"
+
+# instances per kind of instance (the catalogue's `instance`), per area where they differ
+INSTANCES: dict[str, tuple[str, ...]] = {
+    "mount point": ("/", "/var", "/srv/data"),
+    "block device": ("sda",),
+    "interface": ("eth0",),
+    "URL": (SITE,),
+    "port": ("port 5432",),
+    "database": ("appdb", "postgres"),
+    "log file:web": ("/var/log/nginx/error.log",),
+    "log file:db": ("/var/log/postgresql/postgresql-15-main.log",),
+    "standby": ("primary",),
+    "primary": ("primary",),
+}
+# healthy values of the checks not judged by a threshold (the others get one below their warn limit)
+VALUES: dict[str, Any] = {
+    "HOST-UP-001": 30.0, "HOST-SVC-001": 0, "HOST-SVC-002": 0, "HOST-PORT-001": 0, "HOST-REBOOT-001": False,
+    "HOST-KERNEL-001": "6.1.0-26-amd64", "WEB-HTTP-001": 200, "WEB-HTTP-003": True, "WEB-NGINX-001": "running",
+    "WEB-NGINX-002": True, "WEB-NGINX-003": "1.22.1", "DB-CONN-001": "accepting", "DB-VER-001": "15.8",
+    "DB-SIZE-001": 268435456, "DB-ARCH-001": 0, "DB-REPL-001": 0, "WEB-NGINX-004": 12,
+}
+# checks an inspection records only on a fault, or only in the resources profile
+SKIP = {"DB-REPL-002"}
+for _cid in VALUES:
+    catalogue().checks[_cid]  # noqa: B018 - KeyError: a synthetic value for an id no collector emits
 
 
 @dataclass
@@ -38,47 +69,44 @@ def host_names(n: int) -> list[str]:
     return [f"web{i // 2 + 1:02d}" if i % 2 == 0 else f"db{i // 2 + 1:02d}" for i in range(n)]
 
 
-def _base_checks(host: str) -> list[tuple[str, str, str, str, Any, str]]:
-    """(id, category, title, instance, value, unit) of one healthy host."""
-    out = [
-        ("HOST-CPU-001", "host", "CPU 使用率", "", 20.0, "%"),
-        ("HOST-MEM-001", "host", "内存使用率", "", 45.0, "%"),
-        ("HOST-SWAP-001", "host", "交换分区使用率", "", 0.0, "%"),
-        ("HOST-LOAD-001", "host", "每核负载", "", 0.3, ""),
-        ("HOST-TIME-001", "time", "时间同步", "", "synchronised", ""),
-        ("HOST-SVC-001", "service", "失败的服务", "", 0, ""),
-        ("HOST-PROC-001", "host", "僵尸进程", "", 0, ""),
-        ("HOST-PORT-001", "network", "监听端口", "", "22", ""),
-        ("HOST-PKG-001", "patch", "待安装更新", "", 0, ""),
-        ("HOST-PKG-002", "patch", "待安装安全更新", "", 0, ""),
-        ("HOST-REBOOT-001", "patch", "需要重启", "", "no", ""),
-        ("HOST-KERNEL-001", "host", "内核版本", "", "6.1.0-26-amd64", ""),
-        ("HOST-UP-001", "host", "运行时间", "", 30, "d"),
-    ]
-    for mount in ("/", "/var", "/srv/data"):
-        out.append(("HOST-FS-001", "host", "文件系统使用率", mount, 40.0, "%"))
-        out.append(("HOST-FS-002", "host", "inode 使用率", mount, 5.0, "%"))
-    if host.startswith("web"):
-        out += [
-            ("WEB-HTTP-001", "web", "网站可访问性", "https://www.example.gov.cn/", 200, ""),
-            ("WEB-HTTP-002", "web", "网站响应时间", "https://www.example.gov.cn/", 0.12, "s"),
-            ("WEB-TLS-001", "web", "证书剩余天数", "www.example.gov.cn", 80, "d"),
-            ("WEB-NGINX-001", "web", "nginx 运行状态", "", "running", ""),
-            ("WEB-NGINX-002", "web", "nginx 配置检查", "", "ok", ""),
-            ("WEB-HTTP-003", "web", "页面关键字", "https://www.example.gov.cn/", "true", ""),
-            ("WEB-LOG-001", "log", "nginx 错误日志", "", 0, ""),
-        ]
-    else:
-        out += [
-            ("DB-CONN-001", "db", "数据库可连接", "postgres", "accepting", ""),
-            ("DB-VER-001", "db", "数据库版本", "", "15.8", ""),
-            ("DB-CONN-002", "db", "连接数占比", "", 12.0, "%"),
-            ("DB-TX-001", "db", "长事务", "", 0, ""),
-            ("DB-REPL-001", "db", "复制状态", "", "n/a", ""),
-            ("DB-ARCH-001", "db", "WAL 归档", "", 0, ""),
-            ("DB-CACHE-001", "db", "缓存命中率", "", 99.5, "%"),
-            ("DB-LOG-001", "log", "数据库错误日志", "", 0, ""),
-        ]
+def _recorded(c: CheckDef) -> bool:
+    """Whether a healthy daily inspection records ``c``."""
+    return (c.kind == "inspection" and not c.anomaly and c.id not in SKIP
+            and (not c.profiles or "daily" in c.profiles)
+            and (c.thresholds or c.id in VALUES))
+
+
+def _healthy(c: CheckDef) -> Any:
+    if c.id in VALUES:
+        return VALUES[c.id]
+    t = c.thresholds[0]
+    if t.direction == "high":
+        return 0 if c.unit in ("", "1/s") else round(t.warn * 0.4, 2)  # counts: none
+    return round(t.warn + (100 - t.warn) / 2, 2) if c.unit == "%" else round(t.warn * 2, 2)
+
+
+def _noisy(c: CheckDef) -> Any:
+    """A value a little past the warn limit of the check's first threshold."""
+    t = c.thresholds[0]
+    step = (t.crit - t.warn) * 0.1
+    return round(t.warn + step, 2)
+
+
+def base_findings(host: str, extra_mounts: int = 0) -> list[dict[str, Any]]:
+    """Findings (docs/data-model.md) of one healthy host: the catalogue's checks of its areas."""
+    cat = catalogue()
+    areas = {"host", "web" if host.startswith("web") else "db"}
+    mounts = INSTANCES["mount point"] + tuple(f"/data{i + 1:02d}" for i in range(extra_mounts))
+    out = []
+    for c in cat.checks.values():
+        if c.area not in areas or not _recorded(c):
+            continue
+        if c.instance == "mount point":
+            instances = mounts
+        else:
+            instances = INSTANCES.get(f"{c.instance}:{c.area}") or INSTANCES.get(c.instance) or ("",)
+        for inst in instances:
+            out.append({"id": c.id, "instance": inst, "value": _healthy(c)})
     return out
 
 
@@ -88,15 +116,23 @@ def make_journal(store: Any, *, start: date, days: int, runs_per_day: int = 1, h
                  operator: str = "zhangsan", metrics: bool = True, faults: bool = True) -> Truth:
     """Write ``days`` x ``runs_per_day`` inspection runs (3 a day on ``heightened_days``).
 
+    ``checks_per_host``: hosts with more get more filesystems (HOST-FS-001/002 per mount), fewer are cut.
     ``skip``: (day index 0-based, run index) pairs not to write - missed inspections.
     """
     from zoneinfo import ZoneInfo
 
+    cat = catalogue()
     tz = tz or ZoneInfo("Asia/Shanghai")
     rng = random.Random(seed)
     names = list(hosts) if not isinstance(hosts, int) else host_names(hosts)
     first_web = next((h for h in names if h.startswith("web")), None)
     first_db = next((h for h in names if h.startswith("db")), None)
+    per_host = {}
+    for h in names:
+        found = base_findings(h)
+        extra = max(0, (checks_per_host - len(found) + 1) // 2)
+        per_host[h] = base_findings(h, extra)[:max(checks_per_host, 1)]
+    units = {name: m.unit for name, m in cat.metrics.items()}
     truth = Truth()
     for d in range(days):
         day = start + timedelta(days=d)
@@ -111,49 +147,46 @@ def make_journal(store: Any, *, start: date, days: int, runs_per_day: int = 1, h
             store.begin_run(run)
             cs: list[Check] = []
             ms: list[Metric] = []
+            fs_data = 60.0 + 1.5 * d
             for hi, host in enumerate(names):
                 t = started + timedelta(seconds=5 + hi)
-                items = _base_checks(host)
-                pad = max(0, checks_per_host - len(items))
-                items += [(f"HOST-MISC-{i + 1:03d}", "host", f"附加检查 {i + 1}", "", "ok", "") for i in range(pad)]
-                fs_data = 60.0 + 1.5 * d
-                for cid, category, title, inst, value, unit in items[:max(checks_per_host, 1)]:
-                    status, evidence, suggestion = "ok", f"{title}: {value}{unit}", ""
+                for base in per_host[host]:
+                    f = dict(base)
+                    cid, inst = f["id"], f["instance"]
                     if cid == "HOST-FS-001" and inst == "/srv/data" and hi == 0 and faults:
-                        value = round(fs_data, 1)
-                        status = "crit" if value >= 90 else "warn" if value >= 80 else "ok"
+                        f["value"] = round(fs_data, 1)
                     elif cid == "WEB-HTTP-001" and host == first_web and d == 4 and r == 0 and faults:
-                        value, status = 502, "crit"
+                        f.update(value=502, outcome="unexpected_status")
                     elif cid == "HOST-TIME-001" and host == first_db and d >= 1 and faults:
-                        value, status = "offset 850 ms", "warn"
-                    elif noise and rng.random() < noise:
-                        status = "warn"
-                    if status != "ok":
-                        evidence = f"{host} {title}{('（' + inst + '）') if inst else ''}：{value}{unit}"
-                        suggestion = {"HOST-FS-001": "清理过期文件或扩容；确认增长来源。",
-                                      "WEB-HTTP-001": "检查 nginx 与上游服务状态，查看错误日志。",
-                                      "HOST-TIME-001": "检查 chrony/ntp 服务与上游时间源。"}.get(cid, f"核查{title}。")
-                    truth.statuses[status] += 1
-                    cs.append(Check(id=cid, category=category, status=status, host=host, time=t, title=title,
-                                    instance=inst, value=value, unit=unit,
-                                    threshold={"warn": 80, "crit": 90} if unit == "%" else None,
-                                    evidence=evidence, suggestion=suggestion))
+                        f["value"] = 0.85
+                    elif noise and cat.checks[cid].thresholds and rng.random() < noise:
+                        f["value"] = _noisy(cat.checks[cid])
+                    f["evidence"] = f"{host} {cat.checks[cid].title}{('（' + inst + '）') if inst else ''}：{f['value']}"
+                    if cid == "WEB-HTTP-001":
+                        f["limits"] = {"expected": [200]}
+                    c = judge_check(f, cat=cat)
+                    truth.statuses[c["status"]] += 1
+                    cs.append(Check(id=c["id"], category=c["category"], status=c["status"], host=host, time=t,
+                                    title=c["title"], instance=c["instance"], value=c["value"], unit=c["unit"],
+                                    threshold=c["threshold"] or None, evidence=c["evidence"],
+                                    suggestion=c["suggestion"]))
                 if metrics:
                     base = 20 + 10 * ((hi % 5) / 5)
                     hour_wave = 5 * (r % 3)
-                    for name, value, unit, inst in (
-                        ("cpu.used_pct", base + hour_wave + rng.uniform(-2, 2), "%", ""),
-                        ("mem.used_pct", 45 + hi % 7 + rng.uniform(-1, 1), "%", ""),
-                        ("disk.util_pct", 5 + rng.uniform(0, 3) + hour_wave, "%", "sda"),
-                        ("net.rx_bps", 120_000 + rng.uniform(0, 20_000), "B/s", "eth0"),
-                        ("net.tx_bps", 80_000 + rng.uniform(0, 20_000), "B/s", "eth0"),
-                        ("load.1", 0.3 + 0.1 * (r % 3) + rng.uniform(0, 0.1), "", ""),
-                        ("fs.used_pct", 40.0, "%", "/"),
-                        ("fs.used_pct", 40.0, "%", "/var"),
-                        ("fs.used_pct", round(fs_data, 1) if hi == 0 and faults else 40.0, "%", "/srv/data"),
-                        ("fs.size_bytes", 64 * 2**30, "B", "/srv/data"),
+                    for name, value, inst in (
+                        ("cpu.used_pct", base + hour_wave + rng.uniform(-2, 2), ""),
+                        ("mem.used_pct", 45 + hi % 7 + rng.uniform(-1, 1), ""),
+                        ("disk.util_pct", 5 + rng.uniform(0, 3) + hour_wave, "sda"),
+                        ("net.rx_bps", 120_000 + rng.uniform(0, 20_000), "eth0"),
+                        ("net.tx_bps", 80_000 + rng.uniform(0, 20_000), "eth0"),
+                        ("load.1", 0.3 + 0.1 * (r % 3) + rng.uniform(0, 0.1), ""),
+                        ("fs.used_pct", 40.0, "/"),
+                        ("fs.used_pct", 40.0, "/var"),
+                        ("fs.used_pct", round(fs_data, 1) if hi == 0 and faults else 40.0, "/srv/data"),
+                        ("fs.size_bytes", 64 * 2**30, "/srv/data"),
                     ):
-                        ms.append(Metric(name=name, value=float(value), host=host, instance=inst, unit=unit, time=t))
+                        ms.append(Metric(name=name, value=float(value), host=host, instance=inst, unit=units[name],
+                                         time=t))
             store.write_batch(run.id, checks=cs, metrics=ms)
             store.finish_run(run.id, "ok", ended_at=started + timedelta(seconds=30 + len(names)))
             run.status = "ok"

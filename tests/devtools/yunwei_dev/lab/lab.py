@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from yunwei.errors import YunweiError
-from yunwei.lab import image as lab_image
-from yunwei.lab.inventory import LabHost, build_inventory, dump_yaml, known_hosts_lines, ssh_config
-from yunwei.lab.podman import ensure_installed, ensure_runs, inspect, podman
+from yunwei_dev.lab import image as lab_image
+from yunwei_dev.lab.inventory import LabHost, build_inventory, dump_yaml, known_hosts_lines, ssh_config
+from yunwei_dev.lab.podman import ensure_installed, ensure_runs, inspect, podman
 from yunwei.paths import project_root, var_dir
 from yunwei.ui import progress
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from yunwei.errors import YunweiError
-from yunwei.lab import quirks
+from yunwei_dev.lab import quirks
 from yunwei.ui import progress
 
 CONTAINERS_CONF = Path("/etc/containers/containers.conf")
