@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST_ARGS ?=
 
-.PHONY: demo test bootstrap lint build unit integration molecule lab-up lab-down clean
+.PHONY: demo test bootstrap lint build docs unit integration molecule lab-up lab-down clean
 
 ## demo: set everything up, bring the lab up, run the main job (the daily inspection) on it
 demo: bootstrap
@@ -19,15 +19,21 @@ test: bootstrap lint build molecule
 
 bootstrap: $(VENV)/.bootstrapped
 
-$(VENV)/.bootstrapped: scripts/bootstrap.sh pyproject.toml
+$(VENV)/.bootstrapped: scripts/bootstrap.sh pyproject.toml tests/devtools/pyproject.toml
 	bash scripts/bootstrap.sh
 	touch $@
 
 lint: bootstrap
 	ansible-lint --profile production
 
+## build: the collection tarball and the yunwei wheel in var/dist (what an execution environment installs)
 build: bootstrap
 	ansible-galaxy collection build --force --output-path var/dist
+	pip wheel --quiet --no-deps --wheel-dir var/dist . && rm -rf build
+
+## docs: regenerate the tables of docs/inspection.md from the check catalogue
+docs: bootstrap
+	python -m yunwei.catalogue.docs docs/inspection.md
 
 unit: bootstrap
 	pytest tests/unit $(PYTEST_ARGS)

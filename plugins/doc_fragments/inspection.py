@@ -27,7 +27,7 @@ options:
     type: bool
     default: false
   store:
-    description: Controller side. Journal store path or URL; default E(YUNWEI_STORE) or C(<root>/var/journal.sqlite).
+    description: Controller side. Journal store path or URL; default E(YUNWEI_STORE), else the journal's default location.
     type: str
 attributes:
   check_mode:
