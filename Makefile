@@ -5,16 +5,16 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST_ARGS ?=
 
-.PHONY: demo test bootstrap lint build docs unit integration molecule lab-up lab-down clean
+.PHONY: demo test bootstrap lint build docs sanity unit integration molecule lab-up lab-down clean
 
 ## demo: set everything up, bring the lab up, run the main job (the daily inspection) on it
 demo: bootstrap
 	yunwei lab up
 	yunwei inspect --profile daily
 
-## test: every test: lint, collection build, Molecule, unit and lab integration tests
-## (pytest last, so its summary closes the output)
-test: bootstrap lint build molecule
+## test: every test: lint, collection build, ansible-test sanity, Molecule, unit and lab integration
+## tests (pytest last, so its summary closes the output)
+test: bootstrap lint build sanity molecule
 	pytest tests/unit tests/integration $(PYTEST_ARGS)
 
 bootstrap: $(VENV)/.bootstrapped
@@ -30,6 +30,10 @@ lint: bootstrap
 build: bootstrap
 	ansible-galaxy collection build --force --output-path var/dist
 	pip wheel --quiet --no-deps --wheel-dir var/dist . && rm -rf build
+
+## sanity: ansible-test sanity on the built collection (tests/sanity/run.sh)
+sanity: build
+	bash tests/sanity/run.sh
 
 ## docs: regenerate the tables of docs/inspection.md from the check catalogue
 docs: bootstrap

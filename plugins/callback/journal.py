@@ -607,8 +607,10 @@ class CallbackModule(CallbackBase):
         self.v2_playbook_on_task_start(task, False)
 
     def v2_runner_on_start(self, host, task):
-        self._guard("v2_runner_on_start", lambda: self._host_start.__setitem__((host.get_name(), task._uuid),
-                                                                                time.time()))
+        def handler():
+            self._host_start[(host.get_name(), task._uuid)] = time.time()
+
+        self._guard("v2_runner_on_start", handler)
 
     def v2_runner_on_ok(self, result):
         self._guard("v2_runner_on_ok", self._queue_result, "v2_runner_on_ok", result)

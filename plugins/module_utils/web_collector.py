@@ -99,7 +99,7 @@ OPTIONS = dict(
     urls=dict(type="list", elements="dict", default=[], options=dict(
         url=dict(type="str", required=True),
         status=dict(type="list", elements="int", default=[200]),
-        keyword=dict(type="str"),
+        keyword=dict(type="str", no_log=False),  # page text, not a secret
         timeout=dict(type="float", default=5),
         validate_certs=dict(type="bool", default=True),
     )),

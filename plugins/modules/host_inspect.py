@@ -20,7 +20,7 @@ description:
   - The action plugin of the same name adds anomaly checks from dynamic baselines learned
     from the journal's history (controller side).
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   sample_seconds:
     description:
@@ -36,12 +36,6 @@ options:
         first reading is taken at the start of this call.
       - The inspection's own CPU time is left out of the CPU figure either way.
     type: dict
-  thresholds:
-    description:
-      - "Threshold overrides, C({name: {warn: N, crit: N}}); names as in docs/inspection.md."
-      - Missing names use the collection defaults.
-    type: dict
-    default: {}
   expected_ports:
     description: TCP ports that must be listening; a missing one is a crit check.
     type: list

@@ -18,7 +18,7 @@ description:
   - Returns C(checks) and C(metrics) as described in the collection's docs/data-model.md.
   - Read-only; safe in check mode.
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   urls:
     description: URLs to probe.

@@ -180,10 +180,20 @@ def test_a_collector_calling_fail_json_fails_its_area_only(monkeypatch, capsys):
     monkeypatch.setattr(web_collector.WebInspector, "nginx", needs_missing_tool)
     args = {"sample_seconds": 0.05, "host": host_params(), "web": {"error_log": ""}}
     with patch_module_args(args):
-        spec = dict((area, dict(type="dict", options=mod.OPTIONS)) for area, mod in inspect_module.AREAS)
+        spec = dict((area, dict(type="dict")) for area, mod in inspect_module.AREAS)
         module = AnsibleModule(argument_spec=dict(sample_seconds=dict(type="float"), start_sample=dict(type="dict"), **spec))
     res = inspect_module.Inspection(module).inspect()
     assert capsys.readouterr().out == ""  # nothing printed, no exit: the module can still report
     probe = [c for c in res["findings"] if c["id"] == "WEB-PROBE-001"]
     assert len(probe) == 1 and "yunwei-no-such-tool" in probe[0]["evidence"] and probe[0]["outcome"] == "failed"
     assert any(c["id"] == "HOST-FS-001" for c in res["findings"])
+
+
+def test_invalid_area_options_fail_that_area_only():
+    """yunwei.ops.inspect checks each area's options against its collector's spec inside the module."""
+    params = {"sample_seconds": 0.05, "start_sample": None, "host": host_params(),
+              "web": {"urls": [{"status": [200]}]}, "db": None}  # a URL entry without url
+    res = judge_result(inspect_module.Inspection(Shim(params)).inspect())
+    probe = [c for c in res["checks"] if c["id"] == "WEB-PROBE-001"]
+    assert len(probe) == 1 and "options of the web area" in probe[0]["evidence"] and "url" in probe[0]["evidence"]
+    assert any(c["id"] == "HOST-FS-001" for c in res["checks"])
