@@ -44,7 +44,7 @@ def uptime_offset():
 def own_cpu_ticks():
     """(user, system) clock ticks used by this process and its waited-for children so far."""
     try:
-        fields = read("/proc/self/stat").rsplit(")", 1)[1].split()
+        fields = hp.parse_pid_stat(read("/proc/self/stat"))[1]
         return int(fields[11]) + int(fields[13]), int(fields[12]) + int(fields[14])
     except (ValueError, IndexError):
         return 0, 0
@@ -100,7 +100,7 @@ def start_sample(given, block_devices, started_boot):
 def process_start_boot():
     """Boot-clock second at which this process started (Python start-up and module unpacking before it)."""
     try:
-        start_ticks = int(read("/proc/self/stat").rsplit(")", 1)[1].split()[19])
+        start_ticks = int(hp.parse_pid_stat(read("/proc/self/stat"))[1][19])
         return start_ticks / float(os.sysconf("SC_CLK_TCK"))
     except (ValueError, IndexError, OSError):
         return None
@@ -121,7 +121,8 @@ def scan_processes():
         if not text:
             continue
         try:
-            comm, state, ppid = hp.parse_pid_stat(text)
+            comm, fields = hp.parse_pid_stat(text)
+            state, ppid = fields[0], int(fields[1])
         except (ValueError, IndexError):
             continue
         exe = ""

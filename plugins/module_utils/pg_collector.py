@@ -9,7 +9,6 @@ import json
 import os
 import pwd
 import shlex
-import time
 
 from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Collector, human_bytes, human_seconds
 from ansible_collections.yunwei.ops.plugins.module_utils.pg_probe import INSPECT_SQL, PG_ISREADY, parse_lsclusters

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from yunwei.files import write_atomic
 from yunwei.paths import var_dir
 
 GENESIS = "0" * 64
@@ -125,9 +126,7 @@ class AuditLog:
         return count + 1, str(rec["hash"])
 
     def _write_head(self, count: int, last_hash: str) -> None:
-        tmp = self.head_path.with_suffix(".tmp")
-        tmp.write_text(canonical({"count": count, "hash": last_hash}) + "\n", encoding="utf-8")
-        os.replace(tmp, self.head_path)
+        write_atomic(self.head_path, canonical({"count": count, "hash": last_hash}) + "\n")
 
     def read_head(self) -> tuple[int, str] | None:
         try:

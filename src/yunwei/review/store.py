@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from yunwei.errors import InputError
+from yunwei.files import write_atomic
 from yunwei.paths import var_dir
 
 _ID = re.compile(r"^req-[0-9a-f]{12}$")
@@ -43,9 +44,7 @@ def write(path: Path, data: dict[str, Any], *, exclusive: bool = False) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         return
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, text)
 
 
 def list_requests() -> list[dict[str, Any]]:
