@@ -3,6 +3,7 @@
 against bench/inspection/naive.yml (the same checks, one shell task per check).
 
     YUNWEI_LAB_NAME=ywinsp .venv/bin/python bench/inspection/bench.py --rounds 3
+    ... --compare /tmp/main-src     # also another checkout's inspection (e.g. `git archive main`), same run
 
 Variants are interleaved round by round so that load changes on the machine hit all of them.
 Prints a Markdown table (median of the rounds) and writes it to bench/out/inspection.md.
@@ -24,15 +25,14 @@ OUT = ROOT / "bench" / "out"
 
 
 def lab_inventory() -> Path:
-    sys.path.insert(0, str(ROOT / "src"))
     from yunwei_dev.lab import Lab
 
     return Lab.from_env().up().inventory
 
 
-def run(cmd: list[str], env: dict[str, str]) -> float:
+def run(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> float:
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     took = time.monotonic() - start
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
@@ -44,6 +44,8 @@ def main() -> int:
     ap.add_argument("-i", "--inventory", help="inventory (default: the lab of $YUNWEI_LAB_NAME)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--forks", type=int, nargs="+", default=[1, 5])
+    ap.add_argument("--compare", type=Path, metavar="DIR",
+                    help="another checkout whose playbooks/inspect.yml runs too, with its own src/ and ansible.cfg")
     args = ap.parse_args()
     inventory = args.inventory or str(lab_inventory())
     OUT.mkdir(parents=True, exist_ok=True)
@@ -60,6 +62,11 @@ def main() -> int:
         "naive (bench/inspection/naive.yml)": [str(BIN / "ansible-playbook"), "-i", inventory,
                                                "bench/inspection/naive.yml"],
     }
+    other = {}
+    if args.compare:
+        variants["compare"] = inspect
+        other = {"ANSIBLE_CONFIG": str(args.compare / "ansible.cfg"), "PYTHONPATH": str(args.compare / "src"),
+                 "YUNWEI_STORE": str(OUT / "inspection-journal-compare.sqlite")}
     # warm up SSH control masters and caches
     run(variants["ping (floor)"], env)
     results: dict[tuple[int, str], list[float]] = {}
@@ -70,7 +77,10 @@ def main() -> int:
                 if "cold" in name:
                     for leftover in OUT.glob("inspection-cold.sqlite*"):
                         leftover.unlink()
-                took = run(cmd + ["--forks", str(forks)], {**env, "YUNWEI_STORE": str(cold)} if "cold" in name else env)
+                if name == "compare":
+                    took = run(cmd + ["--forks", str(forks)], {**env, **other}, cwd=args.compare)
+                else:
+                    took = run(cmd + ["--forks", str(forks)], {**env, "YUNWEI_STORE": str(cold)} if "cold" in name else env)
                 results.setdefault((forks, name), []).append(took)
                 print(f"forks={forks} round {rnd + 1} {name}: {took:.2f}s", file=sys.stderr, flush=True)
     lines = [
@@ -81,10 +91,17 @@ def main() -> int:
         "| naive / inspection | naive / cold |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    if args.compare:
+        lines[-2] += f" compared: {args.compare} | compared / ping |"
+        lines[-1] += "---|---|"
     for forks in args.forks:
-        p, i, c, n = (statistics.median(results[(forks, k)]) for k in variants)
-        lines.append(f"| {forks} | {p:.2f} | {i:.2f} | {c:.2f} | {n:.2f} | {i / p:.2f}× | {c / p:.2f}× "
-                     f"| {n / i:.2f}× | {n / c:.2f}× |")
+        p, i, c, n = (statistics.median(results[(forks, k)]) for k in list(variants)[:4])
+        line = (f"| {forks} | {p:.2f} | {i:.2f} | {c:.2f} | {n:.2f} | {i / p:.2f}× | {c / p:.2f}× "
+                f"| {n / i:.2f}× | {n / c:.2f}× |")
+        if args.compare:
+            m = statistics.median(results[(forks, "compare")])
+            line += f" {m:.2f} | {m / p:.2f}× |"
+        lines.append(line)
     text = "\n".join(lines) + "\n"
     (OUT / "inspection.md").write_text(text)
     print(text)

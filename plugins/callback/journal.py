@@ -134,7 +134,7 @@ from ansible import context
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ANSIBLE_VERSION
 
-from ansible_collections.yunwei.ops.plugins.plugin_utils.yunwei_package import missing_message, require
+from ansible_collections.yunwei.ops.plugins.plugin_utils.yunwei_package import missing_message, preload, require
 
 try:
     _ystore = require("yunwei.store")
@@ -397,6 +397,10 @@ class CallbackModule(CallbackBase):
             self._broken = True
             self._display.warning(f"yunwei.ops.journal: {missing_message()}; this run is not recorded")
             return
+        try:
+            preload()  # the catalogue, read once here rather than in every forked worker
+        except Exception as exc:  # the action plugins report it where it matters
+            self._display.vvv(f"yunwei.ops.journal: catalogue not preloaded: {exc}")
         if not self._store_url:
             # no store configured: say where the run goes (not the working directory: docs/journal.md)
             self._display.display(f"yunwei.ops.journal: recording to {_ystore.default_store_url()} "

@@ -18,7 +18,9 @@ description:
     left out of the CPU figure.
   - An area whose collector fails becomes one crit check C(<AREA>-PROBE-001) with the error as
     evidence; the other areas still report.
-  - Returns C(checks) and C(metrics) of all areas as described in the collection's docs/data-model.md.
+  - Returns C(checks) and C(metrics) of all areas as described in the collection's docs/data-model.md. The
+    module only collects values (findings); its action plugin judges them on the controller from the check
+    catalogue of the C(yunwei) package (status, title, threshold, 处理建议), in the same round trip.
   - Read-only; never changes the host. Safe in check mode.
   - The action plugin adds, per area, the journal-based parts of the single-area modules (error-log
     window since the last inspection, unchanged package state, dynamic baselines, forecasts).
