@@ -76,6 +76,10 @@ class ActionModule(ActionBase):
         disabled = args.get("disabled_checks") or []
         for key in CONTROLLER_ARGS:
             args.pop(key, None)
+        problems = self.input_problems(thresholds, disabled)
+        if problems:  # before the host is contacted
+            result.update(failed=True, changed=False, msg="; ".join(problems))
+            return result
         areas = self.areas(args)
         area_args = dict((area, self.area_args(args, area)) for area in areas)
         if "host" in area_args and set(PACKAGE_CHECKS) <= set(disabled):
@@ -128,6 +132,20 @@ class ActionModule(ActionBase):
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             except Exception:  # pylint: disable=broad-except
                 pass
+
+    @staticmethod
+    def input_problems(thresholds, disabled):
+        """The controller-side options the module's argument spec never sees, checked against the catalogue."""
+        catalogue = require("yunwei.catalogue")
+        problems = catalogue.validate_thresholds(thresholds, "thresholds")
+        known = catalogue.catalogue().checks
+        if not isinstance(disabled, list) or not all(isinstance(c, str) for c in disabled):
+            problems.append("disabled_checks: must be a list of check ids, got %r" % (disabled,))
+        else:
+            unknown = sorted(set(disabled) - set(known))
+            if unknown:
+                problems.append("disabled_checks: no check %s in the catalogue" % ", ".join(unknown))
+        return problems
 
     def prepare(self, store, dynamic, host, area_args, wants_since, notes):
         """Fill in what the host needs from the journal; returns the recorded package state or None."""

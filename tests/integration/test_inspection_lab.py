@@ -382,3 +382,16 @@ def test_bad_input_fails_before_any_host_is_contacted(lab, store_path, tmp_path,
     assert proc.returncode != 0
     assert variable in out, out[-2000:]
     assert "Sample |" not in out and "Inspect |" not in out  # no task that contacts a host started
+
+
+def test_ad_hoc_bad_controller_options_fail_before_the_host(lab, store_path):
+    """Options only the action plugin reads (thresholds, disabled_checks) are checked against the catalogue."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0",
+           "YUNWEI_STORE": str(store_path), "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "json"}
+    args = {"thresholds": {"fs_pct": {"warn": "high"}}, "disabled_checks": ["HOST-XYZ-001"]}
+    proc = subprocess.run([str(BIN / "ansible"), "backup01", "-i", str(lab.inventory), "-m", "yunwei.ops.host_inspect",
+                           "-a", json.dumps(args)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    res = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["backup01"]
+    assert proc.returncode != 0 and res["failed"] and "checks" not in res
+    assert "thresholds.fs_pct.warn: must be a finite number" in res["msg"]
+    assert "disabled_checks: no check HOST-XYZ-001" in res["msg"]
