@@ -31,7 +31,7 @@ def inspection_problems(settings):
     if profile not in cat.profiles:
         problems.append("inspection_profile: unknown profile %r (choose one of %s)" % (profile, ", ".join(cat.profiles)))
     for name in ("thresholds", "heightened_thresholds", "threshold_overrides"):
-        problems.extend(catalogue.validate_thresholds(settings.get(name), "inspection_" + name, cat))
+        problems.extend(catalogue.validate_thresholds(settings.get(name), "inspection_" + name, cat=cat))
     problems.extend(switch_problems(settings.get("check_switches"), cat))
     urls = settings.get("web_urls")
     if urls is not None:
@@ -87,7 +87,7 @@ def inspection_thresholds(base, profile="daily", heightened=None, overrides=None
     layers.append(("inspection_threshold_overrides", overrides))
     merged = {}
     for name, layer in layers:
-        problems = catalogue.validate_thresholds(layer, name, cat)
+        problems = catalogue.validate_thresholds(layer, name, cat=cat)
         if problems:
             raise AnsibleFilterError("; ".join(problems))
         for key, limits in (layer or {}).items():

@@ -393,5 +393,5 @@ def test_ad_hoc_bad_controller_options_fail_before_the_host(lab, store_path):
                            "-a", json.dumps(args)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     res = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["backup01"]
     assert proc.returncode != 0 and res["failed"] and "checks" not in res
-    assert "thresholds.fs_pct.warn: must be a finite number" in res["msg"]
+    assert "thresholds.fs_pct.warn: must be a number, got 'high'" in res["msg"]
     assert "disabled_checks: no check HOST-XYZ-001" in res["msg"]

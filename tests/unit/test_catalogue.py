@@ -184,10 +184,13 @@ def test_judge_unknown_ids_disabled_checks_and_results():
     ({"fs_pct": {"warn": 70}}, None),
     ("fs_pct=80", "x: must be a mapping"),
     ({"fs_pct": {"warn": 95, "crit": 90}}, "x.fs_pct: warn (95) is above crit (90)"),
-    ({"fs_pct": {"warn": "high"}}, "x.fs_pct.warn: must be a finite number"),
+    ({"fs_pct": {"warn": "high"}}, "x.fs_pct.warn: must be a number, got 'high'"),
     ({"fs_pct": {"warn": float("nan")}}, "x.fs_pct.warn: must be a finite number"),
     ({"fs_pct": {"crit": float("inf")}}, "x.fs_pct.crit: must be a finite number"),
-    ({"fs_pct": {"warn": True}}, "x.fs_pct.warn: must be a finite number"),
+    ({"fs_pct": {"warn": True}}, "x.fs_pct.warn: must be a number, got True"),
+    ({"fs_pct": {"crit": 102}}, "x.fs_pct.crit: 102 is out of range (0 to 101)"),
+    ({"fs_pct": {"warn": 101, "crit": 101}}, None),  # 101 switches both levels off
+    ({"db_long_query_s": {"warn": -1}}, "x.db_long_query_s.warn: -1 is out of range (>= 0)"),
     ({"fs_pct": {"warm": 1}}, "x.fs_pct: unknown keys warm"),
     ({"fs_pcent": {"warn": 1}}, "x.fs_pcent: unknown threshold"),
     ({"cert_days": {"warn": 5, "crit": 10}}, "below crit"),
@@ -195,6 +198,9 @@ def test_judge_unknown_ids_disabled_checks_and_results():
 def test_validate_thresholds_names_the_variable(data_, message):
     problems = validate_thresholds(data_, "x")
     assert (problems == []) if message is None else (message in problems[0])
+    if message:  # where the value was written, when the caller knows
+        assert validate_thresholds(data_, "x", lambda *values: " (group_vars/all.yml:3:1)")[0].endswith(
+            " (group_vars/all.yml:3:1)")
 
 
 def test_role_validation_switches_and_merge():

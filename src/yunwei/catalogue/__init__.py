@@ -54,6 +54,7 @@ class Threshold:
     direction: str  # high: bigger is worse (warn <= crit); low: smaller is worse (warn >= crit)
     unit: str
     description: str
+    maximum: float | None = None  # largest valid limit (shares of a whole: 101, which switches a level off)
 
     def inverted(self, warn: float, crit: float) -> bool:
         return warn > crit if self.direction == "high" else warn < crit
@@ -180,7 +181,8 @@ def _build(raw: dict[str, Any]) -> Catalogue:
         for e in doc["checks"]:
             ths = tuple(
                 Threshold(key=k, check=e["id"], warn=_num(v["warn"]), crit=_num(v["crit"]), direction=v["direction"],
-                          unit=str(e.get("unit", "")), description=str(v.get("description", "")))
+                          unit=str(e.get("unit", "")), description=str(v.get("description", "")),
+                          maximum=None if v.get("max") is None else float(v["max"]))
                 for k, v in (e.get("thresholds") or {}).items())
             for t in ths:
                 thresholds[t.key] = t
@@ -242,38 +244,63 @@ def catalogue() -> Catalogue:
 
 # -- threshold overrides (inspection_thresholds and its layers) ------------------------------
 
-def validate_thresholds(data: Any, name: str = "thresholds", cat: Catalogue | None = None) -> list[str]:
+def _type_name(value: Any) -> str:
+    """The plain type name of ``value`` (not the tagged wrapper types of Ansible's templating)."""
+    try:
+        from ansible.module_utils.datatag import native_type_name
+
+        return str(native_type_name(value))
+    except Exception:  # noqa: BLE001 - ansible absent or older: the plain name
+        return type(value).__name__
+
+
+def validate_thresholds(data: Any, name: str = "thresholds", origin: Any = None,
+                        cat: Catalogue | None = None) -> list[str]:
     """Problems (each naming ``name`` and the key) of a threshold override mapping; [] when well formed.
 
     ``data``: {threshold key: {warn: N, crit: N}}, either limit optional; a missing one keeps the
-    default when checking the order.
+    default when checking the order. A limit is a finite number from 0 up to the threshold's
+    ``max`` (101 for shares of a whole: 101 switches a level off). ``origin(*values)``, when given,
+    says where the first of ``values`` was written (" (file:line)"); the role's filter passes
+    Ansible's origin tags.
     """
     cat = cat or catalogue()
+
+    def at(*values: Any) -> str:
+        return origin(*values) if origin else ""
+
     problems: list[str] = []
     if data is None:
         return problems
     if not isinstance(data, dict):
-        return [f"{name}: must be a mapping of threshold names to {{warn, crit}}, got {type(data).__name__}"]
+        return [f"{name}: must be a mapping of threshold names to {{warn, crit}}, got {_type_name(data)}{at(data)}"]
     for key, limits in data.items():
         where = f"{name}.{key}"
         t = cat.thresholds.get(key) if isinstance(key, str) else None
         if t is None:
-            problems.append(f"{where}: unknown threshold (known: {', '.join(sorted(cat.thresholds))})")
+            problems.append(f"{where}: unknown threshold (known: {', '.join(sorted(cat.thresholds))}){at(limits, data)}")
             continue
         if not isinstance(limits, dict):
-            problems.append(f"{where}: must be a mapping with warn and/or crit, got {type(limits).__name__}")
+            problems.append(f"{where}: must be a mapping with warn and/or crit, got {limits!r}{at(limits, data)}")
             continue
-        extra = sorted(str(k) for k in set(limits) - {"warn", "crit"})
+        extra = sorted((str(k) for k in set(limits) - {"warn", "crit"}))
         if extra:
-            problems.append(f"{where}: unknown keys {', '.join(extra)} (only warn, crit)")
+            problems.append(f"{where}: unknown keys {', '.join(extra)} (only warn, crit){at(limits)}")
         bad = False
         for part in ("warn", "crit"):
             val = limits.get(part)
             if val is None:
                 continue
-            if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
-                problems.append(f"{where}.{part}: must be a finite number, got {val!r}")
-                bad = True
+            if isinstance(val, bool) or not isinstance(val, (int, float)):
+                problems.append(f"{where}.{part}: must be a number, got {val!r}{at(val, limits)}")
+            elif not math.isfinite(val):
+                problems.append(f"{where}.{part}: must be a finite number, got {val!r}{at(val, limits)}")
+            elif val < 0 or (t.maximum is not None and val > t.maximum):
+                span = f"0 to {t.maximum:g}" if t.maximum is not None else ">= 0"
+                problems.append(f"{where}.{part}: {val!r} is out of range ({span}){at(val, limits)}")
+            else:
+                continue
+            bad = True
         if bad:
             continue
         warn = limits["warn"] if limits.get("warn") is not None else t.warn
@@ -281,6 +308,5 @@ def validate_thresholds(data: Any, name: str = "thresholds", cat: Catalogue | No
         if t.inverted(warn, crit):
             side = "above" if t.direction == "high" else "below"
             hint = "" if t.direction == "high" else "; smaller is worse here"
-            problems.append(f"{where}: warn ({warn}) is {side} crit ({crit}){hint}")
+            problems.append(f"{where}: warn ({warn}) is {side} crit ({crit}){hint}{at(limits)}")
     return problems
-

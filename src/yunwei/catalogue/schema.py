@@ -17,7 +17,7 @@ CHECK_KEYS = {
     "instance", "profiles", "controls", "tags", "service", "severity", "vars", "anomaly",
 }
 REQUIRED_CHECK_KEYS = {"id", "title", "measures"}
-THRESHOLD_KEYS = {"warn", "crit", "direction", "description"}
+THRESHOLD_KEYS = {"warn", "crit", "direction", "description", "max"}
 OUTCOME_KEYS = {"status", "when", "suggestion"}
 METRIC_KEYS = {"area", "title", "unit", "description", "baseline"}
 BASELINE_KEYS = {"direction", "floor", "suggestion"}
@@ -170,6 +170,8 @@ def _check(e: dict[str, Any], at: str, area: str, vocab: dict[str, Any], metrics
             continue
         if (t["direction"] == "high" and t["warn"] > t["crit"]) or (t["direction"] == "low" and t["warn"] < t["crit"]):
             problems.append(f"{tat}: warn and crit are inverted for direction {t['direction']}")
+        if "max" in t and (not _number(t["max"]) or not 0 <= max(t["warn"], t["crit"]) <= t["max"]):
+            problems.append(f"{tat}.max: must be a number at least as large as warn and crit")
     outcomes = e.get("outcomes") or {}
     if not isinstance(outcomes, dict):
         problems.append(f"{at}.outcomes: must be a mapping")

@@ -19,6 +19,8 @@ from yunwei.catalogue import catalogue
 from yunwei.inspection import baselines as th
 
 DAY = 86400.0
+# the metrics judged against their own history: those the catalogue gives a baseline
+WATCHED = frozenset(name for name, m in catalogue().metrics.items() if m.baseline_direction)
 
 
 # log metric per category: its last sample time is the time of the last inspection
@@ -81,9 +83,9 @@ def anomaly_findings(store: Any, host: str, category: str, metrics: list[dict[st
     judged = 0
     area = cat.areas[category]["prefix"] if category in cat.areas else category.upper()
     for m in metrics:
-        spec = cat.metrics.get(m.get("name", ""))
-        if spec is None or not spec.baseline_direction:
+        if m.get("name") not in WATCHED:
             continue
+        spec = cat.metrics[m["name"]]
         history = store.metric_series(m["name"], host=host, instance=m.get("instance", ""), since=since,
                                       until=float(m.get("time") or now) - 1.0)
         base = th.learn(history, m.get("time") or now, min_samples=settings.min_samples,
