@@ -5,29 +5,39 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST_ARGS ?=
 
-.PHONY: demo test bootstrap lint build unit integration molecule lab-up lab-down clean
+.PHONY: demo test bootstrap lint build docs sanity unit integration molecule lab-up lab-down clean
 
 ## demo: set everything up, bring the lab up, run the main job (the daily inspection) on it
 demo: bootstrap
 	yunwei lab up
 	yunwei inspect --profile daily
 
-## test: every test: lint, collection build, Molecule, unit and lab integration tests
-## (pytest last, so its summary closes the output)
-test: bootstrap lint build molecule
+## test: every test: lint, collection build, ansible-test sanity, Molecule, unit and lab integration
+## tests (pytest last, so its summary closes the output)
+test: bootstrap lint build sanity molecule
 	pytest tests/unit tests/integration $(PYTEST_ARGS)
 
 bootstrap: $(VENV)/.bootstrapped
 
-$(VENV)/.bootstrapped: scripts/bootstrap.sh scripts/fontconfig/65-yunwei-cjk-aliases.conf pyproject.toml
+$(VENV)/.bootstrapped: scripts/bootstrap.sh scripts/fontconfig/65-yunwei-cjk-aliases.conf pyproject.toml tests/devtools/pyproject.toml
 	bash scripts/bootstrap.sh
 	touch $@
 
 lint: bootstrap
 	ansible-lint --profile production
 
+## build: the collection tarball and the yunwei wheel in var/dist (what an execution environment installs)
 build: bootstrap
 	ansible-galaxy collection build --force --output-path var/dist
+	pip wheel --quiet --no-deps --wheel-dir var/dist . && rm -rf build
+
+## sanity: ansible-test sanity on the built collection (tests/sanity/run.sh)
+sanity: build
+	bash tests/sanity/run.sh
+
+## docs: regenerate the tables of docs/inspection.md from the check catalogue
+docs: bootstrap
+	python -m yunwei.catalogue.docs docs/inspection.md
 
 unit: bootstrap
 	pytest tests/unit $(PYTEST_ARGS)

@@ -54,5 +54,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/pip" install -q --upgrade pip
-"$VENV/bin/pip" install -q -e '.[dev]'
+# the package with the bastion's and the developers' extras, and the development tools (the lab,
+# synthetic journals: tests/devtools, never shipped), both editable
+"$VENV/bin/pip" install -q -e '.[bastion,dev]' -e ./tests/devtools
 echo "bootstrap: ready (ansible-core $("$VENV/bin/python" -c 'import ansible.release as r; print(r.__version__)'))"

@@ -19,7 +19,7 @@ os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
 def lab():
     """A running lab: ``.inventory`` (Path), ``.hosts`` ({name: ip}), ``.ssh_key``, ``.known_hosts``,
     ``.container(host)`` (podman container name) and ``.exec(host, *cmd)`` (run as root inside)."""
-    from yunwei.lab import Lab
+    from yunwei_dev.lab import Lab
 
     return Lab.from_env().up()
 

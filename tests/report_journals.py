@@ -1,6 +1,6 @@
 """Journals and PDF helpers for the report tests (a development tool, not part of the product).
 
-``year_journal`` writes a synthetic year (yunwei.reports.synthetic) plus the faults the client's
+``year_journal`` writes a synthetic year (yunwei_dev.synthetic) plus the faults the client's
 reviewer asked about, through the store's public write API:
 
 * the contract's service period starts on 2026-03-01: January and February owe nothing;
@@ -71,7 +71,7 @@ def nginx_stopped(host: str = "web01") -> list[tuple]:
 
 
 def year_journal(store, hosts: int = 5) -> dict:
-    from yunwei.reports.synthetic import host_names, make_journal
+    from yunwei_dev.synthetic import host_names, make_journal
 
     skip = [((d - YEAR_START).days, 0) for d in NO_HOST_DAYS]
     truth = make_journal(store, start=YEAR_START, days=365, runs_per_day=1, hosts=hosts, checks_per_host=24,

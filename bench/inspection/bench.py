@@ -26,8 +26,7 @@ OUT = ROOT / "bench" / "out"
 
 
 def lab_inventory() -> Path:
-    sys.path.insert(0, str(ROOT / "src"))
-    from yunwei.lab import Lab
+    from yunwei_dev.lab import Lab
 
     return Lab.from_env().up().inventory
 

@@ -31,7 +31,7 @@ DAYS, RUNS, CHECKS = 31, 3, 60
 
 
 def build(hosts: int, path: Path) -> dict:
-    from yunwei.reports.synthetic import make_journal
+    from yunwei_dev.synthetic import make_journal
     from yunwei.store import open_store
 
     path.unlink(missing_ok=True)

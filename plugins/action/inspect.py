@@ -5,13 +5,16 @@
 (host_inspect, web_inspect, pg_inspect).
 
 Runs the module in one round trip, then on the controller:
+- judges what the collectors found against the check catalogue of the ``yunwei`` package
+  (yunwei.inspection.judge: status, title, unit, threshold and 处理建议 of every check, with the
+  effective ``thresholds``), leaving out the checks in ``disabled_checks``;
 - turns an unreachable host into a crit check ``<AREA>-REACH-001`` (the result stays
   unreachable, so the host is skipped afterwards) and a failing module into one
   ``<AREA>-PROBE-001`` per area (the result is not failed, so the play goes on);
 - passes the time of the host's last inspection to the web and db areas as ``since`` (error-log
   lines since the last inspection), and the recorded package-state fingerprint to the host area
   (``updates_fingerprint``: apt is not run again when nothing changed, the recorded pending-update
-  checks are re-emitted);
+  answer is judged again);
 - judges the returned metrics against dynamic baselines learned from the history (anomaly
   checks ``<AREA>-ANOM-001``) and, with ``forecast``, adds growth and days-until-full checks.
 
@@ -24,67 +27,30 @@ limits apply, and the result's ``dynamic.notes`` (and a warning when the callbac
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible_collections.yunwei.ops.plugins.module_utils.inspection import AREA_TITLES, judge, probe_check
+from ansible_collections.yunwei.ops.plugins.plugin_utils.yunwei_package import require
 
 display = Display()
 
-CONTROLLER_ARGS = ("dynamic_thresholds", "forecast", "store")
+CONTROLLER_ARGS = ("thresholds", "disabled_checks", "dynamic_thresholds", "forecast", "store")
 AREA_ORDER = ("host", "web", "db")
+PACKAGE_CHECKS = ("HOST-PKG-001", "HOST-PKG-002")
 
 
-def import_yunwei():
-    """The yunwei package (installed, or <collection root>/src of a plain checkout): the judging
-    functions and the history prepared on the controller. Never the store."""
-    try:
-        import yunwei  # noqa: F401  pylint: disable=unused-import
-    except ImportError:
-        for base in (Path(__file__).resolve().parents[2], Path(__file__).parents[2]):
-            src = base / "src"
-            if (src / "yunwei" / "__init__.py").is_file() and str(src) not in sys.path:
-                sys.path.insert(0, str(src))
-                break
-    from yunwei.inspection import dynamic, history
-    return dynamic, history
-
-
-def metric_area(name):
-    """Area of a metric by its name: web.* and db.* are their areas', everything else the host's."""
-    head = str(name).split(".", 1)[0]
-    return head if head in ("web", "db") else "host"
-
-
-def crit_check(area, check_id, title, evidence, suggestion):
-    return {
-        "id": check_id, "category": area, "title": title, "instance": "", "status": "crit",
-        "value": "error", "unit": "", "threshold": "", "evidence": evidence[:1500], "suggestion": suggestion,
-    }
-
-
-def unreachable_result(result, res, area="host"):
+def unreachable_result(result, res, area="host", thresholds=None, disabled=()):
     """``result`` updated with the unreachable module result ``res`` and its crit check."""
+    judge = require("yunwei.inspection.judge")
     msg = str(res.get("msg") or "unreachable").strip()
     result.update(res)
     result["unreachable"] = True
-    result["checks"] = [crit_check(
-        area, "%s-REACH-001" % area.upper(), "%s可达性" % AREA_TITLES[area], "无法连接主机：%s" % msg,
-        "检查主机是否开机、网络/VPN 与堡垒机到主机的 SSH（端口、密钥、sshd 状态）；恢复后重新巡检该主机。")]
+    result["findings"] = [{"id": "%s-REACH-001" % area.upper(), "instance": "", "value": "error",
+                           "evidence": ("无法连接主机：%s" % msg)[:1500], "outcome": "unreachable"}]
     result["metrics"] = []
-    recount(result)
-    return result
-
-
-def recount(result):
-    counts = {"ok": 0, "warn": 0, "crit": 0}
-    for c in result.get("checks") or []:
-        counts[c.get("status", "ok")] = counts.get(c.get("status", "ok"), 0) + 1
-    result["summary"] = counts
+    return judge.judge_result(result, thresholds, disabled)
 
 
 class ActionModule(ActionBase):
@@ -107,12 +73,21 @@ class ActionModule(ActionBase):
         del tmp
         args = dict(self._task.args)
         host = task_vars.get("inventory_hostname", "")
+        judge = require("yunwei.inspection.judge")
         dyn = args.get("dynamic_thresholds") or {}
         forecast = bool(args.get("forecast"))
+        thresholds = args.get("thresholds") or {}
+        disabled = args.get("disabled_checks") or []
         for key in CONTROLLER_ARGS:
             args.pop(key, None)
+        problems = self.input_problems(thresholds, disabled)
+        if problems:  # before the host is contacted
+            result.update(failed=True, changed=False, msg="; ".join(problems))
+            return result
         areas = self.areas(args)
         area_args = dict((area, self.area_args(args, area)) for area in areas)
+        if "host" in area_args and set(PACKAGE_CHECKS) <= set(disabled):
+            area_args["host"]["updates"] = False  # nothing would show the package manager's answer
 
         hist = dynamic = None
         notes = []
@@ -120,7 +95,8 @@ class ActionModule(ActionBase):
         wants_since = [a for a in areas if a in ("web", "db") and area_args[a].get("since") is None]
         if dyn.get("enabled", True) or forecast or wants_since:
             try:
-                dynamic, history = import_yunwei()
+                dynamic = require("yunwei.inspection.dynamic")
+                history = require("yunwei.inspection.history")
                 hist, note = history.prepared(host)  # plain data from the controller: no store, no lock
                 if note:
                     notes.append(note)
@@ -137,28 +113,43 @@ class ActionModule(ActionBase):
             except AnsibleConnectionFailure as exc:
                 res = {"unreachable": True, "msg": str(exc)}
             if res.get("unreachable"):
-                return unreachable_result(result, res, "host" if "host" in areas or not areas else areas[0])
+                return unreachable_result(result, res, "host" if "host" in areas or not areas else areas[0],
+                                          thresholds, disabled)
             if res.get("failed"):
-                return self.probe_failed(result, res, areas)
+                return judge.judge_result(self.probe_failed(result, res, areas), thresholds, disabled)
             result.update(res)
             result["changed"] = False
+            result.setdefault("findings", [])
             if (res.get("facts") or {}).get("updates_cached"):
-                self.replay_packages(result, dynamic, pkg_state, area_args.get("host") or {}, args.get("thresholds"))
+                self.replay_packages(result, dynamic, pkg_state)
             module_done = time.time()
             if hist is not None:
                 for area in areas:
-                    self.controller_checks(result, hist, dynamic, host, area, dyn, forecast, args.get("thresholds"),
-                                           notes)
+                    self.controller_checks(result, hist, dynamic, host, area, dyn, forecast, notes)
+            judge.judge_result(result, thresholds, disabled)
             result.setdefault("dynamic", {})["notes"] = notes
             result["dynamic"]["seconds"] = {"before": round(started - t0, 3), "module": round(module_done - started, 3),
                                             "after": round(time.time() - module_done, 3)}
-            recount(result)
             return result
         finally:
             try:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             except Exception:  # pylint: disable=broad-except
                 pass
+
+    @staticmethod
+    def input_problems(thresholds, disabled):
+        """The controller-side options the module's argument spec never sees, checked against the catalogue."""
+        catalogue = require("yunwei.catalogue")
+        problems = catalogue.validate_thresholds(thresholds, "thresholds")
+        known = catalogue.catalogue().checks
+        if not isinstance(disabled, list) or not all(isinstance(c, str) for c in disabled):
+            problems.append("disabled_checks: must be a list of check ids, got %r" % (disabled,))
+        else:
+            unknown = sorted(set(disabled) - set(known))
+            if unknown:
+                problems.append("disabled_checks: no check %s in the catalogue" % ", ".join(unknown))
+        return problems
 
     def prepare(self, hist, dynamic, host, area_args, wants_since, notes):
         """Fill in what the host needs from its prepared history (``hist``: a HostHistory or None);
@@ -177,46 +168,45 @@ class ActionModule(ActionBase):
             return pkg_state
         return None
 
-    def controller_checks(self, result, hist, dynamic, host, area, dyn, forecast, thresholds, notes):
-        metrics = [m for m in result.get("metrics") or [] if metric_area(m.get("name")) == area]
+    def controller_checks(self, result, hist, dynamic, host, area, dyn, forecast, notes):
+        """Findings from the journal's history: anomalies against baselines, and with ``forecast`` growth."""
+        cat = require("yunwei.catalogue").catalogue()
+        metrics = [m for m in result.get("metrics") or [] if cat.metric_area(m.get("name")) == area]
         try:
             settings = dynamic.Settings.from_dict(dyn)
             if settings.enabled:
-                found, judged = dynamic.anomaly_checks(hist, host, area, metrics, settings)
-                result["checks"].extend(found)
+                found, judged = dynamic.anomaly_findings(hist, host, area, metrics, settings)
+                result["findings"].extend(found)
                 result.setdefault("dynamic", {}).setdefault("judged", 0)
                 result["dynamic"]["judged"] += judged
             if forecast:
-                found, extra = dynamic.forecast_checks(hist, host, area, metrics, thresholds, settings, judge)
-                result["checks"].extend(found)
+                found, extra = dynamic.forecast_findings(hist, host, area, metrics, settings)
+                result["findings"].extend(found)
                 result["metrics"].extend(extra)
         except Exception as exc:  # pylint: disable=broad-except
             notes.append("dynamic thresholds skipped (%s): %s: %s" % (area, type(exc).__name__, exc))
             display.vvv("yunwei.ops: dynamic thresholds skipped: %s" % exc)
 
-    def replay_packages(self, result, dynamic, pkg_state, hargs, thresholds):
-        """The module skipped the package manager (state unchanged): re-emit the recorded answer."""
+    def replay_packages(self, result, dynamic, pkg_state):
+        """The module skipped the package manager (state unchanged): the recorded answer, judged again."""
         if pkg_state:
-            checks, metrics = dynamic.replay_package_checks(pkg_state[1], pkg_state[2], thresholds, judge)
+            findings, metrics = dynamic.replay_package_findings(pkg_state[1], pkg_state[2])
         else:
-            checks, metrics = [{
-                "id": "HOST-PKG-001", "category": "host", "title": "待安装更新", "instance": "", "status": "warn",
-                "value": "unknown", "unit": "", "threshold": "", "evidence": "未运行软件包管理器且无记录可沿用",
-                "suggestion": "重新巡检该主机（不带 updates_fingerprint）。"}], []
-        result["checks"].extend(checks)
+            findings, metrics = [{"id": "HOST-PKG-001", "instance": "", "value": "unknown", "outcome": "no_record",
+                                  "evidence": "未运行软件包管理器且无记录可沿用"}], []
+        result["findings"].extend(findings)
         result["metrics"].extend(metrics)
-        result["checks"].sort(key=lambda c: (c["id"], c.get("instance", "")))
 
     def probe_failed(self, result, res, areas):
         detail = str(res.get("msg") or "").strip()
         for key in ("module_stderr", "stderr", "module_stdout"):
             if res.get(key):
                 detail += "；%s: %s" % (key, str(res[key]).strip()[-600:])
-        result.update({k: v for k, v in res.items() if k not in ("failed", "checks", "metrics")})
+        result.update({k: v for k, v in res.items() if k not in ("failed", "findings", "checks", "metrics")})
         result["failed"] = False
         result["changed"] = False
         result["probe_failed"] = True
-        result["checks"] = [probe_check(area, ("巡检模块执行失败：%s" % detail)[:1500]) for area in (areas or ["host"])]
+        result["findings"] = [{"id": "%s-PROBE-001" % area.upper(), "instance": "", "value": "error", "outcome": "failed",
+                               "evidence": ("巡检模块执行失败：%s" % detail)[:1500]} for area in (areas or ["host"])]
         result["metrics"] = []
-        recount(result)
         return result

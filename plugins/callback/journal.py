@@ -23,14 +23,16 @@ description:
     the next time the store is opened on this machine.
 version_added: 0.1.0
 requirements:
-  - the C(yunwei) Python package (installed, or its C(src) directory next to the collection)
-  - psycopg 3 for a PostgreSQL store
+  - the C(yunwei) Python package on the controller (see the collection's docs/packaging.md)
+  - psycopg 3 for a PostgreSQL store (C(yunwei[postgresql]))
 options:
   store:
     description:
       - Store path (SQLite) or URL (C(postgresql://...), C(sqlite:///abs/path)).
-      - Default C(<root>/var/journal.sqlite), where C(<root>) is E(YUNWEI_ROOT) or the checkout the
-        C(yunwei) package comes from, and C(var) can be moved with E(YUNWEI_VAR).
+      - Default C(journal.sqlite) in yunwei's state directory, never the working directory -
+        E(YUNWEI_VAR) if set; else C(var/) of the checkout when the C(yunwei) package runs from one;
+        else C(/var/lib/yunwei) as root, C($XDG_DATA_HOME/yunwei) (C(~/.local/share/yunwei)) otherwise.
+        Without a configured store the callback says where it records.
     type: str
     env:
       - name: YUNWEI_STORE
@@ -122,7 +124,6 @@ import getpass
 import json
 import os
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -133,17 +134,12 @@ from ansible import context
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ANSIBLE_VERSION
 
+from ansible_collections.yunwei.ops.plugins.plugin_utils.yunwei_package import missing_message, preload, require
+
 try:
-    import yunwei.store as _ystore
-except ImportError:  # collection used without the installed package: try <collection root>/src
-    _SRC = Path(__file__).resolve().parents[2] / "src"
-    if (_SRC / "yunwei" / "store").is_dir() and str(_SRC) not in sys.path:
-        sys.path.insert(0, str(_SRC))
-    try:
-        import yunwei.store as _ystore
-    except ImportError as _exc:
-        _ystore = None
-        _IMPORT_ERROR = str(_exc)
+    _ystore = require("yunwei.store")
+except Exception:  # the collection's declared package is missing: warn at the start of the run, record nothing
+    _ystore = None
 
 # Test hook: name of a callback method that raises (to prove errors never abort the playbook).
 _FAULT_ENV = "YUNWEI_JOURNAL_FAULT"
@@ -410,9 +406,16 @@ class CallbackModule(CallbackBase):
         self._store_facts = bool(self.get_option("store_facts"))
         if _ystore is None:
             self._broken = True
-            self._display.warning(f"yunwei.ops.journal: the yunwei package is not importable ({_IMPORT_ERROR}); "
-                                  "this run is not recorded")
+            self._display.warning(f"yunwei.ops.journal: {missing_message()}; this run is not recorded")
             return
+        try:
+            preload()  # the catalogue, read once here rather than in every forked worker
+        except Exception as exc:  # the action plugins report it where it matters
+            self._display.vvv(f"yunwei.ops.journal: catalogue not preloaded: {exc}")
+        if not self._store_url:
+            # no store configured: say where the run goes (not the working directory: docs/journal.md)
+            self._display.display(f"yunwei.ops.journal: recording to {_ystore.default_store_url()} "
+                                  "(no store configured: set YUNWEI_STORE or [yunwei_journal] store)", stderr=True)
         name = getattr(playbook, "_file_name", "") or ""
         try:
             check = bool(context.CLIARGS.get("check"))
@@ -640,12 +643,10 @@ class CallbackModule(CallbackBase):
         """Fork safety: a task whose action plugin reads the journal's history gets it prepared
         here, in the main thread, before the strategy forks its workers (docs/journal.md)."""
         action = str(getattr(task, "resolved_action", None) or task.action or "")
-        history = sys.modules.get("yunwei.inspection.history")
-        if history is None:
-            if not action.startswith("yunwei.ops."):
-                return
-            from yunwei.inspection import history
-        if action not in history.CONSUMERS or self._play_obj is None:
+        if not action.startswith("yunwei.ops.") or self._play_obj is None:
+            return
+        history = require("yunwei.inspection.history")
+        if action not in history.CONSUMERS:
             return
         t0 = time.perf_counter()
         for problem in history.prepare_for_task(task, self._play_obj, self._store_url):
@@ -656,8 +657,10 @@ class CallbackModule(CallbackBase):
         self.v2_playbook_on_task_start(task, False)
 
     def v2_runner_on_start(self, host, task):
-        self._guard("v2_runner_on_start", lambda: self._host_start.__setitem__((host.get_name(), task._uuid),
-                                                                                time.time()))
+        def handler():
+            self._host_start[(host.get_name(), task._uuid)] = time.time()
+
+        self._guard("v2_runner_on_start", handler)
 
     def v2_runner_on_ok(self, result):
         self._guard("v2_runner_on_ok", self._queue_result, "v2_runner_on_ok", result)

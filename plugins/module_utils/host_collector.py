@@ -44,7 +44,7 @@ def uptime_offset():
 def own_cpu_ticks():
     """(user, system) clock ticks used by this process and its waited-for children so far."""
     try:
-        fields = read("/proc/self/stat").rsplit(")", 1)[1].split()
+        fields = hp.parse_pid_stat(read("/proc/self/stat"))[1]
         return int(fields[11]) + int(fields[13]), int(fields[12]) + int(fields[14])
     except (ValueError, IndexError):
         return 0, 0
@@ -100,7 +100,7 @@ def start_sample(given, block_devices, started_boot):
 def process_start_boot():
     """Boot-clock second at which this process started (Python start-up and module unpacking before it)."""
     try:
-        start_ticks = int(read("/proc/self/stat").rsplit(")", 1)[1].split()[19])
+        start_ticks = int(hp.parse_pid_stat(read("/proc/self/stat"))[1][19])
         return start_ticks / float(os.sysconf("SC_CLK_TCK"))
     except (ValueError, IndexError, OSError):
         return None
@@ -121,7 +121,8 @@ def scan_processes():
         if not text:
             continue
         try:
-            comm, state, ppid = hp.parse_pid_stat(text)
+            comm, fields = hp.parse_pid_stat(text)
+            state, ppid = fields[0], int(fields[1])
         except (ValueError, IndexError):
             continue
         exe = ""
@@ -204,8 +205,6 @@ OPTIONS = dict(
 
 
 class HostInspector(Collector):
-    CATEGORY = "host"
-
     def __init__(self, module, params=None):
         super(HostInspector, self).__init__(module, params)
         self.facts = {}
@@ -263,7 +262,7 @@ class HostInspector(Collector):
         timings["areas_inside_interval"] = others_inside
         timings["first_sample"] = "host_sample" if bracketed else "in-call"
         timings["startup"] = round(begun - started, 3) if started is not None else None
-        self.f.checks.sort(key=lambda c: (c["id"], c["instance"]))
+        self.f.sort()
         return self.f.result(facts=self.facts)
 
     # -- resources -----------------------------------------------------------------------
@@ -272,55 +271,44 @@ class HostInspector(Collector):
         seconds = second["boot"] - first["boot"]
         own = [b - a for a, b in zip(first["own"], second["own"])]
         cpu = hp.cpu_usage(first["stat"], second["stat"], own)
-        f.metric("cpu.used_pct", cpu["used_pct"], "%")
-        f.metric("cpu.iowait_pct", cpu["iowait_pct"], "%")
-        f.metric("cpu.steal_pct", cpu["steal_pct"], "%")
-        f.judged("HOST-CPU-001", "CPU 使用率", "cpu_pct", cpu["used_pct"],
-                 "%.1f 秒采样内 CPU 使用率 %.1f%%（用户 %.1f%%，系统 %.1f%%，iowait %.1f%%，steal %.1f%%）" % (
-                     seconds, cpu["used_pct"], cpu["user_pct"], cpu["system_pct"], cpu["iowait_pct"], cpu["steal_pct"]),
-                 "用 top/pidstat 找出占用 CPU 最高的进程，确认是否为异常进程或业务高峰；持续偏高时评估扩容。", unit="%")
-        f.judged("HOST-CPU-002", "CPU I/O 等待", "iowait_pct", cpu["iowait_pct"],
-                 "iowait %.1f%%" % cpu["iowait_pct"],
-                 "用 iostat -x 1 和 iotop 找出繁忙的磁盘和进程，检查慢查询、备份或日志写入是否集中。", unit="%")
+        f.metric("cpu.used_pct", cpu["used_pct"])
+        f.metric("cpu.iowait_pct", cpu["iowait_pct"])
+        f.metric("cpu.steal_pct", cpu["steal_pct"])
+        f.add("HOST-CPU-001", cpu["used_pct"],
+              "%.1f 秒采样内 CPU 使用率 %.1f%%（用户 %.1f%%，系统 %.1f%%，iowait %.1f%%，steal %.1f%%）" % (
+                  seconds, cpu["used_pct"], cpu["user_pct"], cpu["system_pct"], cpu["iowait_pct"], cpu["steal_pct"]))
+        f.add("HOST-CPU-002", cpu["iowait_pct"], "iowait %.1f%%" % cpu["iowait_pct"])
         for dev, r in sorted(hp.disk_rates(first["disk"], second["disk"], seconds).items()):
-            f.metric("disk.read_bps", r["read_bps"], "B/s", dev)
-            f.metric("disk.write_bps", r["write_bps"], "B/s", dev)
-            f.metric("disk.iops", r["iops"], "1/s", dev)
-            f.metric("disk.util_pct", r["util_pct"], "%", dev)
-            f.judged("HOST-IO-001", "磁盘 I/O 繁忙度", "disk_util_pct", r["util_pct"],
-                     "%s 繁忙度 %.1f%%，读 %s/s，写 %s/s，%.1f IOPS" % (
-                         dev, r["util_pct"], human_bytes(r["read_bps"]), human_bytes(r["write_bps"]), r["iops"]),
-                     "用 iotop/pidstat -d 找出 I/O 最大的进程，错开备份等批量任务，必要时迁移到更快的存储。",
-                     instance=dev)
+            f.metric("disk.read_bps", r["read_bps"], dev)
+            f.metric("disk.write_bps", r["write_bps"], dev)
+            f.metric("disk.iops", r["iops"], dev)
+            f.metric("disk.util_pct", r["util_pct"], dev)
+            f.add("HOST-IO-001", r["util_pct"], "%s 繁忙度 %.1f%%，读 %s/s，写 %s/s，%.1f IOPS" % (
+                dev, r["util_pct"], human_bytes(r["read_bps"]), human_bytes(r["write_bps"]), r["iops"]), instance=dev)
         for iface, r in sorted(hp.net_rates(first["net"], second["net"], seconds).items()):
-            f.metric("net.rx_bps", r["rx_bps"], "B/s", iface)
-            f.metric("net.tx_bps", r["tx_bps"], "B/s", iface)
-            f.metric("net.err_rate", r["err_rate"], "1/s", iface)
-            f.metric("net.drop_rate", r["drop_rate"], "1/s", iface)
+            f.metric("net.rx_bps", r["rx_bps"], iface)
+            f.metric("net.tx_bps", r["tx_bps"], iface)
+            f.metric("net.err_rate", r["err_rate"], iface)
+            f.metric("net.drop_rate", r["drop_rate"], iface)
             bad = r["err_rate"] + r["drop_rate"]
-            f.judged("HOST-NET-001", "网络流量与错误", "net_err_rate", bad,
-                     "%s 接收 %s/s，发送 %s/s，错误+丢包 %.2f/s（累计错误 %d，丢包 %d）" % (
-                         iface, human_bytes(r["rx_bps"]), human_bytes(r["tx_bps"]), bad,
-                         r["errors_total"], r["drops_total"]),
-                     "检查网卡、网线/虚拟交换机和对端设备，查看 ip -s link 与 dmesg；丢包持续时检查接收队列与带宽是否打满。",
-                     instance=iface)
+            f.add("HOST-NET-001", bad, "%s 接收 %s/s，发送 %s/s，错误+丢包 %.2f/s（累计错误 %d，丢包 %d）" % (
+                iface, human_bytes(r["rx_bps"]), human_bytes(r["tx_bps"]), bad, r["errors_total"], r["drops_total"]),
+                instance=iface)
 
     def memory(self):
         f = self.f
         mem = hp.memory_usage(hp.parse_meminfo(read("/proc/meminfo")))
-        f.metric("mem.used_pct", mem["used_pct"], "%")
-        f.metric("mem.used_bytes", mem["used"], "B")
-        f.metric("mem.total_bytes", mem["total"], "B")
-        f.metric("swap.used_pct", mem["swap_pct"], "%")
-        f.judged("HOST-MEM-001", "内存使用率", "mem_pct", mem["used_pct"],
-                 "已用 %s / 共 %s（%.1f%%）" % (human_bytes(mem["used"]), human_bytes(mem["total"]), mem["used_pct"]),
-                 "用 ps aux --sort=-rss 找出占用内存最多的进程，检查是否内存泄漏；必要时调整服务内存参数或扩容。")
+        f.metric("mem.used_pct", mem["used_pct"])
+        f.metric("mem.used_bytes", mem["used"])
+        f.metric("mem.total_bytes", mem["total"])
+        f.metric("swap.used_pct", mem["swap_pct"])
+        f.add("HOST-MEM-001", mem["used_pct"],
+              "已用 %s / 共 %s（%.1f%%）" % (human_bytes(mem["used"]), human_bytes(mem["total"]), mem["used_pct"]))
         if mem["swap_total"]:
-            f.judged("HOST-MEM-002", "交换分区使用率", "swap_pct", mem["swap_pct"],
-                     "交换分区已用 %s / 共 %s" % (human_bytes(mem["swap_used"]), human_bytes(mem["swap_total"])),
-                     "内存不足导致换页：找出占用内存的进程，考虑增加内存或限制服务内存。")
+            f.add("HOST-MEM-002", mem["swap_pct"],
+                  "交换分区已用 %s / 共 %s" % (human_bytes(mem["swap_used"]), human_bytes(mem["swap_total"])))
         else:
-            f.check("HOST-MEM-002", "交换分区使用率", "ok", 0, "未配置交换分区", unit="%")
+            f.add("HOST-MEM-002", 0, "未配置交换分区", outcome="no_swap")
 
     def load(self):
         f = self.f
@@ -335,9 +323,8 @@ class HostInspector(Collector):
         f.metric("load.5", l5)
         f.metric("load.15", l15)
         f.metric("load.per_core", per_core)
-        f.judged("HOST-LOAD-001", "系统负载（每核）", "load_per_core", per_core,
-                 "负载 %.2f / %.2f / %.2f（1/5/15 分钟），%d 核，5 分钟每核 %.2f" % (l1, l5, l15, cores, per_core),
-                 "负载高于核数：用 top 查看运行队列和 D 状态进程，区分 CPU 繁忙与 I/O 阻塞后处理。")
+        f.add("HOST-LOAD-001", per_core,
+              "负载 %.2f / %.2f / %.2f（1/5/15 分钟），%d 核，5 分钟每核 %.2f" % (l1, l5, l15, cores, per_core))
 
     def filesystems(self):
         f = self.f
@@ -355,26 +342,21 @@ class HostInspector(Collector):
             seen.add(st_dev)
             if u["size"] == 0:
                 continue
-            f.metric("fs.used_pct", u["used_pct"], "%", mnt)
-            f.metric("fs.used_bytes", u["used"], "B", mnt)
-            f.metric("fs.size_bytes", u["size"], "B", mnt)
-            f.metric("fs.inode_pct", u["inode_pct"], "%", mnt)
-            f.judged("HOST-FS-001", "文件系统使用率", "fs_pct", u["used_pct"],
-                     "%s（%s，%s）已用 %.1f%%（%s / %s，可用 %s）" % (
-                         mnt, dev, fstype, u["used_pct"], human_bytes(u["used"]), human_bytes(u["size"]),
-                         human_bytes(u["avail"])),
-                     "清理 %s 下的过期文件（日志、临时文件、旧备份），用 du -xsh %s/* | sort -h 找出大目录；确认增长来源，必要时扩容。" % (mnt, mnt.rstrip("/")),
-                     instance=mnt)
+            f.metric("fs.used_pct", u["used_pct"], mnt)
+            f.metric("fs.used_bytes", u["used"], mnt)
+            f.metric("fs.size_bytes", u["size"], mnt)
+            f.metric("fs.inode_pct", u["inode_pct"], mnt)
+            f.add("HOST-FS-001", u["used_pct"], "%s（%s，%s）已用 %.1f%%（%s / %s，可用 %s）" % (
+                mnt, dev, fstype, u["used_pct"], human_bytes(u["used"]), human_bytes(u["size"]), human_bytes(u["avail"])),
+                instance=mnt)
             if u["inodes_total"]:
-                f.judged("HOST-FS-002", "inode 使用率", "inode_pct", u["inode_pct"],
-                         "%s inode 已用 %d / %d（%.1f%%）" % (mnt, u["inodes_used"], u["inodes_total"], u["inode_pct"]),
-                         "%s 小文件过多：找出文件数最多的目录（如会话、缓存、邮件队列）并清理。" % mnt, instance=mnt)
+                f.add("HOST-FS-002", u["inode_pct"], "%s inode 已用 %d / %d（%.1f%%）" % (
+                    mnt, u["inodes_used"], u["inodes_total"], u["inode_pct"]), instance=mnt)
 
     def uptime(self):
         up = float((read("/proc/uptime", "0 0").split() or ["0"])[0])
-        self.f.metric("host.uptime_s", up, "s")
-        self.f.check("HOST-UP-001", "运行时间", "ok", round(up / 86400.0, 2),
-                     "已运行 %s" % human_seconds(up), unit="d")
+        self.f.metric("host.uptime_s", up)
+        self.f.add("HOST-UP-001", round(up / 86400.0, 2), "已运行 %s" % human_seconds(up))
 
     def time_sync(self):
         f = self.f
@@ -385,26 +367,22 @@ class HostInspector(Collector):
             if rc == 0 and len(fields) >= 14:
                 offset = abs(float(fields[4]))
                 leap = fields[13]
-                f.metric("time.offset_s", offset, "s")
+                f.metric("time.offset_s", offset)
                 if "Not synchronised" in leap:
-                    f.check("HOST-TIME-001", "时间同步", "crit", offset, "chrony 未同步（%s），参考源 %s" % (leap, fields[1]),
-                            "检查 chronyd 状态与 NTP 服务器可达性（chronyc sources -v），确认防火墙放行 UDP 123。", unit="s")
+                    f.add("HOST-TIME-001", offset, "chrony 未同步（%s），参考源 %s" % (leap, fields[1]),
+                          outcome="chrony_unsynchronised")
                 else:
-                    f.judged("HOST-TIME-001", "时间同步", "time_offset_s", offset,
-                             "chrony 同步于 %s，偏差 %.6f 秒" % (fields[1], offset),
-                             "时间偏差过大：检查 NTP 源质量（chronyc sources -v），必要时 chronyc makestep。")
+                    f.add("HOST-TIME-001", offset, "chrony 同步于 %s，偏差 %.6f 秒" % (fields[1], offset))
                 return
         sync = kernel_time_sync()
         if sync is None:
-            f.check("HOST-TIME-001", "时间同步", "warn", "unknown", "无法读取时间同步状态（无 chronyc，adjtimex 不可用）",
-                    "安装并启用 chrony 或 systemd-timesyncd，确保与单位 NTP 服务器同步。")
+            f.add("HOST-TIME-001", "unknown", "无法读取时间同步状态（无 chronyc，adjtimex 不可用）", outcome="unknown")
         elif sync[0]:
-            f.check("HOST-TIME-001", "时间同步", "ok", "synchronised",
-                    "内核时钟已同步（adjtimex，最大误差 %.3f 秒）" % sync[1])
+            f.add("HOST-TIME-001", "synchronised", "内核时钟已同步（adjtimex，最大误差 %.3f 秒）" % sync[1],
+                  outcome="kernel_synchronised")
         else:
-            f.check("HOST-TIME-001", "时间同步", "warn", "unsynchronised",
-                    "内核时钟未同步（adjtimex 报告 STA_UNSYNC；容器内为宿主机时钟状态）",
-                    "在宿主机或本机启用 chrony/systemd-timesyncd 并指向单位 NTP 服务器，确认 UDP 123 可达。")
+            f.add("HOST-TIME-001", "unsynchronised", "内核时钟未同步（adjtimex 报告 STA_UNSYNC；容器内为宿主机时钟状态）",
+                  outcome="kernel_unsynchronised")
 
     def processes(self):
         f = self.f
@@ -412,9 +390,8 @@ class HostInspector(Collector):
         self._procs = procs
         f.metric("host.procs", len(procs))
         f.metric("host.zombies", len(zombies))
-        f.judged("HOST-PROC-001", "僵尸进程", "zombies", len(zombies),
-                 ("僵尸进程 %d 个：%s" % (len(zombies), "，".join(zombies[:5]))) if zombies else "无僵尸进程",
-                 "僵尸进程由父进程未回收造成：找出父进程（ps -o ppid= -p PID）并重启或修复该父进程。")
+        f.add("HOST-PROC-001", len(zombies),
+              ("僵尸进程 %d 个：%s" % (len(zombies), "，".join(zombies[:5]))) if zombies else "无僵尸进程")
         return procs
 
     def services(self):
@@ -426,12 +403,11 @@ class HostInspector(Collector):
         if systemd and self.module.get_bin_path("systemctl"):
             rc, out, err = self.run_cmd(["systemctl", "--failed", "--no-legend", "--plain", "--no-pager"])
             failed = [line.split()[0] for line in out.splitlines() if line.strip()]
-            f.check("HOST-SVC-001", "失败的服务", "warn" if failed else "ok", len(failed),
-                    ("失败的服务：%s" % "，".join(failed)) if failed else "systemd 无失败的服务",
-                    "查看 systemctl status 与 journalctl -u 对应服务的日志，修复后重启；不再需要的服务应禁用。")
+            f.add("HOST-SVC-001", len(failed),
+                  ("失败的服务：%s" % "，".join(failed)) if failed else "systemd 无失败的服务",
+                  outcome="failed" if failed else None)
         else:
-            f.check("HOST-SVC-001", "失败的服务", "ok", 0,
-                    "未运行 systemd（PID 1 为 %s），按预期进程检查服务" % (pid1 or "?"))
+            f.add("HOST-SVC-001", 0, "未运行 systemd（PID 1 为 %s），按预期进程检查服务" % (pid1 or "?"))
         expected = self.p["expected_processes"]
         if expected:
             names = set()
@@ -439,9 +415,9 @@ class HostInspector(Collector):
                 names.add(comm)
                 names.add(exe)
             missing = [name for name in expected if name not in names]
-            f.check("HOST-SVC-002", "预期进程运行状态", "crit" if missing else "ok", len(missing),
-                    ("未运行：%s" % "，".join(missing)) if missing else "预期进程均在运行：%s" % "，".join(expected),
-                    "启动缺失的服务（service NAME start 或 systemctl start NAME），并查看其日志找出停止原因。")
+            f.add("HOST-SVC-002", len(missing),
+                  ("未运行：%s" % "，".join(missing)) if missing else "预期进程均在运行：%s" % "，".join(expected),
+                  outcome="missing" if missing else None, limits={"expected": expected})
 
     def ports(self):
         listening = set()
@@ -450,11 +426,10 @@ class HostInspector(Collector):
         self.facts["listening_tcp"] = sorted(listening)
         expected = self.p["expected_ports"]
         missing = [p for p in expected if p not in listening]
-        self.f.check("HOST-PORT-001", "监听端口", "crit" if missing else "ok", len(missing),
-                     "监听中的 TCP 端口：%s；%s" % (
-                         ", ".join(str(p) for p in sorted(listening)) or "无",
-                         ("预期但未监听：%s" % ", ".join(str(p) for p in missing)) if missing else "预期端口均在监听"),
-                     "确认对应服务已启动且监听地址/端口配置正确（ss -ltnp），检查服务日志。")
+        self.f.add("HOST-PORT-001", len(missing), "监听中的 TCP 端口：%s；%s" % (
+            ", ".join(str(p) for p in sorted(listening)) or "无",
+            ("预期但未监听：%s" % ", ".join(str(p) for p in missing)) if missing else "预期端口均在监听"),
+            outcome="missing" if missing else None, limits={"expected": expected})
 
     # -- packages ------------------------------------------------------------------------
     def updates(self):
@@ -505,30 +480,25 @@ class HostInspector(Collector):
                 note = "%s check-update 失败：%s" % (os.path.basename(tool), (err or out).strip()[:300])
         else:
             note = "未找到 apt-get/dnf/yum"
-        suggestion = "在维护窗口内安装更新（apt-get upgrade / dnf upgrade），先在测试环境验证；安装后确认是否需要重启。"
         if pending is None:
-            f.check("HOST-PKG-001", "待安装更新", "warn", "unknown", "无法获取待安装更新：%s" % note,
-                    "检查软件包管理器与软件源配置，确保可以列出可用更新。")
+            f.add("HOST-PKG-001", "unknown", "无法获取待安装更新：%s" % note, outcome="unknown")
         else:
             f.metric("pkg.pending", pending)
-            f.judged("HOST-PKG-001", "待安装更新", "pending_updates", pending,
-                     "待安装更新 %d 个%s%s%s" % (pending, ("（其中安全更新 %d 个）" % security) if security else "",
-                                          ("：" + "，".join(names)) if names else "", note), suggestion)
+            f.add("HOST-PKG-001", pending, "待安装更新 %d 个%s%s%s" % (
+                pending, ("（其中安全更新 %d 个）" % security) if security else "",
+                ("：" + "，".join(names)) if names else "", note))
         if security is None:
             if pending is not None:
-                f.check("HOST-PKG-002", "待安装安全更新", "warn" if self.facts.get("pkg_mgr") != "apt" else "ok",
-                        "unknown", "无法获取安全公告（updateinfo）", "配置带安全公告（updateinfo）的软件源后重新巡检。")
+                f.add("HOST-PKG-002", "unknown", "无法获取安全公告（updateinfo）", outcome="no_advisories")
         else:
             f.metric("pkg.security_pending", security)
-            f.judged("HOST-PKG-002", "待安装安全更新", "pending_security", security,
-                     "待安装安全更新 %d 个" % security,
-                     "尽快在维护窗口安装安全更新（apt-get install --only-upgrade 对应包 / dnf upgrade --security），并记录补丁状态。")
+            f.add("HOST-PKG-002", security, "待安装安全更新 %d 个" % security)
 
     def reboot_and_kernel(self):
         f = self.f
         release = os.uname()[2]
         self.facts["kernel"] = release
-        f.check("HOST-KERNEL-001", "内核版本", "ok", release, "运行内核 %s" % release)
+        f.add("HOST-KERNEL-001", release, "运行内核 %s" % release)
         reasons = []
         if os.path.exists("/var/run/reboot-required"):
             pkgs = read("/var/run/reboot-required.pkgs").split()
@@ -538,6 +508,5 @@ class HostInspector(Collector):
             rc, out, err = self.run_cmd([needs, "-r"])
             if rc == 1:
                 reasons.append("needs-restarting -r：%s" % out.strip().splitlines()[0] if out.strip() else "needs-restarting -r 返回 1")
-        f.check("HOST-REBOOT-001", "是否需要重启", "warn" if reasons else "ok", bool(reasons),
-                "；".join(reasons) if reasons else "无需重启",
-                "更新已安装但未生效：在维护窗口内重启主机，重启前确认业务切换与备份。")
+        f.add("HOST-REBOOT-001", bool(reasons), "；".join(reasons) if reasons else "无需重启",
+              outcome="required" if reasons else None)

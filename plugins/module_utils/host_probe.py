@@ -230,11 +230,13 @@ def fs_usage(st):
 # -- processes and sockets ---------------------------------------------------------------
 
 def parse_pid_stat(text):
-    """(comm, state, ppid) of a /proc/PID/stat line."""
+    """(comm, the fields after it) of a /proc/PID/stat line: fields[0] is the state, fields[1] the
+    parent pid, fields[11:15] utime, stime, cutime, cstime and fields[19] the start time, in clock
+    ticks (proc(5)). ``comm`` may hold spaces and parentheses: it ends at the last ')'."""
     lpar, rpar = text.find("("), text.rfind(")")
-    comm = text[lpar + 1:rpar]
-    rest = text[rpar + 2:].split()
-    return comm, rest[0], int(rest[1])
+    if lpar < 0 or rpar < lpar:
+        raise ValueError("not a /proc/PID/stat line")
+    return text[lpar + 1:rpar], text[rpar + 2:].split()
 
 
 def parse_proc_net_tcp(text):

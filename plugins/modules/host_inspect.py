@@ -15,12 +15,14 @@ description:
     network traffic (sampled over O(sample_seconds) inside this one call by reading /proc
     twice), uptime, time synchronisation, failed services, zombie processes, listening ports,
     pending (security) updates, reboot-required state and the kernel version.
-  - Returns C(checks) and C(metrics) as described in the collection's docs/data-model.md.
+  - Returns C(checks) and C(metrics) as described in the collection's docs/data-model.md. The module
+    only collects values (findings); the action plugin of the same name judges them on the controller
+    from the check catalogue of the C(yunwei) package (status, title, threshold, 处理建议).
   - Read-only; never changes the host. Safe in check mode.
   - The action plugin of the same name adds anomaly checks from dynamic baselines learned
     from the journal's history (controller side).
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   sample_seconds:
     description:
@@ -36,12 +38,6 @@ options:
         first reading is taken at the start of this call.
       - The inspection's own CPU time is left out of the CPU figure either way.
     type: dict
-  thresholds:
-    description:
-      - "Threshold overrides, C({name: {warn: N, crit: N}}); names as in docs/inspection.md."
-      - Missing names use the collection defaults.
-    type: dict
-    default: {}
   expected_ports:
     description: TCP ports that must be listening; a missing one is a crit check.
     type: list
@@ -61,7 +57,7 @@ options:
       - Set by the action plugin from the journal. The fingerprint (file names, sizes and mtimes of the
         package database, package lists and package-manager configuration) of the last inspection whose
         pending-update checks are recorded. When the host's fingerprint is still the same the package
-        manager is not run (its answer cannot have changed) and the action plugin re-emits the recorded checks.
+        manager is not run (its answer cannot have changed) and the action plugin judges the recorded answer again.
     type: str
   fs_exclude:
     description: Mount points not to inspect.

@@ -21,7 +21,7 @@ description:
     without become. An unreachable host becomes the crit check C(HOST-REACH-001).
   - Read-only; safe in check mode.
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options: {}
 attributes:
   check_mode:

@@ -18,12 +18,14 @@ description:
     left out of the CPU figure.
   - An area whose collector fails becomes one crit check C(<AREA>-PROBE-001) with the error as
     evidence; the other areas still report.
-  - Returns C(checks) and C(metrics) of all areas as described in the collection's docs/data-model.md.
+  - Returns C(checks) and C(metrics) of all areas as described in the collection's docs/data-model.md. The
+    module only collects values (findings); its action plugin judges them on the controller from the check
+    catalogue of the C(yunwei) package (status, title, threshold, 处理建议), in the same round trip.
   - Read-only; never changes the host. Safe in check mode.
   - The action plugin adds, per area, the journal-based parts of the single-area modules (error-log
     window since the last inspection, unchanged package state, dynamic baselines, forecasts).
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   sample_seconds:
     description: Minimum interval between the two readings of the kernel counters (host area).
@@ -34,16 +36,20 @@ options:
     type: dict
   host:
     description:
-      - Options of the host area (those of M(yunwei.ops.host_inspect) except C(sample_seconds),
-        C(start_sample) and C(thresholds)). Omit to skip the area.
+      - Options of the host area, as documented for M(yunwei.ops.host_inspect) (without O(sample_seconds),
+        O(start_sample) and the controller-side options). Omit to skip the area.
+      - Validated inside the module against the host collector's argument spec; an invalid option fails
+        this area alone (C(HOST-PROBE-001)), the other areas still report.
     type: dict
   web:
     description:
-      - Options of the website area (those of M(yunwei.ops.web_inspect) except C(thresholds)). Omit to skip.
+      - Options of the website area, as documented for M(yunwei.ops.web_inspect) (without the
+        controller-side options). Omit to skip the area. Validated like O(host) (C(WEB-PROBE-001)).
     type: dict
   db:
     description:
-      - Options of the PostgreSQL area (those of M(yunwei.ops.pg_inspect) except C(thresholds)). Omit to skip.
+      - Options of the PostgreSQL area, as documented for M(yunwei.ops.pg_inspect) (without the
+        controller-side options). Omit to skip the area. Validated like O(host) (C(DB-PROBE-001)).
     type: dict
 extends_documentation_fragment:
   - yunwei.ops.inspection
@@ -102,18 +108,19 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.yunwei.ops.plugins.module_utils import host_collector, pg_collector, web_collector
-from ansible_collections.yunwei.ops.plugins.module_utils.inspection import (COMMON_OPTIONS, CONTROLLER_OPTIONS, Findings,
-                                                                            probe_check)
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import CONTROLLER_OPTIONS, Findings, probe_finding
 
 AREAS = (("host", host_collector), ("web", web_collector), ("db", pg_collector))
+OPTIONS = dict(AREAS)
 INSPECTOR = {"host": host_collector.HostInspector, "web": web_collector.WebInspector, "db": pg_collector.PgInspector}
 
 
 def probe_failed(area, detail):
     """The result of an area whose collector raised: its checks are unknown, the other areas stand."""
-    f = Findings(area)
-    f.checks.append(probe_check(area, "巡检采集异常：%s" % detail[-1500:]))
+    f = Findings()
+    f.findings.append(probe_finding(area, "巡检采集异常：%s" % detail[-1500:]))
     return f.result()
 
 
@@ -136,8 +143,11 @@ class Inspection(object):
         raise AreaFailed(msg if not kwargs else "%s %s" % (msg, kwargs))
 
     def area_params(self, area):
-        params = dict(self.p[area])
-        params["thresholds"] = self.p["thresholds"]
+        """The area's options checked against its collector's argument spec (defaults filled in)."""
+        checked = ArgumentSpecValidator(OPTIONS[area].OPTIONS).validate(self.p[area])
+        if checked.error_messages:
+            raise AreaFailed("options of the %s area: %s" % (area, "; ".join(checked.error_messages)))
+        params = dict(checked.validated_parameters)
         if area == "host":
             params["sample_seconds"] = self.p["sample_seconds"]
         return params
@@ -159,38 +169,34 @@ class Inspection(object):
                 others.append((area, lambda a=area: INSPECTOR[a](self.module, self.area_params(a)).inspect()))
         if self.p["host"] is not None:
             during = [(area, lambda a=area, c=call: self.run_area(a, c)) for area, call in others]
-            host = host_collector.HostInspector(self.module, self.area_params("host"))
-            self.run_area("host", lambda: host.inspect(start=self.p["start_sample"], during=during))
+            self.run_area("host", lambda: host_collector.HostInspector(self.module, self.area_params("host")).inspect(
+                start=self.p["start_sample"], during=during))
             # the host area's own time, without the areas run inside its interval
             self.seconds["host"] = round(self.seconds["host"] - sum(self.seconds.get(a, 0) for a, _ in others), 3)
         for area, call in others:
             if area not in self.results:  # no host area, or it failed before their turn
                 self.run_area(area, call)
-        out = {"changed": False, "checks": [], "metrics": [], "areas": {}}
+        out = {"changed": False, "findings": [], "metrics": [], "areas": {}}
         for area, dummy in AREAS:
             res = self.results.get(area)
             if res is None:
                 continue
-            out["checks"].extend(res.get("checks") or [])
+            out["findings"].extend(res.get("findings") or [])
             out["metrics"].extend(res.get("metrics") or [])
-            out["areas"][area] = dict(res.get("summary") or {}, seconds=self.seconds.get(area))
+            out["areas"][area] = {"seconds": self.seconds.get(area)}
             for key in ("facts", "server"):
                 if key in res:
                     out[key] = res[key]
-        counts = {"ok": 0, "warn": 0, "crit": 0}
-        for c in out["checks"]:
-            counts[c["status"]] = counts.get(c["status"], 0) + 1
-        out["summary"] = counts
         return out
 
 
 def main():
-    area_specs = dict((area, dict(type="dict", options=mod.OPTIONS)) for area, mod in AREAS)
+    area_specs = dict((area, dict(type="dict")) for area, dummy in AREAS)
     module = AnsibleModule(
         argument_spec=dict(
             sample_seconds=dict(type="float", default=0.5),
             start_sample=dict(type="dict"),
-            **dict(COMMON_OPTIONS, **dict(CONTROLLER_OPTIONS, **area_specs))
+            **dict(CONTROLLER_OPTIONS, **area_specs)
         ),
         supports_check_mode=True,
     )

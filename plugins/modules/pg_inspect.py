@@ -19,10 +19,12 @@ description:
     lines since the last inspection.
   - Needs no Python driver on the target; it runs C(psql -XAtq) once, as O(os_user), and reads
     one JSON document (PostgreSQL 10 or later).
-  - Returns C(checks) and C(metrics) as described in the collection's docs/data-model.md.
+  - Returns C(checks) and C(metrics) as described in the collection's docs/data-model.md. The module
+    only collects values (findings); the action plugin of the same name judges them on the controller
+    from the check catalogue of the C(yunwei) package (status, title, threshold, 处理建议).
   - Read-only; safe in check mode.
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   os_user:
     description:

@@ -15,10 +15,12 @@ description:
     days until the TLS certificate expires), checks that nginx runs, that C(nginx -t) passes,
     reads the stub_status figures and counts error-log lines since the last inspection,
     with the most frequent messages.
-  - Returns C(checks) and C(metrics) as described in the collection's docs/data-model.md.
+  - Returns C(checks) and C(metrics) as described in the collection's docs/data-model.md. The module
+    only collects values (findings); the action plugin of the same name judges them on the controller
+    from the check catalogue of the C(yunwei) package (status, title, threshold, 处理建议).
   - Read-only; safe in check mode.
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   urls:
     description: URLs to probe.

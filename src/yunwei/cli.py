@@ -1,7 +1,8 @@
 """The ``yunwei`` command: a thin argparse shell over functions that tests call directly.
 
 Each module in :mod:`yunwei.commands` adds its sub-commands through ``register(subparsers)``;
-modules are discovered, so adding a command never means editing this file.
+modules are discovered, so adding a command never means editing this file. Other distributions
+add commands through the ``yunwei.commands`` entry point group (the development tools' ``lab``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from yunwei import __version__, commands
 from yunwei.errors import YunweiError
@@ -26,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
+    for ep in sorted(entry_points(group="yunwei.commands"), key=lambda e: e.name):
+        ep.load()(sub)
     return parser
 
 

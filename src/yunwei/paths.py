@@ -1,4 +1,17 @@
-"""Where things live: the checkout (collection root) and its git-ignored var/ folder."""
+"""Where things live: the content root (jobs, playbooks, templates) and the state directory.
+
+State - the journal, runner directories, schedules, lab-mode review requests and audit log - never
+goes to the current directory (an AWX job's working directory is thrown away after the job):
+
+1. ``$YUNWEI_VAR`` when set;
+2. admin mode (yunwei.config): the operator's own ``$XDG_STATE_HOME/yunwei``
+   (``~/.local/state/yunwei``) - the checkout is root's there, and review state and the audit
+   log live where the admin configuration says;
+3. ``<checkout>/var`` when this package runs from a checkout (``src/yunwei`` next to galaxy.yml:
+   the editable install of ``make bootstrap``), so development state stays git-ignored in the tree;
+4. otherwise ``/var/lib/yunwei`` as root, ``$XDG_DATA_HOME/yunwei`` (``~/.local/share/yunwei``)
+   for anyone else.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +19,19 @@ import os
 from pathlib import Path
 
 
+def checkout_root() -> Path | None:
+    """The checkout this package is imported from (``<root>/src/yunwei``), or None when installed."""
+    package = Path(__file__).resolve().parent
+    root = package.parent.parent
+    if package.parent.name == "src" and (root / "galaxy.yml").is_file():
+        return root
+    return None
+
+
 def project_root() -> Path:
-    """The collection root: the admin configuration's ``root`` (admin mode), else $YUNWEI_ROOT,
-    else the checkout this package was imported from."""
+    """The content root (jobs.yml, playbooks/, reports/templates/): the admin configuration's
+    ``root`` (admin mode), else $YUNWEI_ROOT (lab mode only), else the checkout, else the current
+    directory."""
     from yunwei.config import admin_config
 
     config = admin_config()
@@ -17,25 +40,28 @@ def project_root() -> Path:
     env = os.environ.get("YUNWEI_ROOT") if config is None else None
     if env:
         return Path(env).resolve()
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "galaxy.yml").is_file():
-            return parent
-    return Path.cwd().resolve()
+    return checkout_root() or Path.cwd().resolve()
+
+
+def default_state_dir() -> Path:
+    """Rule 4 of the module docstring: the state directory of an installed package."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/yunwei")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "yunwei"
 
 
 def var_dir() -> Path:
-    """Generated state (lab keys, runner dirs, stores, reports): $YUNWEI_VAR, else <root>/var in
-    lab mode and the operator's own ~/.local/state/yunwei in admin mode (the checkout is root's
-    there; review state and the audit log live where the admin configuration says)."""
+    """The state directory (created), by the rules of the module docstring."""
     from yunwei.config import admin_config
 
     env = os.environ.get("YUNWEI_VAR")
+    root = checkout_root()
     if env:
         path = Path(env)
     elif admin_config() is not None:
         path = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "yunwei"
     else:
-        path = project_root() / "var"
+        path = root / "var" if root else default_state_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path.resolve()

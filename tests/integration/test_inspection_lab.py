@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from yunwei.catalogue import catalogue
 from yunwei.store import Metric, Run, open_store
 
 pytestmark = [pytest.mark.lab]
@@ -47,6 +48,21 @@ class Inspection:
 
     def crits(self) -> list:
         return [c for c in self.checks if c.status == "crit"]
+
+    def assert_in_catalogue(self) -> None:
+        """Every id, category, metric and unit this run recorded is the catalogue's (issue 12)."""
+        cat = catalogue()
+        with open_store(self.store) as store:
+            metrics = store.metrics(run_id=self.run_id)
+        assert self.checks and metrics
+        unknown = sorted({(c.id, c.category) for c in self.checks
+                          if c.id not in cat.checks or cat.checks[c.id].area != c.category})
+        assert unknown == [], unknown
+        for c in self.checks:
+            assert c.title.startswith(cat.checks[c.id].title), c
+            assert c.status in cat.kind_statuses(cat.checks[c.id].kind), c
+        assert sorted({m.name for m in metrics} - set(cat.metrics)) == []
+        assert sorted({(m.name, m.unit) for m in metrics if m.unit != cat.metrics[m.name].unit}) == []
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +113,7 @@ def test_healthy_lab_has_no_crit(inspect):
         assert c.id and c.category in ("host", "web", "db") and c.title and c.status in ("ok", "warn", "crit")
         assert c.evidence, c
         assert (c.status == "ok") or c.suggestion, c
+    res.assert_in_catalogue()
     # one collector call per host; its sampling interval started at the host_sample task
     with open_store(res.store) as store:
         task_results = store.task_results(res.run_id)
@@ -315,6 +332,7 @@ def test_resources_profile_forecasts_from_history(lab, inspect, store_path):
         growth = res.one("db01", "DB-CAP-001", "appdb")
         assert growth.status in ("warn", "crit") and growth.value > 20, growth
         assert not res.find("db01", "WEB-HTTP-001")  # no web probes in the resources profile
+        res.assert_in_catalogue()
     finally:
         lab.exec("offsite01", "rm", "-f", "/srv/data/yunwei-fill")
 
@@ -324,10 +342,12 @@ def test_unreachable_host_is_a_crit_check_and_others_continue(lab, inspect, tmp_
     ghost.write_text("all:\n  children:\n    drill:\n      hosts:\n        ghost01:\n"
                      "          ansible_host: 127.0.0.1\n          ansible_port: 1\n")
     res = inspect(limit="ghost01,offsite01", inventories=[lab.inventory, ghost],
-                  extra={"inspection_sample_seconds": 0.1})
+                  extra={"inspection_sample_seconds": 0.1, "inspection_check_host_mem_002_enabled": False})
     reach = res.one("ghost01", "HOST-REACH-001")
     assert reach.status == "crit" and "SSH" in reach.suggestion and reach.evidence
     assert res.one("offsite01", "HOST-FS-001", "/srv/data").status == "ok"
+    # a check switched off (CIS-role style) is not recorded; the others are
+    assert not res.find("offsite01", "HOST-MEM-002") and res.one("offsite01", "HOST-MEM-001")
 
 
 def test_failing_probe_is_a_crit_check(lab, store_path):
@@ -349,6 +369,7 @@ def test_failing_probe_is_a_crit_check(lab, store_path):
     ({"inspection_threshold_overrides": {"fs_pct": {"warn": 95, "crit": 90}}}, "inspection_threshold_overrides.fs_pct"),
     ({"inspection_threshold_overrides": {"fs_pct": "high"}}, "inspection_threshold_overrides.fs_pct"),
     ({"inspection_web_urls": {"url": "http://127.0.0.1/"}}, "inspection_web_urls"),
+    ({"inspection_check_host_cpu_009_enabled": False}, "inspection_check_host_cpu_009_enabled: no check HOST-CPU-009"),
 ])
 def test_bad_input_fails_before_any_host_is_contacted(lab, store_path, tmp_path, extra, variable):
     vars_file = tmp_path / "bad.json"
@@ -361,3 +382,16 @@ def test_bad_input_fails_before_any_host_is_contacted(lab, store_path, tmp_path,
     assert proc.returncode != 0
     assert variable in out, out[-2000:]
     assert "Sample |" not in out and "Inspect |" not in out  # no task that contacts a host started
+
+
+def test_ad_hoc_bad_controller_options_fail_before_the_host(lab, store_path):
+    """Options only the action plugin reads (thresholds, disabled_checks) are checked against the catalogue."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0",
+           "YUNWEI_STORE": str(store_path), "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "json"}
+    args = {"thresholds": {"fs_pct": {"warn": "high"}}, "disabled_checks": ["HOST-XYZ-001"]}
+    proc = subprocess.run([str(BIN / "ansible"), "backup01", "-i", str(lab.inventory), "-m", "yunwei.ops.host_inspect",
+                           "-a", json.dumps(args)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    res = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["backup01"]
+    assert proc.returncode != 0 and res["failed"] and "checks" not in res
+    assert "thresholds.fs_pct.warn: must be a number, got 'high'" in res["msg"]
+    assert "disabled_checks: no check HOST-XYZ-001" in res["msg"]

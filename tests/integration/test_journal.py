@@ -185,6 +185,7 @@ def _overlay_collection(tmp: Path) -> Path:
     (coll / "plugins" / "callback").mkdir(parents=True)
     (coll / "plugins" / "modules").mkdir(parents=True)
     (coll / "plugins" / "callback" / "journal.py").symlink_to(CALLBACK)
+    (coll / "plugins" / "plugin_utils").symlink_to(ROOT / "plugins" / "plugin_utils")
     (coll / "plugins" / "modules" / "fake_collector.py").write_text(FAKE_COLLECTOR)
     return base
 
@@ -515,6 +516,7 @@ def test_killed_run_is_marked_interrupted(env, sig):
 
 _SIGNAL_PRELUDE = """
 import importlib.util, multiprocessing, os, signal, sys, time
+sys.path.insert(0, {collections!r})  # the collection, as ansible's collection loader would find it
 spec = importlib.util.spec_from_file_location("journal_cb", {callback!r})
 mod = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mod)
@@ -522,7 +524,7 @@ spec.loader.exec_module(mod)
 
 
 def _run_signal_script(body: str, tmp: Path) -> subprocess.CompletedProcess:
-    code = _SIGNAL_PRELUDE.format(callback=str(CALLBACK)) + textwrap.dedent(body)
+    code = _SIGNAL_PRELUDE.format(callback=str(CALLBACK), collections=str(ROOT / ".collections")) + textwrap.dedent(body)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YUNWEI_", "ANSIBLE_"))}
     env.update(ANSIBLE_HOME=str(tmp / "ansible-home"), ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local-tmp"))
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp, env=env)
@@ -559,7 +561,6 @@ def test_sigterm_while_main_thread_holds_the_journal_lock(tmp_path):
     # handler must neither hang nor re-enter that lock, and the run is still recorded interrupted.
     store_path = tmp_path / "journal.sqlite"
     out = _run_signal_script(f"""
-        sys.path.insert(0, {str(ROOT / "src")!r})
         from yunwei.store import open_store
 
         opts = dict(store={str(store_path)!r}, run_id="sig-run", job="sig", flush_interval=0.1, batch_size=500,

@@ -15,8 +15,8 @@ import testinfra
 import yaml
 
 from yunwei.errors import YunweiError
-from yunwei.lab import HOSTS, Lab
-from yunwei.lab import image as lab_image
+from yunwei_dev.lab import HOSTS, Lab
+from yunwei_dev.lab import image as lab_image
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ import pytest
 
 from yunwei import cli
 from yunwei.paths import project_root
-from yunwei.reports.synthetic import make_journal
+from yunwei_dev.synthetic import make_journal
 from yunwei.store import open_store
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -4,23 +4,17 @@ the key or line, never a traceback and never a silent last-wins."""
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 from runner_helpers import env  # noqa: F401  (fixture)
 
+from yunwei.catalogue import validate_thresholds
 from yunwei.cli import main
 from yunwei.commands._common import parse_extravars
 from yunwei.errors import InputError
 from yunwei.jobs import load_catalogue
 from yunwei.schedule.model import load_schedule, parse_text
 from yunwei.yamlfile import load_yaml, load_yaml_text
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / ".collections"))
-
-from ansible_collections.yunwei.ops.plugins.module_utils.inspection import validate_thresholds  # noqa: E402
 
 JOB = "    class: read-only\n    playbook: a.yml\n    inventory: i\n"
 

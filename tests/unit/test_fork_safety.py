@@ -23,7 +23,7 @@ from yunwei.store import ForkedProcessError, Metric, Run, open_reader, open_stor
 
 ROOT = Path(__file__).resolve().parents[2]
 # Plugin types Ansible runs in forked workers (callbacks run in the controller's main process).
-WORKER_PLUGINS = ("action", "filter", "lookup", "modules", "module_utils", "test", "inventory", "vars",
+WORKER_PLUGINS = ("action", "filter", "lookup", "modules", "module_utils", "plugin_utils", "test", "inventory", "vars",
                   "connection", "become", "cache", "shell", "strategy")
 FORBIDDEN = re.compile(r"yunwei\.store|\bopen_store\b|\bopen_reader\b|\bopen_history\b|SQLiteStore|PostgresStore|"
                        r"^\s*(import|from)\s+(sqlite3|psycopg)", re.M)
@@ -40,7 +40,8 @@ def test_no_worker_plugin_imports_or_opens_a_store():
 
 def test_what_the_action_plugin_imports_does_not_import_the_store():
     # the action plugin imports these in the worker: they must not pull in the store (or sqlite3)
-    code = ("import sys; import yunwei.inspection.dynamic, yunwei.inspection.history; "
+    code = ("import sys; import yunwei.inspection.dynamic, yunwei.inspection.history, yunwei.inspection.judge, "
+            "yunwei.catalogue; yunwei.catalogue.catalogue(); "
             "print(sorted(m for m in sys.modules if m.startswith(('yunwei.store', 'sqlite3', 'psycopg'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
@@ -114,7 +115,7 @@ def test_fork_while_another_thread_keeps_the_store_busy(tmp_path, registry):
                 try:
                     hist, note = history.prepared("web01")
                     metric = {"name": "cpu.used_pct", "instance": "", "value": 95.0, "unit": "%", "time": time.time()}
-                    found, judged = dynamic.anomaly_checks(hist, "web01", "host", [metric], dynamic.Settings())
+                    found, judged = dynamic.anomaly_findings(hist, "web01", "host", [metric], dynamic.Settings())
                     ok = note == "" and judged == 1 and found and found[0]["id"] == "HOST-ANOM-001"
                     ok = ok and hist.last_inspection.get("web") is not None
                     for attempt in (lambda: open_store(url), lambda: open_reader(url), lambda: busy.get_run(rid)):

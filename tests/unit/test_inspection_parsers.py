@@ -239,7 +239,8 @@ def test_listening_ports():
 
 
 def test_pid_stat_with_spaces_in_comm():
-    comm, state, ppid = hp.parse_pid_stat("1234 (my (odd) proc) Z 1 1234 1234 0 -1")
+    comm, fields = hp.parse_pid_stat("1234 (my (odd) proc) Z 1 1234 1234 0 -1")
+    state, ppid = fields[0], int(fields[1])
     assert (comm, state, ppid) == ("my (odd) proc", "Z", 1)
 
 

@@ -22,6 +22,7 @@ from ansible_collections.yunwei.ops.plugins.module_utils import host_collector a
 from ansible_collections.yunwei.ops.plugins.module_utils import host_probe as hp  # noqa: E402
 from ansible_collections.yunwei.ops.plugins.module_utils import web_collector  # noqa: E402
 from ansible_collections.yunwei.ops.plugins.modules import inspect as inspect_module  # noqa: E402
+from yunwei.inspection.judge import judge_result  # noqa: E402
 
 
 class Shim:
@@ -126,12 +127,12 @@ def test_host_area_with_a_start_sample_does_not_wait_the_interval_again(monkeypa
     monkeypatch.setattr(hc, "process_start_boot", lambda: first["boot"] + 0.01)
     time.sleep(2.1)  # the whole interval has passed, as it does while the other hosts are inspected
     began = time.monotonic()
-    res = hc.HostInspector(Shim({}), host_params(thresholds={}, sample_seconds=2.0)).inspect(start=first)
+    res = hc.HostInspector(Shim({}), host_params(sample_seconds=2.0)).inspect(start=first)
     took = time.monotonic() - began
     timings = res["facts"]["timings"]
     assert timings["first_sample"] == "host_sample" and timings["interval"] >= 2.0
     assert took < 1.5, took  # sampling inside the call would have taken at least 2 s
-    assert any(c["id"] == "HOST-CPU-001" for c in res["checks"])
+    assert any(c["id"] == "HOST-CPU-001" for c in res["findings"])
 
 
 def test_other_areas_fill_the_interval_only_while_it_lasts():
@@ -140,10 +141,10 @@ def test_other_areas_fill_the_interval_only_while_it_lasts():
     def other():
         ran.append(hc.boottime())
 
-    params = host_params(thresholds={}, sample_seconds=1.0)
+    params = host_params(sample_seconds=1.0)
     res = hc.HostInspector(Shim({}), params).inspect(during=[("web", other)])  # in-call: the interval is ahead
     assert res["facts"]["timings"]["areas_inside_interval"] is True and res["facts"]["timings"]["interval"] >= 1.0
-    params = host_params(thresholds={}, sample_seconds=0.0)
+    params = host_params(sample_seconds=0.0)
     res = hc.HostInspector(Shim({}), params).inspect(during=[("web", other)])  # the interval is already over
     assert res["facts"]["timings"]["areas_inside_interval"] is False and len(ran) == 2
 
@@ -153,13 +154,14 @@ def test_an_area_that_fails_is_a_probe_check_and_the_others_still_report(monkeyp
         raise RuntimeError("nginx probe exploded")
 
     monkeypatch.setattr(web_collector.WebInspector, "nginx", broken)
-    params = {"sample_seconds": 0.05, "start_sample": None, "thresholds": {}, "host": host_params(),
+    params = {"sample_seconds": 0.05, "start_sample": None, "host": host_params(),
               "web": {"urls": [], "nginx": True, "stub_status_url": "", "error_log": "", "since": None,
                       "log_window": 86400},
               "db": None}
-    res = inspect_module.Inspection(Shim(params)).inspect()
+    res = judge_result(inspect_module.Inspection(Shim(params)).inspect())  # what the action plugin does with it
     probe = [c for c in res["checks"] if c["id"] == "WEB-PROBE-001"]
     assert len(probe) == 1 and probe[0]["status"] == "crit" and "nginx probe exploded" in probe[0]["evidence"]
+    assert probe[0]["title"] == "网站巡检采集" and probe[0]["suggestion"]
     assert any(c["id"] == "HOST-FS-001" for c in res["checks"])  # the host area reported all the same
     assert set(res["areas"]) == {"host", "web"} and res["areas"]["web"]["crit"] == 1
     assert res["facts"]["timings"]["first_sample"] == "in-call"
@@ -178,11 +180,20 @@ def test_a_collector_calling_fail_json_fails_its_area_only(monkeypatch, capsys):
     monkeypatch.setattr(web_collector.WebInspector, "nginx", needs_missing_tool)
     args = {"sample_seconds": 0.05, "host": host_params(), "web": {"error_log": ""}}
     with patch_module_args(args):
-        spec = dict((area, dict(type="dict", options=mod.OPTIONS)) for area, mod in inspect_module.AREAS)
-        module = AnsibleModule(argument_spec=dict(sample_seconds=dict(type="float"), start_sample=dict(type="dict"),
-                                                  thresholds=dict(type="dict", default={}), **spec))
+        spec = dict((area, dict(type="dict")) for area, mod in inspect_module.AREAS)
+        module = AnsibleModule(argument_spec=dict(sample_seconds=dict(type="float"), start_sample=dict(type="dict"), **spec))
     res = inspect_module.Inspection(module).inspect()
     assert capsys.readouterr().out == ""  # nothing printed, no exit: the module can still report
+    probe = [c for c in res["findings"] if c["id"] == "WEB-PROBE-001"]
+    assert len(probe) == 1 and "yunwei-no-such-tool" in probe[0]["evidence"] and probe[0]["outcome"] == "failed"
+    assert any(c["id"] == "HOST-FS-001" for c in res["findings"])
+
+
+def test_invalid_area_options_fail_that_area_only():
+    """yunwei.ops.inspect checks each area's options against its collector's spec inside the module."""
+    params = {"sample_seconds": 0.05, "start_sample": None, "host": host_params(),
+              "web": {"urls": [{"status": [200]}]}, "db": None}  # a URL entry without url
+    res = judge_result(inspect_module.Inspection(Shim(params)).inspect())
     probe = [c for c in res["checks"] if c["id"] == "WEB-PROBE-001"]
-    assert len(probe) == 1 and "yunwei-no-such-tool" in probe[0]["evidence"]
+    assert len(probe) == 1 and "options of the web area" in probe[0]["evidence"] and "url" in probe[0]["evidence"]
     assert any(c["id"] == "HOST-FS-001" for c in res["checks"])

@@ -4,10 +4,10 @@ import pytest
 import yaml
 
 from yunwei.errors import YunweiError
-from yunwei.lab import HOSTS, Lab
-from yunwei.lab.image import host_mirror
-from yunwei.lab.inventory import LabHost, build_inventory, dump_yaml, known_hosts_lines, ssh_config
-from yunwei.lab.podman import ensure_installed
+from yunwei_dev.lab import HOSTS, Lab
+from yunwei_dev.lab.image import host_mirror
+from yunwei_dev.lab.inventory import LabHost, build_inventory, dump_yaml, known_hosts_lines, ssh_config
+from yunwei_dev.lab.podman import ensure_installed
 
 HOSTS_UP = [
     LabHost("web01", "10.89.0.2", ("web",), "ssh-ed25519 AAAAweb"),

@@ -2,7 +2,7 @@ import tomllib
 
 import pytest
 
-from yunwei.lab.quirks import Quirk, apply, classify
+from yunwei_dev.lab.quirks import Quirk, apply, classify
 
 CRUN_ERR = 'Error: crun: cgroups in hybrid mode not supported, drop all controllers from cgroupv2: OCI runtime error'
 RLIMIT_ERR = (

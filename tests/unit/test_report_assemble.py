@@ -113,13 +113,13 @@ def test_empty_day_says_so(store):
 def test_health_daily_score_anomalies_changes(store):
     add_run(store, local(2026, 11, 24), HEALTHY + [("db01", "HOST-KERNEL-001", "host", "ok", "", "6.1.0-25")])
     add_run(store, local(2026, 11, 25, 9), HEALTHY + [
-        ("web01", "HOST-PKG-002", "patch", "warn", "", 3),
+        ("web01", "HOST-PKG-002", "host", "warn", "", 3),
         ("db01", "HOST-KERNEL-001", "host", "ok", "", "6.1.0-26"),
     ])
     add_run(store, local(2026, 11, 25, 15), [
         ("web01", "WEB-HTTP-001", "web", "crit", "https://x/", 502), ("web01", "HOST-CPU-001", "host", "ok"),
         ("db01", "DB-CONN-001", "db", "ok"), ("db01", "HOST-CPU-001", "host", "ok"),
-        ("web01", "HOST-PKG-002", "patch", "warn", "", 3), ("db01", "HOST-KERNEL-001", "host", "ok", "", "6.1.0-26"),
+        ("web01", "HOST-PKG-002", "host", "warn", "", 3), ("db01", "HOST-KERNEL-001", "host", "ok", "", "6.1.0-26"),
     ])
     d = assemble.health_daily(store, parse_period("day", "2026-11-25", SH), with_trends=False)
     # web01: WEB-HTTP crit (worst of the day) + PKG warn -> 100-20-5 = 75; db01: 100
@@ -169,9 +169,9 @@ def test_monthly_inspections_availability_risks(store):
             if day == 5 and k == 0:
                 checks[0] = ("web01", "WEB-HTTP-001", "web", "crit", "", 502)
             if day in (7, 8, 9):
-                checks.append(("db01", "HOST-NTP-001", "time", "warn", "", "offset 900ms"))
+                checks.append(("db01", "HOST-TIME-001", "host", "warn", "", 0.9))
             elif day > 9:
-                checks.append(("db01", "HOST-NTP-001", "time", "ok", "", "offset 1ms"))
+                checks.append(("db01", "HOST-TIME-001", "host", "ok", "", 0.001))
             add_run(store, local(2026, 12, day, 9 + 4 * k), checks)
     add_run(store, local(2026, 12, 11, 9), HEALTHY, status="interrupted")   # does not count as done
     m = assemble.monthly(store, month, windows, now=datetime(2027, 1, 3, tzinfo=timezone.utc), with_trends=False)
@@ -189,9 +189,9 @@ def test_monthly_inspections_availability_risks(store):
     db = next(a for a in m["availability"]["rows"] if a["service"].startswith("数据库"))
     assert db["availability_pct"] == 100.0
     cats = {a["category"]: (a["warn"], a["crit"]) for a in m["results"]["by_category"]}
-    assert cats == {"web": (0, 1), "time": (3, 0)}
+    assert cats == {"web": (0, 1), "host": (3, 0)}
     assert [(r["host"], r["check_id"], r["days"], r["state"]) for r in m["risks"]["rows"]] == [
-        ("db01", "HOST-NTP-001", 3, "已关闭")]      # recovered by the end of the month
+        ("db01", "HOST-TIME-001", 3, "已关闭")]      # recovered by the end of the month
     assert any("漏检 2 次" in s for s in m["measures"])
     assert [e["kind"] for e in m["events"]][:1] == ["服务中断"]
     assert m["backup"]["text"] and m["restore_test"]["text"]

@@ -15,7 +15,7 @@ from yunwei import cli
 from yunwei.errors import YunweiError
 from yunwei.reports import generate as gen
 from yunwei.reports.periods import parse_period
-from yunwei.reports.synthetic import make_journal
+from yunwei_dev.synthetic import make_journal
 from yunwei.reports.windows import Window
 from yunwei.store import open_store
 
@@ -315,7 +315,7 @@ def test_hostile_text_is_escaped_and_cleaned(tmp_path):
                   hosts=["web01"])
         store.begin_run(run)
         store.write_batch(run.id, checks=[Check(
-            id="WEB-LOG-001", category="log", status="warn", host="web01", time=started + timedelta(seconds=5),
+            id="WEB-LOG-001", category="web", status="warn", host="web01", time=started + timedelta(seconds=5),
             title="nginx 错误日志", value=3, evidence='<script>alert("x")</script> \x1b[31mboom\x00\x07',
             suggestion="查看 /var/log/nginx/error.log & 处理")])
         store.finish_run(run.id, "ok")

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from yunwei.files import write_atomic
 from yunwei.paths import var_dir
 
 GENESIS = "0" * 64
@@ -130,13 +131,7 @@ class AuditLog:
         data: dict[str, Any] = {"count": count, "hash": last_hash}
         if pending:
             data["pending"] = {"count": pending[0], "hash": pending[1]}
-        tmp = self.head_path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(canonical(data) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.head_path)
+        write_atomic(self.head_path, canonical(data) + "\n", mode=0o600)
 
     def read_head(self) -> tuple[int, str] | None:
         try:

@@ -15,21 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from yunwei import ui
+from yunwei.catalogue import catalogue
 from yunwei.errors import InputError
 from yunwei.jobs import PROFILES
 
-STATUS_ORDER = {"crit": 0, "warn": 1, "ok": 2}
-AREA = {"yunwei.ops.host_inspect": "主机", "yunwei.ops.web_inspect": "网站", "yunwei.ops.pg_inspect": "数据库",
-        "yunwei.ops.inspect": "巡检", "yunwei.ops.host_sample": "主机"}
-AREA_NAMES = {"host": "主机", "web": "网站", "db": "数据库"}
+# the area each collector action reports on (yunwei.ops.inspect: the areas in its result)
+AREA = {"yunwei.ops.host_inspect": "host", "yunwei.ops.web_inspect": "web", "yunwei.ops.pg_inspect": "db",
+        "yunwei.ops.inspect": "巡检", "yunwei.ops.host_sample": "host"}
 
 
 def _area_label(action: str, res: dict[str, Any]) -> str:
     """主机 / 网站 / 数据库, or for yunwei.ops.inspect the areas that ran (主机+网站)."""
+    cat = catalogue()
     areas = res.get("areas") if isinstance(res.get("areas"), dict) else None
     if areas:
-        return "+".join(AREA_NAMES.get(a, a) for a in areas)
-    return AREA.get(action, action)
+        return "+".join(cat.area_title(a) for a in areas)
+    return cat.area_title(AREA.get(action, action))
 
 
 @dataclass
@@ -169,8 +170,9 @@ def summarise(run_id: str, *, profile: str = "", status: str = "", rc: int = 0, 
         setattr(h, c.status, getattr(h, c.status) + 1)
         if c.id.endswith("-REACH-001"):
             h.unreachable = True
-    findings = sorted((c for c in checks if c.status != "ok"),
-                      key=lambda c: (STATUS_ORDER.get(c.status, 3), c.host, c.id, c.instance))
+    cat = catalogue()
+    findings = sorted((c for c in checks if cat.rank(c.status) > 0),
+                      key=lambda c: (-cat.rank(c.status), c.host, c.id, c.instance))
     return Summary(run_id=run_id, profile=profile or (run.profile if run else ""), status=status or
                    (run.status if run else ""), rc=rc, hosts=sorted(hosts.values(), key=lambda h: h.host),
                    findings=findings[:top] if top else findings, reason=run.reason if run else "",

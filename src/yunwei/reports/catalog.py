@@ -1,13 +1,19 @@
-"""What the reports look for in the journal: job names, metric names, services, labels.
+"""What the reports look for in the journal, taken from the check catalogue (yunwei.catalogue).
 
-Kept as data in one place so that a change in the collectors' naming (issue 4) is a one-line
-change here, not a hunt through the report code.
+Statuses and their order, labels, profiles, areas (check categories), the services whose
+availability is computed, the patch checks and the metric names of the trend charts all come
+from the catalogue, so a report can only name what a collector records. What is the reports'
+own - job names, risk rules - stays here.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from yunwei.catalogue import catalogue
+
+_CAT = catalogue()
 
 # Jobs (Run.job) and profiles (Run.profile) as recorded by the journal.
 INSPECTION_JOBS = ("inspect", "inspection")
@@ -20,29 +26,22 @@ RESTORE_JOBS = ("restore_drill", "restore_test")
 # A run counts as an inspection done when it ran to its end (a failed task is an anomaly, not a missed run).
 COMPLETED_RUN_STATUSES = ("ok", "failed")
 
-STATUS_ORDER = {"ok": 0, "warn": 1, "crit": 2}
-STATUS_LABEL = {"ok": "正常", "warn": "警告", "crit": "严重", None: "无数据"}
+STATUS_ORDER = {name: int(info["rank"]) for name, info in _CAT.statuses.items()}
+STATUS_LABEL: dict[str | None, str] = {**{name: info["label"] for name, info in _CAT.statuses.items()}, None: "无数据"}
+LIGHT: dict[str | None, str] = {**{name: info["light"] for name, info in _CAT.statuses.items()}, None: "—"}
 RUN_STATUS_LABEL = {"ok": "完成", "failed": "完成（有失败任务）", "running": "进行中", "interrupted": "中断"}
-PROFILE_LABEL = {"daily": "日常", "heightened": "重保", "resources": "资源", "": ""}
-LIGHT = {"ok": "绿", "warn": "黄", "crit": "红", None: "—"}
-
-CATEGORY_LABEL = {
-    "host": "主机", "web": "网站", "db": "数据库", "backup": "备份", "baseline": "安全基线",
-    "drill": "恢复演练", "patch": "补丁", "security": "安全", "log": "日志", "network": "网络",
-    "time": "时间同步", "service": "服务",
-}
+PROFILE_LABEL = {**{name: info["title"] for name, info in _CAT.profiles.items()}, "": ""}
+CATEGORY_LABEL = {name: info["title"] for name, info in _CAT.areas.items()}
 
 
 def category_label(category: str | None) -> str:
-    if not category:
-        return "其他"
-    return CATEGORY_LABEL.get(category, category)
+    return _CAT.area_title(category)
 
 
 @dataclass(frozen=True)
 class Series:
     label: str
-    names: tuple[str, ...]     # alternative metric names; the first that has data is used
+    names: tuple[str, ...]     # metric names (catalogue); the first that has data is used
 
 
 @dataclass(frozen=True)
@@ -53,40 +52,41 @@ class Trend:
     series: tuple[Series, ...]
 
 
+def _trend(key: str, title: str, *series: tuple[str, str]) -> Trend:
+    metrics = [_CAT.metrics[name] for _label, name in series]  # KeyError: not a metric any collector records
+    return Trend(key, title, metrics[0].unit, tuple(Series(label, (name,)) for label, name in series))
+
+
 TRENDS: tuple[Trend, ...] = (
-    Trend("cpu", "CPU 使用率", "%", (Series("CPU", ("cpu.used_pct", "cpu.usage_pct")),)),
-    Trend("mem", "内存使用率", "%", (Series("内存", ("mem.used_pct", "memory.used_pct")),)),
-    Trend("disk", "磁盘 I/O", "%", (Series("磁盘利用率", ("disk.util_pct", "disk.busy_pct")),)),
-    Trend("net", "网络流量", "B/s", (
-        Series("接收", ("net.rx_bps", "net.rx_bytes_per_s")),
-        Series("发送", ("net.tx_bps", "net.tx_bytes_per_s")),
-    )),
-    Trend("load", "系统负载 load1", "", (Series("load1", ("load.1", "load1")),)),
+    _trend("cpu", "CPU 使用率", ("CPU", "cpu.used_pct")),
+    _trend("mem", "内存使用率", ("内存", "mem.used_pct")),
+    _trend("disk", "磁盘 I/O", ("磁盘利用率", "disk.util_pct")),
+    _trend("net", "网络流量", ("接收", "net.rx_bps"), ("发送", "net.tx_bps")),
+    _trend("load", "系统负载 load1", ("load1", "load.1")),
 )
 
 FS_USED_PCT = ("fs.used_pct",)
-FS_SIZE_BYTES = ("fs.size_bytes", "fs.total_bytes")
+FS_SIZE_BYTES = ("fs.size_bytes",)
 FS_USED_BYTES = ("fs.used_bytes",)
-DB_SIZE_BYTES = ("db.size_bytes", "pg.database_size_bytes", "pg.db_size_bytes")
+DB_SIZE_BYTES = ("db.size_bytes",)
+for _name in FS_USED_PCT + FS_SIZE_BYTES + FS_USED_BYTES + DB_SIZE_BYTES:
+    _CAT.metrics[_name]  # noqa: B018 - KeyError: not a metric any collector records
 
-# Availability per service: the checks whose status says whether the service answered
-# (ids of plugins/module_utils/web_collector.py and pg_collector.py).
-# A sample (one host, one run) is "down" when any matching check is crit.
-SERVICES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("网站服务（HTTP 可用性、页面关键字）", re.compile(r"^WEB-HTTP-00[13]$")),
-    ("Web 服务器（nginx 运行状态）", re.compile(r"^WEB-NGINX-001$")),
-    ("数据库服务（PostgreSQL 可连接）", re.compile(r"^(DB|PG)-CONN-001$")),
-)
+# Availability per service: the checks that name the service in the catalogue (`service:`).
+# A sample (one host, one run) is "down" when any of its checks is crit.
+SERVICES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (info["title"], re.compile("^(%s)$" % "|".join(sorted(re.escape(c.id) for c in _CAT.checks.values()
+                                                          if c.service == name))))
+    for name, info in _CAT.services.items() if any(c.service == name for c in _CAT.checks.values()))
 
-# Pending patches / security updates.
-PATCH_CHECK = re.compile(r"(PATCH|UPDATE|PKG|APT|REBOOT)", re.I)
-PATCH_CATEGORIES = ("patch", "updates")
+# Pending patches / security updates: the checks tagged `patch`.
+PATCH_CHECKS = _CAT.tagged("patch")
 
 # Hidden risks: a (check, host, instance) that was warn/crit on at least this many days of the period.
 RISK_MIN_DAYS = 3
-# Filesystems forecast to fill within this many days are a risk too.
-RISK_FS_DAYS = 30
+# Filesystems forecast to fill within this many days are a risk too: the warn limit of HOST-CAP-001.
+RISK_FS_DAYS = int(_CAT.thresholds["fs_days_full"].warn)
 
 
-def is_patch_check(check_id: str, category: str | None) -> bool:
-    return bool(PATCH_CHECK.search(check_id or "")) or (category or "") in PATCH_CATEGORIES
+def is_patch_check(check_id: str, category: str | None = None) -> bool:
+    return check_id in PATCH_CHECKS

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from yunwei.errors import InputError
+from yunwei.files import write_atomic
 from yunwei.reports import assemble, document
 from yunwei.reports.contract import Contract
 from yunwei.reports.periods import Period, day_period, weeks_of
@@ -84,24 +83,6 @@ def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
     doc = document.LAYOUTS[kind](data, opts.contract, charts_on=opts.charts)
     doc["audit_anchor"] = opts.audit_anchor
     return doc
-
-
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def render_all(kind: str, doc: dict[str, Any], data: dict[str, Any], opts: Options) -> dict[str, bytes]:

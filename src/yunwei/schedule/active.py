@@ -18,6 +18,7 @@ from typing import Any
 
 from yunwei import audit
 from yunwei.errors import InputError, YunweiError
+from yunwei.files import write_atomic
 from yunwei.paths import project_root, var_dir
 from yunwei.schedule.model import Schedule, load_schedule, parse_text
 
@@ -103,17 +104,13 @@ def activate(req: dict[str, Any], *, approver: str, operator_name: str | None = 
     parse_text(data.decode("utf-8"), str(file))
     yml, meta_path = active_paths()
     previous = (active_meta() or {}).get("digest")
-    tmp = yml.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, yml)
+    write_atomic(yml, data)
     meta = {
         "digest": digest, "request": req["id"], "requester": req["requester"], "approver": approver,
         "source": str(file), "activated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "previous": previous,
     }
-    tmp = meta_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, meta_path)
+    write_atomic(meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     audit.record("schedule_change", request=req["id"], job="schedule", operator=operator_name or approver, digest=digest,
                  previous=previous, requester=req["requester"], approver=approver)
     return meta

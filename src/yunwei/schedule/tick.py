@@ -22,6 +22,7 @@ from typing import Any
 
 from yunwei import audit
 from yunwei.errors import InputError
+from yunwei.files import write_atomic
 from yunwei.runner.env import operator
 from yunwei.schedule.active import load_active, schedule_dir
 from yunwei.schedule.calendar import fires_between, last_fire, next_fire, profile_at
@@ -52,10 +53,7 @@ def read_state() -> dict[str, Any]:
 
 
 def write_state(state: dict[str, Any]) -> None:
-    path = state_path()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(state_path(), json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
 @contextmanager

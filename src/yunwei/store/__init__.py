@@ -2,7 +2,7 @@
 ``yunwei.ops.journal`` and read by reports, thresholds and the CLI (docs/data-model.md).
 
     from yunwei.store import open_store
-    with open_store() as store:          # $YUNWEI_STORE, else <var>/journal.sqlite
+    with open_store() as store:          # $YUNWEI_STORE, else <state dir>/journal.sqlite
         for run in store.list_runs(job="inspect", limit=10): ...
 """
 
@@ -48,7 +48,7 @@ __all__ = [
 
 
 def default_store_url() -> str:
-    """$YUNWEI_STORE, else <var>/journal.sqlite (var = $YUNWEI_VAR or <root>/var)."""
+    """$YUNWEI_STORE, else journal.sqlite in the state directory (yunwei.paths.var_dir: never the cwd)."""
     env = os.environ.get("YUNWEI_STORE")
     if env:
         return env

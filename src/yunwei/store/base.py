@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from yunwei.procfs import pid_stat
 from yunwei.store import model
 from yunwei.store.model import Check, CheckSummary, HostStats, Metric, Run, RunError, TaskResult, epoch, utc
 from yunwei.store.schema import SCHEMA_VERSION, statements
@@ -123,12 +124,8 @@ def _loads(text: str | None) -> Any:
 
 def process_start(pid: int) -> str:
     """Start time of ``pid`` in clock ticks since boot ('' if unknown); guards against pid reuse."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read().decode(errors="replace")
-        return data.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
+    stat = pid_stat(pid)
+    return stat[1][19] if stat and len(stat[1]) > 19 else ""
 
 
 def process_alive(pid: int, start: str = "") -> bool:
@@ -139,14 +136,12 @@ def process_alive(pid: int, start: str = "") -> bool:
         return False
     except PermissionError:
         pass
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            rest = fh.read().decode(errors="replace").rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+    stat = pid_stat(pid)
+    if stat is None or len(stat[1]) <= 19:
         return True
-    if rest[0] in ("Z", "X"):
+    if stat[1][0] in ("Z", "X"):
         return False
-    return not start or rest[19] == start
+    return not start or stat[1][19] == start
 
 
 class Store:

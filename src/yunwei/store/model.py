@@ -17,7 +17,6 @@ RUN_STATUSES = ("running", "ok", "failed", "interrupted", "timeout")
 # and timeout runs never count.
 COMPLETED_RUN_STATUSES = ("ok",)
 RESULT_STATUSES = ("ok", "changed", "failed", "skipped", "unreachable")
-CHECK_STATUSES = ("ok", "warn", "crit")
 
 
 def utc(ts: float | None) -> datetime | None:

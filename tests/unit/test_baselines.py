@@ -1,29 +1,15 @@
-"""Dynamic thresholds (yunwei.thresholds), their controller-side use (yunwei.inspection.dynamic)
-and the static threshold registry, judge and validation of the collection."""
+"""Robust baselines and forecasts (yunwei.inspection.baselines) and their controller-side use
+(yunwei.inspection.dynamic): the findings they add, judged through the catalogue."""
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-from yunwei import thresholds as th
+from yunwei.inspection import baselines as th
 from yunwei.inspection import dynamic
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / ".collections"))
-
-from ansible_collections.yunwei.ops.plugins.filter.inspection import (  # noqa: E402
-    inspection_problems,
-    inspection_thresholds,
-)
-from ansible_collections.yunwei.ops.plugins.module_utils.inspection import (  # noqa: E402
-    THRESHOLDS,
-    judge,
-    validate_thresholds,
-)
+from yunwei.inspection.judge import judge
 
 T0 = datetime(2026, 9, 7, 0, 30, tzinfo=timezone.utc)  # a Monday
 
@@ -111,21 +97,26 @@ def test_anomaly_checks_from_history():
     now = datetime.now(timezone.utc)
     hist = [(now - timedelta(hours=6 * i), 10.0 + (i % 3)) for i in range(1, 40)]
     store = FakeStore({("cpu.used_pct", "web01", ""): hist})
-    metrics = [{"name": "cpu.used_pct", "instance": "", "value": 60.0, "unit": "%", "time": now.timestamp()},
-               {"name": "unwatched.metric", "instance": "", "value": 1.0, "unit": "", "time": now.timestamp()}]
-    checks, judged = dynamic.anomaly_checks(store, "web01", "host", metrics, dynamic.Settings())
+    metrics = [{"name": "cpu.used_pct", "instance": "", "value": 60.0, "time": now.timestamp()},
+               {"name": "cpu.steal_pct", "instance": "", "value": 1.0, "time": now.timestamp()}]  # no baseline
+    found, judged = dynamic.anomaly_findings(store, "web01", "host", metrics, dynamic.Settings())
     assert judged == 1
+    checks = judge(found)
     assert len(checks) == 1
     c = checks[0]
     assert c["id"] == "HOST-ANOM-001" and c["status"] == "crit" and c["instance"] == "cpu.used_pct"
+    assert c["title"] == "指标偏离动态基线：CPU 使用率" and c["unit"] == "%"
     assert c["threshold"]["baseline"] == 11.0 and c["threshold"]["deviation"] > 8
-    assert c["suggestion"] and "基线" in c["evidence"]
+    assert c["suggestion"].startswith("CPU 使用率明显高于该时段常态") and "基线" in c["evidence"]
+    # a smaller deviation is a warn
+    metrics[0]["value"] = 35.0  # (35 - 11) / max(MAD spread, floor 5) = 4.8
+    assert judge(dynamic.anomaly_findings(store, "web01", "host", metrics, dynamic.Settings())[0])[0]["status"] == "warn"
     # normal value: judged, no check
     metrics[0]["value"] = 11.5
-    assert dynamic.anomaly_checks(store, "web01", "host", metrics, dynamic.Settings()) == ([], 1)
+    assert dynamic.anomaly_findings(store, "web01", "host", metrics, dynamic.Settings()) == ([], 1)
     # too little history: static limits only
     short = FakeStore({("cpu.used_pct", "web01", ""): hist[:5]})
-    assert dynamic.anomaly_checks(short, "web01", "host", metrics, dynamic.Settings()) == ([], 0)
+    assert dynamic.anomaly_findings(short, "web01", "host", metrics, dynamic.Settings()) == ([], 0)
 
 
 def test_forecast_days_until_full():
@@ -134,43 +125,12 @@ def test_forecast_days_until_full():
     hist = [(now - timedelta(days=10 - i), (10 + 4 * i) * mib) for i in range(10)]  # +4 MiB/day
     store = FakeStore({("fs.used_bytes", "db01", "/srv/data"): hist})
     t = now.timestamp()
-    metrics = [{"name": "fs.used_bytes", "instance": "/srv/data", "value": 50 * mib, "unit": "B", "time": t},
-               {"name": "fs.size_bytes", "instance": "/srv/data", "value": 64 * mib, "unit": "B", "time": t}]
-    checks, extra = dynamic.forecast_checks(store, "db01", "host", metrics, {}, dynamic.Settings(), judge)
+    metrics = [{"name": "fs.used_bytes", "instance": "/srv/data", "value": 50 * mib, "time": t},
+               {"name": "fs.size_bytes", "instance": "/srv/data", "value": 64 * mib, "time": t}]
+    found, extra = dynamic.forecast_findings(store, "db01", "host", metrics, dynamic.Settings())
+    checks = judge(found)
     assert checks[0]["id"] == "HOST-CAP-001" and checks[0]["status"] == "crit"  # ~3.5 days < 7
     assert checks[0]["value"] == pytest.approx(3.5, abs=0.3)
+    assert checks[0]["suggestion"].startswith("/srv/data 将在 4 天内写满")
+    assert judge(found, {"fs_days_full": {"warn": 3, "crit": 2}})[0]["status"] == "ok"  # a site's own limits
     assert {m["name"] for m in extra} == {"fs.growth_bytes_per_day", "fs.days_to_full"}
-
-
-def test_judge_directions():
-    assert judge(91, "fs_pct", {})[0] == "crit"
-    assert judge(85, "fs_pct", {}) == ("warn", {"warn": 80, "crit": 90})
-    assert judge(85, "fs_pct", {"fs_pct": {"warn": 90, "crit": 95}})[0] == "ok"
-    assert judge(20, "cert_days", {})[0] == "warn"  # smaller is worse
-    assert judge(3, "cert_days", {})[0] == "crit"
-    for key, (warn, crit, direction, _unit, _desc) in THRESHOLDS.items():
-        assert (warn <= crit) if direction == "high" else (warn >= crit), key
-
-
-def test_validate_thresholds_names_the_variable():
-    assert validate_thresholds({"fs_pct": {"warn": 70}}, "x") == []
-    assert "x: must be a mapping" in validate_thresholds("fs_pct=80", "x")[0]
-    assert "x.fs_pct: warn (95) is above crit (90)" in validate_thresholds({"fs_pct": {"warn": 95, "crit": 90}}, "x")[0]
-    assert "x.fs_pct.warn: must be a number" in validate_thresholds({"fs_pct": {"warn": "high"}}, "x")[0]
-    assert "x.fs_pcent: unknown threshold" in validate_thresholds({"fs_pcent": {"warn": 1}}, "x")[0]
-    assert "below crit" in validate_thresholds({"cert_days": {"warn": 5, "crit": 10}}, "x")[0]
-
-
-def test_inspection_problems_and_merge():
-    ok = {"profile": "daily", "thresholds": {}, "heightened_thresholds": {}, "threshold_overrides": {},
-          "web_urls": [{"url": "http://127.0.0.1/"}], "expected_ports": [22]}
-    assert inspection_problems(ok) == []
-    assert "inspection_profile" in inspection_problems({**ok, "profile": "weekly"})[0]
-    assert "inspection_web_urls: must be a list" in inspection_problems({**ok, "web_urls": "http://x/"})[0]
-    assert "inspection_threshold_overrides.db_conn_pct: warn (95) is above crit (90)" in inspection_problems(
-        {**ok, "threshold_overrides": {"db_conn_pct": {"warn": 95, "crit": 90}}})[0]
-    assert "inspection_expected_ports" in inspection_problems({**ok, "expected_ports": ["ssh"]})[0]
-    merged = inspection_thresholds({"fs_pct": {"warn": 70, "crit": 80}}, "heightened",
-                                   {"fs_pct": {"warn": 75}}, {"fs_pct": {"crit": 88}})
-    assert merged == {"fs_pct": {"warn": 75, "crit": 88}}
-    assert inspection_thresholds({}, "daily", {"fs_pct": {"warn": 1}}, {}) == {}

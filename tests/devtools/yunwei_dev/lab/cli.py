@@ -1,11 +1,12 @@
-"""``yunwei lab up|down|status|inventory``: the local lab of real hosts."""
+"""``yunwei lab up|down|status|inventory``: the local lab of real hosts (a development tool: the
+``yunwei`` command finds it through the ``yunwei.commands`` entry point of yunwei-devtools)."""
 
 from __future__ import annotations
 
 import argparse
 
-from yunwei.lab import Lab
 from yunwei.ui import print_json, table
+from yunwei_dev.lab import Lab
 
 
 def register(sub: argparse._SubParsersAction) -> None:

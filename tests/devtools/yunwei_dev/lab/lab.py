@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from yunwei.errors import YunweiError
-from yunwei.lab import image as lab_image
-from yunwei.lab.inventory import LabHost, build_inventory, dump_yaml, known_hosts_lines, ssh_config
-from yunwei.lab.podman import ensure_installed, ensure_runs, inspect, podman
+from yunwei.files import write_atomic
+from yunwei.procfs import pid_stat
+from yunwei_dev.lab import image as lab_image
+from yunwei_dev.lab.inventory import LabHost, build_inventory, dump_yaml, known_hosts_lines, ssh_config
+from yunwei_dev.lab.podman import ensure_installed, ensure_runs, inspect, podman
 from yunwei.paths import project_root, var_dir
 from yunwei.ui import progress
 
@@ -269,7 +271,7 @@ class Lab:
         path = self.dir / "token"
         if not path.exists():
             self.dir.mkdir(parents=True, exist_ok=True)
-            _atomic_write(path, secrets.token_hex(16) + "\n")
+            write_atomic(path, secrets.token_hex(16) + "\n")
         return path.read_text().strip()
 
     def _create(self, spec: HostSpec, image: str) -> None:
@@ -304,11 +306,11 @@ class Lab:
         return hosts
 
     def _write_access_files(self, hosts: list[LabHost]) -> None:
-        _atomic_write(self.known_hosts_path, "\n".join(known_hosts_lines(hosts)) + "\n")
-        _atomic_write(self.ssh_config_path, ssh_config(hosts, user=lab_image.LAB_USER, key=self.key_path, known_hosts=self.known_hosts_path))
+        write_atomic(self.known_hosts_path, "\n".join(known_hosts_lines(hosts)) + "\n")
+        write_atomic(self.ssh_config_path, ssh_config(hosts, user=lab_image.LAB_USER, key=self.key_path, known_hosts=self.known_hosts_path))
         inventory = build_inventory(hosts, user=lab_image.LAB_USER, key=self.key_path, known_hosts=self.known_hosts_path)
         self.inventory_path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.inventory_path, dump_yaml(inventory))
+        write_atomic(self.inventory_path, dump_yaml(inventory))
         if self.name != DEFAULT_NAME:
             link = self.inventory_path.parent / "group_vars"
             if not link.exists():
@@ -321,7 +323,7 @@ class Lab:
                 check=True,
             )
         if not self.secrets_path.exists():
-            _atomic_write(self.secrets_path, f"lab_app_password: {secrets.token_urlsafe(18)}\n", mode=0o600)
+            write_atomic(self.secrets_path, f"lab_app_password: {secrets.token_urlsafe(18)}\n", mode=0o600)
 
     def _provision_digest(self) -> str:
         h = hashlib.sha256()
@@ -370,15 +372,7 @@ class Lab:
             "addresses": {h.name: h.address for h in hosts},
             "unprovisioned": unprovisioned,
         }
-        _atomic_write(self.state_path, json.dumps(state, indent=2) + "\n")
-
-
-def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.chmod(mode)
-    tmp.replace(path)
+        write_atomic(self.state_path, json.dumps(state, indent=2) + "\n")
 
 
 def _wait_host_key(container: str, timeout: float = 30) -> str:
@@ -407,14 +401,8 @@ def _remove(container: str, attempts: int = 3) -> None:
 def _alive(pid: int) -> bool:
     """Whether the container's init (sshd, via lab-init) really runs. Podman keeps reporting
     "running" for a container whose conmon and processes were killed from outside."""
-    if pid <= 0:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    comm, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
-    return comm in {"sshd", "lab-init"} and state != "Z"
+    stat = pid_stat(pid) if pid > 0 else None
+    return stat is not None and stat[0] in {"sshd", "lab-init"} and stat[1][:1] != ["Z"]
 
 
 def _port_open(address: str, port: int, timeout: float = 1.0) -> bool:

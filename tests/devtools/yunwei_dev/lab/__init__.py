@@ -3,6 +3,6 @@
 See docs/lab.md. ``Lab.from_env().up()`` is what tests and ``yunwei lab up`` call.
 """
 
-from yunwei.lab.lab import HOSTS, Lab, LabState
+from yunwei_dev.lab.lab import HOSTS, Lab, LabState
 
 __all__ = ["HOSTS", "Lab", "LabState"]

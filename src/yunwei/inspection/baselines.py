@@ -1,4 +1,4 @@
-"""Dynamic thresholds: robust baselines learned from a metric's own history.
+"""Robust statistics for dynamic thresholds: baselines learned from a metric's own history.
 
 Pure statistics, no I/O. A baseline is the median and the MAD (median absolute deviation)
 of the history, taken from the same hour of the week once enough samples of that hour exist
@@ -16,7 +16,6 @@ from datetime import datetime, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 MAD_SCALE = 1.4826  # MAD * 1.4826 estimates the standard deviation of normal data
-STATUSES = ("ok", "warn", "crit")
 
 TimeLike = datetime | float | int
 
@@ -168,6 +167,3 @@ def days_until_full(series: Iterable[tuple[TimeLike, float]], capacity: float, c
         return None
     return (capacity - used) / slope
 
-
-def worst(*statuses: str) -> str:
-    return max(statuses, key=STATUSES.index) if statuses else "ok"

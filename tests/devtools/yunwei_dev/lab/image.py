@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from yunwei.errors import YunweiError
-from yunwei.lab.podman import inspect, podman
+from yunwei_dev.lab.podman import inspect, podman
 from yunwei.ui import progress
 
 IMAGE = "localhost/yunwei-lab:bookworm"  # $YUNWEI_LAB_IMAGE overrides (tests build throwaway tags)

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from yunwei.errors import YunweiError
-from yunwei.lab import quirks
+from yunwei.files import write_atomic
+from yunwei_dev.lab import quirks
 from yunwei.ui import progress
 
 CONTAINERS_CONF = Path("/etc/containers/containers.conf")
@@ -84,9 +85,7 @@ def ensure_runs(image: str, *, conf: Path = CONTAINERS_CONF) -> None:
     except ValueError as exc:
         raise YunweiError(f"{conf}: not valid TOML, refusing to edit it: {exc}", exit_code=2) from exc
     conf.parent.mkdir(parents=True, exist_ok=True)
-    tmp = conf.with_suffix(".conf.yunwei-tmp")
-    tmp.write_text(updated)
-    tmp.replace(conf)
+    write_atomic(conf, updated)
     progress(f"fixed podman quirks in {conf}: {'; '.join(q.value for q in found)}")
     retry = podman("run", "--rm", "--network", "none", image, "true", check=False)
     if retry.returncode != 0:

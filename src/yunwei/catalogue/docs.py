@@ -1,0 +1,111 @@
+"""The catalogue as Markdown: the checks, thresholds and metrics tables of docs/inspection.md.
+
+``make docs`` rewrites the parts of a page between ``<!-- catalogue:NAME -->`` and
+``<!-- /catalogue:NAME -->`` markers; tests/unit/test_catalogue.py fails when the page is
+stale. ``python -m yunwei.catalogue.docs [--check] PAGE...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from yunwei.catalogue import Catalogue, CheckDef, catalogue
+
+MARKER = re.compile(r"(<!-- catalogue:(?P<name>[a-z-]+) -->\n).*?(<!-- /catalogue:(?P=name) -->)", re.S)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def judged_by(c: CheckDef, cat: Catalogue) -> str:
+    """How a check is judged, in a few words: its thresholds, then the outcomes that change the status."""
+    parts = [f"`{t.key}` ({'low: ' if t.direction == 'low' else ''}{_num(t.warn)} / {_num(t.crit)})" for t in c.thresholds]
+    first = cat.kind_statuses(c.kind)[0]
+    parts += [f"{o.when} = {o.status}" for o in c.outcomes.values() if o.status and o.status != first]
+    if c.anomaly:
+        parts = ["dynamic baseline"] + parts
+    return "; ".join(parts) or "info (recorded, not judged)"
+
+
+def checks_table(cat: Catalogue, area: str) -> str:
+    rows = ["| id | title | what is measured | unit | judged by (warn / crit) | 等保 |", "|---|---|---|---|---|---|"]
+    for c in cat.checks_of(area=area):
+        measures = c.measures + (f" (per {c.instance})" if c.instance else "")
+        if c.profiles:
+            measures += f" [{', '.join(c.profiles)} only]"
+        controls = ", ".join(x.split(":", 1)[1] for x in c.controls)
+        rows.append(f"| {c.id} | {_cell(c.title)} | {_cell(measures)} | {_cell(c.unit)} | {_cell(judged_by(c, cat))} "
+                    f"| {controls} |")
+    return "\n".join(rows)
+
+
+def thresholds_table(cat: Catalogue) -> str:
+    rows = ["| key | check | warn | crit | direction | unit | what |", "|---|---|---|---|---|---|---|"]
+    for t in sorted(cat.thresholds.values(), key=lambda t: (cat.checks[t.check].area != "host",
+                                                             cat.checks[t.check].area, t.check, t.key)):
+        rows.append(f"| {t.key} | {t.check} | {_num(t.warn)} | {_num(t.crit)} | {t.direction} | {_cell(t.unit)} "
+                    f"| {_cell(t.description)} |")
+    return "\n".join(rows)
+
+
+def metrics_table(cat: Catalogue) -> str:
+    rows = ["| metric | area | unit | title | what | dynamic baseline |", "|---|---|---|---|---|---|"]
+    for m in cat.metrics.values():
+        baseline = f"{m.baseline_direction}, floor {_num(m.baseline_floor)}" if m.baseline_direction else ""
+        rows.append(f"| {m.name} | {m.area} | {_cell(m.unit)} | {_cell(m.title)} | {_cell(m.description)} | {baseline} |")
+    return "\n".join(rows)
+
+
+def controls_table(cat: Catalogue) -> str:
+    rows = ["| control | clause | evidenced by |", "|---|---|---|"]
+    for cid, c in cat.controls.items():
+        ids = ", ".join(x.id for x in cat.checks.values() if cid in x.controls)
+        rows.append(f"| {cid.split(':', 1)[1]} | {_cell(c['section'] + '：' + c['title'])} | {ids} |")
+    return "\n".join(rows)
+
+
+def sections(cat: Catalogue | None = None) -> dict[str, str]:
+    cat = cat or catalogue()
+    out = {f"checks-{area}": checks_table(cat, area) for area in cat.areas if cat.checks_of(area=area)}
+    out.update({"thresholds": thresholds_table(cat), "metrics": metrics_table(cat), "controls": controls_table(cat)})
+    return out
+
+
+def render(text: str, cat: Catalogue | None = None) -> str:
+    """``text`` with every catalogue section between its markers regenerated; KeyError for an unknown one."""
+    generated = sections(cat)
+
+    def fill(m: re.Match[str]) -> str:
+        return f"{m.group(1)}{generated[m.group('name')]}\n{m.group(3)}"
+
+    return MARKER.sub(fill, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m yunwei.catalogue.docs", description=__doc__.splitlines()[0])
+    ap.add_argument("pages", nargs="+", type=Path)
+    ap.add_argument("--check", action="store_true", help="exit 1 when a page is stale, change nothing")
+    args = ap.parse_args(argv)
+    stale = []
+    for page in args.pages:
+        old = page.read_text(encoding="utf-8")
+        new = render(old)
+        if new != old:
+            stale.append(str(page))
+            if not args.check:
+                page.write_text(new, encoding="utf-8")
+    if stale:
+        print(("stale (run `make docs`): " if args.check else "updated: ") + ", ".join(stale), file=sys.stderr)
+    return 1 if stale and args.check else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
