@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from yunwei.catalogue import catalogue
 from yunwei.errors import InputError
 from yunwei.paths import project_root, var_dir
 from yunwei.yamlfile import load_yaml
@@ -23,8 +24,9 @@ from yunwei.yamlfile import load_yaml
 READ_ONLY = "read-only"
 CHANGE = "change"
 JOB_CLASSES = (READ_ONLY, CHANGE)
-# Inspection profiles (the role's inspection_profile): a job with a profile is an inspection.
-PROFILES = ("daily", "heightened", "resources")
+# Inspection profiles (the role's inspection_profile), from the check catalogue's vocabulary: a job
+# with a profile is an inspection.
+PROFILES = tuple(catalogue().profiles)
 # Every job is bounded: seconds per job class unless the job (or the catalogue's
 # defaults.timeout) says otherwise; on expiry the runner sends TERM to the job's process group
 # and KILL after KILL_GRACE seconds (docs/runner.md, "Timeouts").
