@@ -17,7 +17,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from yunwei.paths import project_root, var_dir
+from yunwei.paths import project_root
+from yunwei.store import default_store_url
 
 JOURNAL_CALLBACK = "yunwei.ops.journal"
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -66,7 +67,7 @@ def job_envvars(*, run_id: str, job: str, profile: str | None, operator_name: st
         "ANSIBLE_DUPLICATE_YAML_DICT_KEY": "error",
         "ANSIBLE_CALLBACKS_ENABLED": JOURNAL_CALLBACK,
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
-        "YUNWEI_STORE": os.environ.get("YUNWEI_STORE") or str(var_dir() / "journal.sqlite"),
+        "YUNWEI_STORE": default_store_url(),
         "YUNWEI_RUN_ID": run_id,
         "YUNWEI_JOB": job,
         "YUNWEI_PROFILE": profile or "",
