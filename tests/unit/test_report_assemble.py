@@ -96,6 +96,22 @@ def test_inspection_record_lists_every_check(store):
     assert early["signoff"]["date"] == "2026-11-25"      # the record of a day still ahead is not dated ahead
 
 
+def test_only_runs_that_did_their_job_count(store):
+    """A run counts as an inspection done only with status ok (yunwei.store.COMPLETED_RUN_STATUSES):
+    one that reached its hosts but had a failed task, or that the runner's timeout ended, is listed
+    with its status in Chinese and never counted."""
+    add_run(store, local(2026, 11, 25, 9), HEALTHY)
+    add_run(store, local(2026, 11, 25, 13), HEALTHY, status="failed")
+    add_run(store, local(2026, 11, 25, 17), HEALTHY, status="timeout")
+    data = assemble.inspection_record(store, parse_period("day", "2026-11-25", SH))
+    assert [(r["counted"], r["status_label"], r["not_counted_reason"]) for r in data["runs"]] == [
+        (True, "完成", ""), (False, "失败", "未完成（失败）"), (False, "超时", "未完成（超时）")]
+    m = assemble.monthly(store, parse_period("month", "2026-11", SH), now=datetime(2026, 12, 5, tzinfo=timezone.utc),
+                         with_trends=False)
+    assert m["inspections"]["counted_runs"] == 1
+    assert [x["status_label"] for x in m["inspections"]["not_counted"]] == ["失败", "超时"]
+
+
 def test_empty_day_says_so(store):
     data = assemble.inspection_record(store, parse_period("day", "2026-11-20", SH))
     assert data["empty"] and data["runs"] == [] and data["totals"]["checks"] == 0

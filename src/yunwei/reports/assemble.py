@@ -96,14 +96,16 @@ def checks_of(store: Any, runs: Sequence[Any], period: Period, jobs: Sequence[st
 
 
 def run_verdict(run: Any, reached: set[str], unreachable: set[str]) -> tuple[bool, str]:
-    """Does ``run`` count as an inspection done? (counted, why not). Only a run that ran to its end
-    and reached at least one host counts; a run with no host, or reaching none, never does."""
+    """Does ``run`` count as an inspection done? (counted, why not). Only a run that did its job
+    (status ok: yunwei.store.COMPLETED_RUN_STATUSES) and reached at least one host counts; for a run
+    that ran to its end (ok or failed) with no host, or reaching none, that is the reason given."""
+    if run.status in cat.COMPLETED_RUN_STATUSES or run.status == "failed":
+        if not run.hosts:
+            return False, "清单中无主机"
+        if not reached:
+            return False, "未到达任何主机" if unreachable else "无巡检结果"
     if run.status not in cat.COMPLETED_RUN_STATUSES:
         return False, "未完成（" + cat.RUN_STATUS_LABEL.get(run.status, run.status) + "）"
-    if not run.hosts:
-        return False, "清单中无主机"
-    if not reached:
-        return False, "未到达任何主机" if unreachable else "无巡检结果"
     return True, ""
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from yunwei.catalogue import catalogue
+from yunwei.store import model as _store_model
 
 _CAT = catalogue()
 
@@ -19,17 +20,20 @@ _CAT = catalogue()
 INSPECTION_JOBS = ("inspect", "inspection")
 RESOURCE_JOBS = ("resources",)
 RESOURCE_PROFILES = ("resources",)
-HEIGHTENED_PROFILES = ("heightened",)
 BACKUP_JOBS = ("backup", "backup_verify")
 RESTORE_JOBS = ("restore_drill", "restore_test")
 
-# A run counts as an inspection done when it ran to its end (a failed task is an anomaly, not a missed run).
-COMPLETED_RUN_STATUSES = ("ok", "failed")
+# A run counts as an inspection done only when it did its job: the store's COMPLETED_RUN_STATUSES
+# (status ok). Failed (no host matched or reached, bad input, a task failed), interrupted and
+# timed-out runs never count; the records list them with why.
+COMPLETED_RUN_STATUSES = _store_model.COMPLETED_RUN_STATUSES
 
 STATUS_ORDER = {name: int(info["rank"]) for name, info in _CAT.statuses.items()}
 STATUS_LABEL: dict[str | None, str] = {**{name: info["label"] for name, info in _CAT.statuses.items()}, None: "无数据"}
 LIGHT: dict[str | None, str] = {**{name: info["light"] for name, info in _CAT.statuses.items()}, None: "—"}
-RUN_STATUS_LABEL = {"ok": "完成", "failed": "完成（有失败任务）", "running": "进行中", "interrupted": "中断"}
+RUN_STATUS_LABEL = {"ok": "完成", "failed": "失败", "running": "进行中", "interrupted": "中断", "timeout": "超时"}
+if set(RUN_STATUS_LABEL) != set(_store_model.RUN_STATUSES):  # every status the journal records, in Chinese
+    raise RuntimeError(f"reports: no label for run statuses {set(_store_model.RUN_STATUSES) - set(RUN_STATUS_LABEL)}")
 PROFILE_LABEL = {**{name: info["title"] for name, info in _CAT.profiles.items()}, "": ""}
 CATEGORY_LABEL = {name: info["title"] for name, info in _CAT.areas.items()}
 
@@ -67,9 +71,8 @@ TRENDS: tuple[Trend, ...] = (
 
 FS_USED_PCT = ("fs.used_pct",)
 FS_SIZE_BYTES = ("fs.size_bytes",)
-FS_USED_BYTES = ("fs.used_bytes",)
 DB_SIZE_BYTES = ("db.size_bytes",)
-for _name in FS_USED_PCT + FS_SIZE_BYTES + FS_USED_BYTES + DB_SIZE_BYTES:
+for _name in FS_USED_PCT + FS_SIZE_BYTES + DB_SIZE_BYTES:
     _CAT.metrics[_name]  # noqa: B018 - KeyError: not a metric any collector records
 
 # Availability per service: the checks that name the service in the catalogue (`service:`).
@@ -84,8 +87,6 @@ PATCH_CHECKS = _CAT.tagged("patch")
 
 # Hidden risks: a (check, host, instance) that was warn/crit on at least this many days of the period.
 RISK_MIN_DAYS = 3
-# Filesystems forecast to fill within this many days are a risk too: the warn limit of HOST-CAP-001.
-RISK_FS_DAYS = int(_CAT.thresholds["fs_days_full"].warn)
 
 
 def is_patch_check(check_id: str, category: str | None = None) -> bool:
