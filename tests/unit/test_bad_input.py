@@ -153,6 +153,20 @@ def test_run_refuses_unknown_profile(env, capsys):  # noqa: F811
     assert "unknown profile 'weekly'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("text", "key", "words"), [
+    ("- {name: a, start: 2027-02-30, end: 2027-03-02}\n", "heightened[0].start", "not a date"),
+    ("- {name: a, start: 2027-03-01, end: 2027-03-02, end: 2027-03-09}\n", "[0].end", "duplicate key"),
+])
+def test_report_windows_file_bad_input(tmp_path, text, key, words):
+    from yunwei.reports.windows import load_windows_file
+
+    path = tmp_path / "windows.yml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_windows_file(path)
+    assert info.value.source == str(path) and info.value.key == key and words in info.value.problem, info.value
+
+
 # -- thresholds ----------------------------------------------------------------------------------
 def test_threshold_validation_refuses_what_cannot_be_judged():
     cases = {

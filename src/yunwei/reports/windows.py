@@ -17,10 +17,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from yunwei.errors import InputError
 from yunwei.paths import project_root
+from yunwei.yamlfile import load_yaml
 
 
 @dataclass(frozen=True)
@@ -73,13 +72,9 @@ def parse_windows(data: Any, source: str) -> list[Window]:
 
 
 def load_windows_file(path: Path) -> list[Window]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(str(path), None, "no such file") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), None, f"not valid YAML: {exc}") from exc
-    return parse_windows(data, str(path))
+    """Windows from ``path``, read with the strict loader (duplicate keys, bad dates and bytes that
+    are not UTF-8 are an InputError naming the file)."""
+    return parse_windows(load_yaml(path, "windows file"), str(path))
 
 
 def load_schedule_plan() -> Any | None:
