@@ -42,6 +42,37 @@ def test_catalogue_loads_with_one_vocabulary():
     assert cat.thresholds["fs_days_full"].direction == "low" and cat.thresholds["fs_pct"].check == "HOST-FS-001"
 
 
+# What must not reach the client's prose (docs/reports.md: command syntax and configuration keys
+# only inside the parentheses the reports drop for print, yunwei.reports.humanise.client_text).
+OPERATOR_SYNTAX = re.compile(
+    r"[_=|*<>{}\[\]()]"                       # configuration keys, shell and SQL syntax
+    r"|(?:^|[\s，。；：、（])/\w"              # an absolute path
+    r"|\s--?[a-z]"                             # a command-line option
+    r"|\b(?:top|pidstat|iostat|iotop|vmstat|ps|du|ip|ss|dmesg|systemctl|journalctl|service|chronyc|apt-get|"
+    r"dnf|rpm|dpkg|find|ulimit|reload|restart|makestep|EXPLAIN)\b")
+
+
+def test_suggestions_keep_operator_syntax_in_parentheses():
+    from yunwei.reports.humanise import client_text
+
+    cat = catalogue()
+    texts = [(c.id, c.suggestion) for c in cat.checks.values() if c.suggestion]
+    texts += [(f"{c.id}.outcomes.{name}", o.suggestion) for c in cat.checks.values() for name, o in c.outcomes.items()
+              if o.suggestion]
+    texts += [(f"metrics.{name}.baseline", m.baseline_suggestion) for name, m in cat.metrics.items()
+              if m.baseline_suggestion]
+    assert len(texts) > 60
+    offenders = []
+    for where, text in texts:
+        shown = client_text(re.sub(r"\{(\w+)[^}]*\}", lambda m: "数据盘" if m[1] == "instance" else "1", text))
+        found = [m.group(0).strip() for m in OPERATOR_SYNTAX.finditer(shown)]
+        if found:
+            offenders.append(f"{where}: {found} in {shown!r}")
+    assert offenders == [], "\n".join(offenders)
+    # the operators keep the detail: it is in the catalogue, inside the parentheses
+    assert "du -xsh {instance}/* | sort -h" in cat.checks["HOST-FS-001"].suggestion
+
+
 def test_every_id_outcome_and_metric_in_the_code_is_in_the_catalogue():
     cat = catalogue()
     outcomes = {name for c in cat.checks.values() for name in c.outcomes}
