@@ -292,3 +292,20 @@ def test_synthetic_journal_speaks_the_catalogue(tmp_path):
         ("web01", "HOST-FS-001", "/srv/data", "warn"),  # 60 % + 1.5 a day passes 80 % on day 15
         ("web01", "WEB-HTTP-001", "https://www.example.gov.cn/", "crit"),  # 502 on day 5
         ("db01", "HOST-TIME-001", "", "warn")}  # 0.85 s off from day 2
+
+
+def test_synthetic_filesystem_fills_up_but_never_past_full(tmp_path):
+    """/srv/data keeps growing past crit for the risk and forecast tests, but stops at 99 %: a share of a
+    whole never reads 607 % in a synthetic year."""
+    from datetime import date
+
+    from yunwei.store import open_store
+    from yunwei_dev.synthetic import FS_FULL_PCT, make_journal
+
+    with open_store(tmp_path / "j.sqlite", reap=False) as store:
+        make_journal(store, start=date(2026, 1, 1), days=40, hosts=["web01"], checks_per_host=60, noise=0)
+        fs = [c for c in store.checks() if c.id == "HOST-FS-001" and c.instance == "/srv/data"]
+        used = [v for _t, v in store.metric_series("fs.used_pct", host="web01", instance="/srv/data")]
+    assert len(fs) == len(used) == 40
+    assert max(c.value for c in fs) == max(used) == FS_FULL_PCT < 100
+    assert [c.status for c in fs][-1] == "crit" and fs[-1].value == fs[-14].value == FS_FULL_PCT  # from day 27 on

@@ -7,7 +7,8 @@ inspection records; report tests therefore exercise real ids. Written through th
 write API (begin_run, write_batch, finish_run). Deterministic for a given seed. Built-in faults,
 so reports have something to say:
 
-* the first host's /srv/data (HOST-FS-001) grows 1.5 points a day from 60 % (warn from 80 %);
+* the first host's /srv/data (HOST-FS-001) grows 1.5 points a day from 60 % (warn from 80 %, crit
+  from 90 %) until it stays at 99 % (nobody clears it): a filesystem never holds more than it can;
 * the first web host's HTTP probe (WEB-HTTP-001) answers 502 in the first run of day 5 (1-based);
 * the first db host's clock (HOST-TIME-001) is 0.85 s off every day from day 2 on (warn);
 * a few random warns (``noise``) on checks judged by thresholds.
@@ -27,6 +28,7 @@ from yunwei.inspection.judge import check as judge_check
 from yunwei.store.model import Check, Metric, Run
 
 RUN_HOURS = (9, 13, 17)
+FS_FULL_PCT = 99.0  # where the growing /srv/data stops: a share of a whole never passes 100 %
 SITE = "https://www.example.gov.cn/"
 
 # instances per kind of instance (the catalogue's `instance`), per area where they differ
@@ -147,7 +149,7 @@ def make_journal(store: Any, *, start: date, days: int, runs_per_day: int = 1, h
             store.begin_run(run)
             cs: list[Check] = []
             ms: list[Metric] = []
-            fs_data = 60.0 + 1.5 * d
+            fs_data = min(60.0 + 1.5 * d, FS_FULL_PCT)
             for hi, host in enumerate(names):
                 t = started + timedelta(seconds=5 + hi)
                 for base in per_host[host]:
