@@ -186,6 +186,22 @@ def test_the_collection_link_target_is_reviewed(env, tmp_path):  # noqa: F811
     refused_execute(req, r"digest differs.*yunwei/ops/plugins/modules/m\.py")
 
 
+def test_the_yunwei_package_the_plugins_import_is_reviewed(env, tmp_path, monkeypatch):  # noqa: F811
+    """Since issue 12 the check catalogue, the judge and the journal live in the yunwei package the
+    collection's plugins import, not under plugins/: a change to it after approval is refused.
+    (The package location is the one thing faked: the real one is this checkout's src/yunwei.)"""
+    from yunwei.review import digest
+
+    package = tmp_path / "site" / "yunwei"
+    (package / "catalogue" / "data").mkdir(parents=True)
+    (package / "catalogue" / "data" / "vocabulary.yml").write_text("statuses: {}\n")
+    assert digest.package_dir() == Path(__file__).resolve().parents[2] / "src" / "yunwei"
+    monkeypatch.setattr(digest, "package_dir", lambda: package)
+    req = approved(env)
+    (package / "catalogue" / "data" / "vocabulary.yml").write_text("statuses: {ok: {rank: 9}}\n")
+    refused_execute(req, r"digest differs.*site/yunwei/catalogue/data/vocabulary\.yml")
+
+
 # -- 3. read-only jobs that change hosts -------------------------------------------------------
 
 @pytest.mark.parametrize("how", ["copy", "hard link"])

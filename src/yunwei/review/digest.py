@@ -5,6 +5,8 @@ it (group_vars, host_vars, roles, library, module_utils, *_plugins, collections,
 tasks/vars/files/templates/handlers); every file under playbooks/, roles/, plugins/ and meta/,
 galaxy.yml (the collection version) and ansible.cfg of the collection root; the collections on the
 collection path yunwei sets (``.collections/``, each link *and* its target's content); the
+``yunwei`` package the collection's plugins import on the controller (docs/packaging.md: the
+journal, the check catalogue and the judge live there, not under plugins/); the
 inventory (a folder, or a file with the group_vars/host_vars beside it); the ansible-core and
 ansible versions; the limit and the extra vars.
 
@@ -25,6 +27,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import yunwei
 from yunwei.errors import InputError
 from yunwei.jobs import Job
 from yunwei.paths import project_root
@@ -118,6 +121,12 @@ def _collections(m: _Manifest) -> None:
                 m.add(coll)
 
 
+def package_dir() -> Path:
+    """The ``yunwei`` package the job's plugins import: this one, as the runner starts
+    ansible-playbook from this Python's environment (runner/env.py)."""
+    return Path(yunwei.__file__).resolve().parent
+
+
 def manifest(job: Job) -> dict[str, str]:
     from yunwei.config import admin_config
 
@@ -134,6 +143,7 @@ def manifest(job: Job) -> dict[str, str]:
     for f in CONTENT_FILES:
         m.add(root / f)
     _collections(m)
+    m.add(package_dir())
     inventory = job.inventory_path()
     m.add(inventory)
     if inventory.is_file():
