@@ -30,7 +30,8 @@ options:
     description:
       - Store path (SQLite) or URL (C(postgresql://...), C(sqlite:///abs/path)).
       - Default C(journal.sqlite) in yunwei's state directory, never the working directory -
-        E(YUNWEI_VAR) if set; else C(var/) of the checkout when the C(yunwei) package runs from one;
+        E(YUNWEI_VAR) if set; else in admin mode (C(/etc/yunwei/yunwei.yml)) the operator's
+        C($XDG_STATE_HOME/yunwei); else C(var/) of the checkout when the C(yunwei) package runs from one;
         else C(/var/lib/yunwei) as root, C($XDG_DATA_HOME/yunwei) (C(~/.local/share/yunwei)) otherwise.
         Without a configured store the callback says where it records.
     type: str
