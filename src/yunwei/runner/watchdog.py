@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+from yunwei.procfs import pid_stat
+
 
 def _procs() -> list[tuple[int, str]]:
     """(pid, state) of every process, from /proc."""
@@ -25,13 +27,9 @@ def _procs() -> list[tuple[int, str]]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[-1].split()
-        if fields:
-            out.append((int(entry.name), fields[0]))
+        stat = pid_stat(entry.name)
+        if stat is not None and stat[1]:
+            out.append((int(entry.name), stat[1][0]))
     return out
 
 
