@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+from copy import copy
 from pathlib import Path
 from typing import Any
 
@@ -101,18 +102,29 @@ def _table_sheet(wb: Workbook, doc: dict[str, Any], b: dict[str, Any]) -> None:
     sc = b.get("status_col")
     widths = _widths(ts, b["columns"], b["rows"])
     wrap = [w >= WRAP_AT for w in widths]
+    # Setting border, font, alignment on every cell makes openpyxl hash each style object per cell
+    # (seconds for a register of a few thousand rows); each distinct combination is built once and
+    # its style ids copied to the other cells.
+    styles: dict[tuple[Any, ...], Any] = {}
     for r, row in enumerate(b["rows"], start=2):
         for i, value in enumerate(row):
             fmt = formats[i] if i < len(formats) else None
             cell = ts.cell(r, i + 1, _value(value, fmt))
+            numfmt = (NUMBER_FORMATS[fmt] if isinstance(value, (int, float)) and not isinstance(value, bool)
+                      and fmt in NUMBER_FORMATS else None)
+            fill = FILLS.get(str(value)) if (i == sc or value in ("绿", "黄", "红")) else None
+            key = (numfmt, bool(i < len(wrap) and wrap[i]), str(value) if fill is not None else None)
+            if key in styles:
+                cell._style = copy(styles[key])
+                continue
             cell.border = BORDER
             cell.font = normal
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and fmt in NUMBER_FORMATS:
-                cell.number_format = NUMBER_FORMATS[fmt]
-            cell.alignment = Alignment(vertical="top", wrap_text=bool(i < len(wrap) and wrap[i]))
-            fill = FILLS.get(str(value)) if (i == sc or value in ("绿", "黄", "红")) else None
+            if numfmt:
+                cell.number_format = numfmt
+            cell.alignment = Alignment(vertical="top", wrap_text=key[1])
             if fill is not None:
                 cell.fill = fill
+            styles[key] = copy(cell._style)
     ts.freeze_panes = "A2"
     ts.auto_filter.ref = ts.dimensions
     _print_setup(ts, doc, title_rows="1:1", landscape=sum(widths) > 100)
@@ -163,6 +175,8 @@ def render(doc: dict[str, Any], dirs: list[Path]) -> bytes:
                  merge=True)
         elif t == "chart":
             charts.append(b)
+        elif t == "table" and b.get("only") == "print":  # the XLSX carries these rows in another sheet
+            line(f"{b['title']}：见工作表「{b['see']}」" if b["rows"] else f"{b['title']}：{b['empty']}")
         elif t == "table":
             line(f"{b['title']}：见工作表「{b['sheet']}」" if b["rows"] else f"{b['title']}：{b['empty']}")
             if b["rows"]:

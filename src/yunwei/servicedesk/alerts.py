@@ -29,7 +29,7 @@ from yunwei.servicedesk.config import ServiceDeskConfig, load_config
 from yunwei.servicedesk.fold import fold
 from yunwei.servicedesk.model import GRADES, TICKET, Event, Ticket
 
-REPORTER = "监控告警（Alertmanager）"
+REPORTER = "监控系统"
 SOURCE = "alert payload"
 
 

@@ -227,6 +227,17 @@ def get_feedback(store: Any, item_id: str) -> FeedbackItem:
     return f
 
 
+def items_at(store: Any, until: float) -> list[FeedbackItem]:
+    """Every item created before ``until`` as it stood then (its events before ``until`` folded)."""
+    import json
+
+    per: dict[str, list[Event]] = {}
+    for r in store.query("SELECT ref, id, seq, time, operator, kind, data FROM service_events WHERE subject = ? AND "
+                         "time < ? ORDER BY ref, seq", (FEEDBACK, until)):
+        per.setdefault(r[0], []).append(Event(int(r[2]), float(r[3]), r[4], r[5], json.loads(r[6] or "{}"), int(r[1])))
+    return sorted((fold_feedback(ref, evs) for ref, evs in per.items()), key=lambda f: (f.created_at, f.id))
+
+
 def week_changes(store: Any, since: float, until: float) -> list[tuple[str, Event]]:
     """(item id, event) of every feedback event in [since, until), oldest first."""
     import json

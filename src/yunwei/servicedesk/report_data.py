@@ -25,7 +25,7 @@ from yunwei.reports import humanise as hz
 from yunwei.reports.periods import Period, client_tz, parse_period
 from yunwei.servicedesk import store as sd
 from yunwei.servicedesk.config import ServiceDeskConfig, load_config
-from yunwei.servicedesk.model import CHANNELS, CLOCKS, FEEDBACK_STATES, GRADES, STATES, Ticket
+from yunwei.servicedesk.model import CHANNELS, CLOCKS, FEEDBACK_CLOSED, FEEDBACK_STATES, GRADES, STATES, Ticket
 
 QUANTILE_METHOD = "时长为申告（故障开始）至响应、解决或到场的间隔；中位数与 P90 为精确分位数（线性插值）。"
 YEAR_BREACH_ROWS = 30   # a quarter or a year lists the longest overruns; months list every breach
@@ -71,8 +71,8 @@ def person(contract: Any, name: str) -> str:
 
 
 # ----------------------------------------------------------------------------- per ticket
-def clock_text(t: Ticket, end: float, tz: Any) -> tuple[str, bool]:
-    """The clocks of one ticket in one line (达标 / 超时 N / 进行中), and whether any is breached."""
+def clock_lines(t: Ticket, end: float, tz: Any) -> tuple[list[str], bool]:
+    """The clocks of one ticket, one line each (达标 / 超时 N / 计时中), and whether any is breached."""
     parts, breached = [], False
     for c in t.clocks:
         if c.cancelled is not None and not c.breached:
@@ -80,37 +80,52 @@ def clock_text(t: Ticket, end: float, tz: Any) -> tuple[str, bool]:
         label = f"{CLOCKS[c.kind]}≤{hz.duration_text(c.seconds)}"
         if c.breached:
             over = (c.stopped if c.stopped is not None else c.cancelled) - c.due  # type: ignore[operator]
-            parts.append(f"{label}：超时 {_dur(over)}")
+            parts.append(f"{label} 超时 {_dur(over)}")
             breached = True
         elif c.stopped is not None:
-            parts.append(f"{label}：达标")
+            parts.append(f"{label} 达标")
         elif c.due < end:
-            parts.append(f"{label}：已超时 {_dur(end - c.due)}，未完成")
+            parts.append(f"{label} 已超时 {_dur(end - c.due)}，未完成")
             breached = True
         else:
-            parts.append(f"{label}：计时中（截止 {_local(c.due, tz, '%m-%d %H:%M')}）")
-    return "；".join(parts) or "—", breached
+            parts.append(f"{label} 计时中（截止 {_local(c.due, tz, '%m-%d %H:%M')}）")
+    return parts or ["—"], breached
+
+
+def timeline(t: Ticket, tz: Any) -> str:
+    """响应 / 到场 / 解决 with the time taken, one line each; the day is shown when it is not the day
+    of the report."""
+    day = _local(t.opened_at, tz, "%m-%d")
+    out = []
+    for label, ts in (("响应", t.responded_at), ("到场", t.onsite_at), ("解决", t.resolved_at)):
+        if ts is None:
+            continue
+        when = _local(ts, tz, "%m-%d %H:%M")
+        when = when[6:] if when.startswith(day) else when
+        out.append(f"{label} {when}（{_dur(ts - t.opened_at)}）")
+    return "\n".join(out) or "未响应"
 
 
 def ticket_row(t: Ticket, tz: Any, end: float, contract: Any = None) -> dict[str, Any]:
-    clocks, breached = clock_text(t, end, tz)
+    lines, breached = clock_lines(t, end, tz)
     notes = []
     for g in t.grades:
         notes.append(f"{_local(g['time'], tz, '%m-%d %H:%M')} 级别由{GRADES[g['from']]}调整为{GRADES[g['to']]}：{g['reason']}")
     for c in t.corrections:
         notes.append(f"{_local(c['time'], tz, '%m-%d %H:%M')} 更正{c['field']}为 {_local(c['to'], tz)}：{c['reason']}")
-    if t.alert:
-        a = t.alert
-        notes.append("监控告警" + (f" {a.get('name')}" if a.get("name") else "") + "，" +
-                     ("已恢复（" + _local(a.get("ends_at"), tz, "%m-%d %H:%M") + "）" if a.get("status") == "resolved"
-                      else "告警持续中"))
     if t.breach_reason:
         notes.append(f"超时原因：{t.breach_reason}")
+    alert = ""
+    if t.alert:
+        a = t.alert
+        alert = (f"告警 {a.get('name') or ''} {_local(a.get('starts_at'), tz, '%m-%d %H:%M')} 开始，" +
+                 (f"{_local(a.get('ends_at'), tz, '%m-%d %H:%M')} 恢复" if a.get("status") == "resolved" else "告警持续中"))
     return {
         "id": t.id, "grade": t.grade, "grade_label": GRADES[t.grade], "channel": t.channel,
         "channel_label": CHANNELS[t.channel], "reporter": t.reporter, "contact": t.contact, "host": t.host,
         "title": t.title, "description": t.description, "state": t.state, "state_label": STATES[t.state],
-        "opened": _local(t.opened_at, tz), "registered": _local(t.registered_at, tz),
+        "opened": _local(t.opened_at, tz), "opened_short": _local(t.opened_at, tz, "%m-%d %H:%M"),
+        "registered": _local(t.registered_at, tz), "timeline": timeline(t, tz),
         "registered_by": person(contract, t.opened_by),
         "responded": _local(t.responded_at, tz), "response_time": _dur(t.responded_at - t.opened_at)
         if t.responded_at is not None else "",
@@ -119,7 +134,8 @@ def ticket_row(t: Ticket, tz: Any, end: float, contract: Any = None) -> dict[str
         if t.resolved_at is not None else "",
         "closed": _local(t.closed_at, tz), "assignee": person(contract, t.assignee),
         "cause": t.cause, "action": t.action, "result": t.result, "confirmation": t.confirmation,
-        "clocks": clocks, "breached": breached, "notes": "；".join(notes),
+        "clocks": "；".join(lines), "clock_lines": "\n".join(lines), "breached": breached, "notes": "；".join(notes),
+        "alert": alert,
     }
 
 
@@ -232,7 +248,7 @@ def breaches(store: Any, since: float, until: float, end: float, tz: Any, contra
     return (out[:limit] if limit else out), total
 
 
-def satisfaction(store: Any, first_month: str, last_month: str) -> dict[str, Any]:
+def satisfaction(store: Any, first_month: str, last_month: str, low: int = LOW_SCORE) -> dict[str, Any]:
     from yunwei.servicedesk.feedback import followups
 
     rows = followups(store, since_month=first_month, until_month=last_month)
@@ -245,7 +261,7 @@ def satisfaction(store: Any, first_month: str, last_month: str) -> dict[str, Any
             "satisfied_pct": round(100.0 * sum(1 for f in rows if f.score >= 4) / n, 1) if n else None,
             "distribution": [{"score": s, "count": c} for s, c in dist.items()],
             "low": [{"month": f.month, "requester": f.requester, "ticket": f.ticket_id, "score": f.score,
-                     "remarks": f.remarks or "—"} for f in rows if f.score <= LOW_SCORE]}
+                     "remarks": f.remarks or "—"} for f in rows if f.score <= low], "low_max": low}
 
 
 def feedback_figures(store: Any, since: float, until: float) -> dict[str, Any]:
@@ -278,7 +294,8 @@ def service_section(store: Any, period: Period, *, now: datetime | None = None, 
         "open_at_end": sum(r["open"] for r in by_grade),
         "carried_in": _carried(store, since), "clocks": clock_stats(store, since, until, end, config),
         "breaches": breach_rows, "breached_tickets": breached, "breach_list_limited": limit is not None and breached > 0,
-        "satisfaction": satisfaction(store, first, last), "feedback": feedback_figures(store, since, until),
+        "satisfaction": satisfaction(store, first, last, LOW_SCORE if limit is None else LOW_SCORE - 1),
+        "feedback": feedback_figures(store, since, until),
         "months": months, "clock_source": config.source, "method": QUANTILE_METHOD,
         "clock_rules": _clock_rules(config),
     }
@@ -335,8 +352,9 @@ def register(store: Any, period: Period, *, now: datetime | None = None, config:
     data = {
         "kind": "tickets", "title": "故障申告登记表", "period": period_info(period), "rows": rows, "carried": carried,
         "by_grade": by_grade, "by_channel": counts_by(store, "channel", since, until, end),
-        "totals": {"tickets": len(rows), "closed": sum(1 for r in rows if r["state"] == "closed"),
-                   "open": sum(1 for r in rows if r["state"] != "closed"),
+        # closed / open as at the end of the period (or now), like the tables by grade and channel
+        "totals": {"tickets": len(rows), "closed": sum(r["closed"] for r in by_grade),
+                   "open": sum(r["open"] for r in by_grade),
                    "breached": sum(1 for r in rows if r["breached"]), "carried": len(carried)},
         "clock_rules": _clock_rules(config), "empty": not rows and not carried,
     }
@@ -353,15 +371,17 @@ def feedback_week(store: Any, period: Period, *, now: datetime | None = None, co
     now = now or datetime.now(timezone.utc)
     since, until = _ts(period.since), _ts(period.until)
     tz = period.tz
-    new = fb.list_feedback(store, since=since, until=until)
+    items = fb.items_at(store, until)  # as they stood at the end of the week
+    by_id = {f.id: f for f in items}
+    new = [f for f in items if f.created_at >= since]
     moved: dict[str, list[str]] = defaultdict(list)
     for ref, e in fb.week_changes(store, since, until):
         if e.kind == "state":
             d = e.data
             moved[ref].append(f"{_local(e.time, tz, '%m-%d')} {FEEDBACK_STATES[d['state']]}"
                               + (f"（{d['plan']}）" if d.get("plan") else "") + (f"：{d['note']}" if d.get("note") else ""))
-    changed = [sd.get_feedback(store, ref) for ref in moved]
-    open_items = fb.list_feedback(store, open_only=True, until=until)
+    changed = [by_id[ref] for ref in moved if ref in by_id]
+    open_items = [f for f in items if f.state not in FEEDBACK_CLOSED]
 
     def row(f: Any) -> dict[str, Any]:
         return {"id": f.id, "created": _local(f.created_at, tz), "title": f.title, "requester": f.requester or "—",
@@ -369,11 +389,11 @@ def feedback_week(store: Any, period: Period, *, now: datetime | None = None, co
                 "note": f.note or "—", "ticket": f.ticket_id or "—", "moves": "；".join(moved.get(f.id, [])) or "—"}
 
     counts = {s: 0 for s in FEEDBACK_STATES}
-    for r in store.query("SELECT state, COUNT(*) FROM feedback WHERE created_at < ? GROUP BY state", [until]):
-        counts[r[0]] = int(r[1])
+    for f in items:
+        counts[f.state] += 1
     data = {
         "kind": "feedback", "title": "需求反馈周汇总", "period": period_info(period),
-        "new": [row(f) for f in new], "changed": [row(f) for f in changed if f is not None],
+        "new": [row(f) for f in new], "changed": [row(f) for f in changed],
         "open": [row(f) for f in open_items],
         "figures": {**feedback_figures(store, since, until), "by_state": counts},
         "empty": not new and not moved and not open_items,
@@ -383,13 +403,30 @@ def feedback_week(store: Any, period: Period, *, now: datetime | None = None, co
     return data
 
 
+def state_at(t: Ticket, end: float) -> str:
+    """The state a ticket was in at ``end`` (from its milestone times)."""
+    for state, ts in (("closed", t.closed_at), ("resolved", t.resolved_at), ("acked", t.responded_at)):
+        if ts is not None and ts <= end:
+            return state
+    return "new"
+
+
 def day_tickets(store: Any, period: Period, *, now: datetime | None = None, contract: Any = None) -> list[dict[str, Any]]:
-    """Tickets open at some moment of the day: registered that day, or registered before and not yet closed."""
+    """Tickets open at some moment of the day: registered that day, or registered before and closed
+    that day or later; their state and handling as at the end of the day."""
     now = now or datetime.now(timezone.utc)
     since, until = _ts(period.since), _ts(period.until)
     end = min(until, _ts(now))
-    rows = _tickets(store, "opened_at < ? AND (closed_at IS NULL OR closed_at >= ?)", [until, since])
-    return [ticket_row(t, period.tz, end, contract) | {"today": t.opened_at >= since} for t in rows]
+    out = []
+    for t in _tickets(store, "opened_at < ? AND (closed_at IS NULL OR closed_at >= ?)", [until, since]):
+        row = ticket_row(t, period.tz, end, contract)
+        state = state_at(t, end)
+        done = t.resolved_at is not None and t.resolved_at <= end
+        row.update({"today": t.opened_at >= since, "state": state, "state_label": STATES[state],
+                    "progress": f"{t.action}；{t.result}" if done else
+                    (f"处理中（{row['assignee']}）" if state == "acked" else "待响应")})
+        out.append(row)
+    return out
 
 
 def as_json(data: Any) -> str:
