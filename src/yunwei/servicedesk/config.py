@@ -169,8 +169,8 @@ def config_path() -> Path | None:
         if os.environ.get(ENV_VAR):
             raise InputError(f"${ENV_VAR}", None, f"not honoured: {admin.path} decides the service desk's "
                                                   "clocks (admin mode); unset it")
-        if admin.service_desk is not None:
-            return admin.service_desk
+        if admin.service_desk is not None:  # checked again now: the configuration is cached
+            return require_trusted(admin.service_desk, str(admin.path), "service_desk")
         if repo.is_file():
             return require_trusted(repo, str(repo), None)
         return None
