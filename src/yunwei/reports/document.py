@@ -9,9 +9,7 @@ audit_anchor, properties}``. Blocks are plain dicts:
 * ``{"type": "table", "title", "sheet", "columns", "rows", "formats"?, "status_col"?, "empty",
   "only"?}`` - ``formats`` per column: ``pct`` (a percentage number), ``int``, ``num``, or None
   (text); ``only: "xlsx"`` keeps a bulky annex out of the printed formats (they say where it is);
-  ``only: "print"`` (with ``see``: a sheet name) keeps a printed layout of rows out of the XLSX,
-  which has them, one column per field, in the sheet ``see``; ``fractions`` (optional): relative column
-  widths in DOCX instead of widths from the content
+  ``fractions`` (optional): relative column widths in DOCX instead of widths from the content
 * ``{"type": "chart", "title", "png"}`` (PNG bytes)
 
 ``audit_anchor`` is the hook for the audit log's head (count and hash) printed in the footer of

@@ -13,6 +13,7 @@ Layout template: ``report.xlsx`` or ``<kind>.xlsx`` in the template directories;
 from __future__ import annotations
 
 import io
+import math
 import re
 from copy import copy
 from pathlib import Path
@@ -38,6 +39,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 MAX_CELL = 32767  # Excel's limit on the characters of one cell
 NUMBER_FORMATS = {"pct": "0.00%", "int": "0", "num": "0.00"}
 WRAP_AT = 36     # characters: longer text columns wrap at this width
+LINE_PT = 14     # points per printed line (宋体 11)
 
 
 def _value(value: Any, fmt: str | None = None) -> Any:
@@ -52,6 +54,12 @@ def _value(value: Any, fmt: str | None = None) -> Any:
     return text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…"
 
 
+def _lines(text: str, width: float) -> int:
+    """Printed lines of a wrapped cell ``width`` characters wide."""
+    per = max(1.0, width - 1)
+    return sum(max(1, math.ceil(display_width(line) / per)) for line in text.split("\n"))
+
+
 def _sheet_name(wb: Workbook, name: str) -> str:
     base = "".join("_" if ch in INVALID else ch for ch in name)[:28] or "表"
     out, i = base, 2
@@ -64,7 +72,8 @@ def _sheet_name(wb: Workbook, name: str) -> str:
 def _widths(ws: Any, columns: list[str], rows: list[list[Any]]) -> list[float]:
     out = []
     for i, c in enumerate(columns, start=1):
-        w = max([display_width(str(c))] + [display_width(str(r[i - 1])) for r in rows[:500] if i - 1 < len(r)])
+        w = max([display_width(str(c))] + [display_width(line) for r in rows[:500] if i - 1 < len(r)
+                                            for line in str(r[i - 1]).split("\n")])
         width = min(WRAP_AT, max(8, w + 2))
         ws.column_dimensions[get_column_letter(i)].width = width
         out.append(width)
@@ -101,12 +110,20 @@ def _table_sheet(wb: Workbook, doc: dict[str, Any], b: dict[str, Any]) -> None:
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     sc = b.get("status_col")
     widths = _widths(ts, b["columns"], b["rows"])
-    wrap = [w >= WRAP_AT for w in widths]
+    heads = max(_lines(str(c), w) for c, w in zip(b["columns"], widths))
+    if heads > 1:
+        ts.row_dimensions[1].height = LINE_PT * heads + 2
+    # long text wraps at the column width; a cell of several lines (a register's timeline) always
+    multiline = [any("\n" in str(r[i]) for r in b["rows"][:500] if i < len(r)) for i in range(len(widths))]
+    wrap = [w >= WRAP_AT or m for w, m in zip(widths, multiline)]
     # Setting border, font, alignment on every cell makes openpyxl hash each style object per cell
     # (seconds for a register of a few thousand rows); each distinct combination is built once and
     # its style ids copied to the other cells.
     styles: dict[tuple[Any, ...], Any] = {}
     for r, row in enumerate(b["rows"], start=2):
+        lines = max((_lines(str(v), widths[i]) for i, v in enumerate(row) if i < len(wrap) and wrap[i]), default=1)
+        if lines > 1:  # LibreOffice does not fit row heights when it opens the file: say how many lines
+            ts.row_dimensions[r].height = LINE_PT * lines + 2
         for i, value in enumerate(row):
             fmt = formats[i] if i < len(formats) else None
             cell = ts.cell(r, i + 1, _value(value, fmt))
@@ -175,8 +192,6 @@ def render(doc: dict[str, Any], dirs: list[Path]) -> bytes:
                  merge=True)
         elif t == "chart":
             charts.append(b)
-        elif t == "table" and b.get("only") == "print":  # the XLSX carries these rows in another sheet
-            line(f"{b['title']}：见工作表「{b['see']}」" if b["rows"] else f"{b['title']}：{b['empty']}")
         elif t == "table":
             line(f"{b['title']}：见工作表「{b['sheet']}」" if b["rows"] else f"{b['title']}：{b['empty']}")
             if b["rows"]:

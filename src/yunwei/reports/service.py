@@ -11,7 +11,7 @@ from yunwei.reports.document import _doc, _h, _p, _table
 from yunwei.servicedesk.model import FEEDBACK_STATES
 
 # relative widths of the printed register (landscape): short columns keep their text on one line
-REGISTER_WIDTHS = [1.05, 0.95, 0.8, 1.15, 0.8, 1.55, 1.75, 0.55, 1.55, 1.75, 1.55]
+REGISTER_WIDTHS = [1.3, 0.95, 0.8, 1.15, 0.8, 1.5, 1.7, 0.55, 1.5, 1.7, 1.5]
 REGISTER_COLUMNS = ["编号", "申告时间", "渠道", "申告人\n联系方式", "级别", "故障现象（主机）", "响应、到场、解决\n（用时）",
                     "处理人", "原因及处理措施", "处理结果\n用户确认", "时限"]
 
@@ -62,13 +62,12 @@ def tickets_register(data: dict[str, Any], contract: Any, **_: Any) -> dict[str,
     blocks.append(_p("合同响应时限：" + "；".join(data["clock_rules"]) + "。时长自申告时间（监控告警为告警开始时间）起算。"))
     blocks.append(_h("二、故障申告登记"))
     blocks.append(_table("故障申告登记", "登记表", REGISTER_COLUMNS, [_register_row(r) for r in data["rows"]],
-                         empty="本期无故障申告。", only="print") | {"see": "明细", "fractions": REGISTER_WIDTHS})
-    blocks.append(_annex(data["rows"], "故障申告明细", "明细"))
+                         empty="本期无故障申告。") | {"fractions": REGISTER_WIDTHS})
+    blocks.append(_annex(data["rows"] + data["carried"], "故障申告明细（每项一列，含上期结转）", "明细"))
     blocks.append(_h("三、上期结转工单"))
     blocks.append(_table("上期结转工单（本期初尚未关闭）", "上期结转", REGISTER_COLUMNS,
-                         [_register_row(r) for r in data["carried"]], empty="无上期结转工单。", only="print")
-                  | {"see": "上期结转明细", "fractions": REGISTER_WIDTHS})
-    blocks.append(_annex(data["carried"], "上期结转明细", "上期结转明细"))
+                         [_register_row(r) for r in data["carried"]], empty="无上期结转工单。")
+                  | {"fractions": REGISTER_WIDTHS})
     notes = [r for r in data["rows"] + data["carried"] if r["notes"]]
     if notes:
         blocks.append(_h("四、说明"))
