@@ -127,7 +127,7 @@ def make_tickets(store: Any, *, first: date = date(2026, 1, 1), days: int = 365,
     counts: dict[str, int] = {}
     for i in range(days):
         day = first + timedelta(days=i)
-        k = max(0, int(rng.gauss(per_day, per_day ** 0.5)))
+        k = max(0, round(rng.gauss(per_day, per_day ** 0.5)))
         for j, opened in enumerate(sorted(_opened(rng, day) for _ in range(k))):
             if opened > now_ts:
                 break
