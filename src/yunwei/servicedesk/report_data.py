@@ -14,7 +14,6 @@ prints (a month's register, a month's breaches, a capped list for a year) are lo
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import defaultdict
 from datetime import datetime, timezone

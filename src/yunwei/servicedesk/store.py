@@ -152,27 +152,21 @@ def insert_event(cur: Any, store: Any, subject: str, ref: str, e: Event) -> int:
 
 def save_ticket(cur: Any, store: Any, t: Ticket, expected: int) -> None:
     """Insert (``expected`` 0) or update the row under the version guard."""
-    row = ticket_row(t)
-    if expected == 0:
-        cur.execute(store.sql(f"INSERT INTO tickets ({', '.join(TICKET_COLS)}) VALUES "
-                              f"({', '.join('?' for _ in TICKET_COLS)})"), row)
-        return
-    sets = ", ".join(f"{c} = ?" for c in TICKET_COLS[1:])
-    cur.execute(store.sql(f"UPDATE tickets SET {sets} WHERE id = ? AND version = ?"), (*row[1:], t.id, expected))
-    if cur.rowcount != 1:
-        raise Stale(t.id)
+    _save(cur, store, "tickets", TICKET_COLS, ticket_row(t), expected)
 
 
 def save_feedback(cur: Any, store: Any, f: FeedbackItem, expected: int) -> None:
-    row = feedback_row(f)
+    _save(cur, store, "feedback", FEEDBACK_COLS, feedback_row(f), expected)
+
+
+def _save(cur: Any, store: Any, table: str, cols: tuple[str, ...], row: tuple[Any, ...], expected: int) -> None:
     if expected == 0:
-        cur.execute(store.sql(f"INSERT INTO feedback ({', '.join(FEEDBACK_COLS)}) VALUES "
-                              f"({', '.join('?' for _ in FEEDBACK_COLS)})"), row)
+        cur.execute(store.sql(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"), row)
         return
-    sets = ", ".join(f"{c} = ?" for c in FEEDBACK_COLS[1:])
-    cur.execute(store.sql(f"UPDATE feedback SET {sets} WHERE id = ? AND version = ?"), (*row[1:], f.id, expected))
+    sets = ", ".join(f"{c} = ?" for c in cols[1:])
+    cur.execute(store.sql(f"UPDATE {table} SET {sets} WHERE id = ? AND version = ?"), (*row[1:], row[0], expected))
     if cur.rowcount != 1:
-        raise Stale(f.id)
+        raise Stale(row[0])
 
 
 def write(store: Any, step: Callable[[Any, float], Written]) -> Written:
