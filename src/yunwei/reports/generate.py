@@ -184,6 +184,18 @@ def generate_bundle(store: Any, period: Period, opts: Options) -> list[Path]:
         files = generate("resource-record", store, wp, opts, out_dir=folder / "resource-records")
         written += files
         lines.append((f"{wp.label} 资源巡检记录", "", files))
+    from yunwei.servicedesk.report_data import feedback_week
+
+    for wp in weeks_of(period):
+        if feedback_week(store, wp, now=opts.now)["empty"]:
+            lines.append((f"{wp.label} 需求反馈周汇总", "本周无需求反馈", []))
+            continue
+        files = generate("feedback", store, wp, opts, out_dir=folder / "feedback")
+        written += files
+        lines.append((f"{wp.label} 需求反馈周汇总", "", files))
+    files = generate("tickets", store, period, opts, out_dir=folder)
+    written += files
+    lines.insert(0, (f"{period.label} 故障申告登记表", "", files))
     files = generate("monthly", store, period, opts, out_dir=folder)
     written += files
     lines.insert(0, (f"{period.label} 系统运行月度总结报告", "", files))
