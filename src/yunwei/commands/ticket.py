@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from yunwei import ui
@@ -228,7 +229,7 @@ def _cmd_alert(args: argparse.Namespace) -> int:
     from yunwei.servicedesk import alerts
 
     try:
-        raw = sys.stdin.read() if args.file in (None, "-") else open(args.file, encoding="utf-8").read()
+        raw = sys.stdin.read() if args.file in (None, "-") else Path(args.file).read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(args.file, None, f"cannot read: {exc}") from None
     with _store(args) as store:
