@@ -29,6 +29,7 @@ from yunwei.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from report_journals import contract, is_a4, keep_pngs, pdf_info, year_journal  # noqa: E402
+from service_journals import make_tickets  # noqa: E402
 
 ROOT = project_root()
 BIN = Path(sys.executable).parent
@@ -39,7 +40,8 @@ pytestmark = pytest.mark.skipif(not all(NEEDS), reason="needs LibreOffice and po
 YEAR_NOW = datetime(2027, 1, 10, tzinfo=timezone.utc)
 YEAR_CASES = [("inspection-record", "day", "2026-06-10"), ("health-daily", "day", "2026-06-10"),
               ("resource-record", "week", "2026-W24"), ("monthly", "month", "2026-06"),
-              ("quarterly", "quarter", "2026-Q3"), ("annual", "year", "2026")]
+              ("quarterly", "quarter", "2026-Q3"), ("annual", "year", "2026"),
+              ("tickets", "month", "2026-06"), ("feedback", "week", "2026-W24")]
 MAX_PAGES = {"inspection-record": 12, "health-daily": 6}
 QUIET = {"cpu_pct": {"warn": 101, "crit": 101}, "iowait_pct": {"warn": 101, "crit": 101},
          "load_per_core": {"warn": 1000, "crit": 1000}, "disk_util_pct": {"warn": 101, "crit": 101}}
@@ -51,7 +53,8 @@ def _lab_cases() -> list[tuple[str, str, str]]:
     iso = d.isocalendar()
     return [("inspection-record", "day", d.isoformat()), ("health-daily", "day", d.isoformat()),
             ("resource-record", "week", f"{iso[0]}-W{iso[1]:02d}"), ("monthly", "month", f"{d:%Y-%m}"),
-            ("quarterly", "quarter", f"{d.year}-Q{(d.month - 1) // 3 + 1}"), ("annual", "year", str(d.year))]
+            ("quarterly", "quarter", f"{d.year}-Q{(d.month - 1) // 3 + 1}"), ("annual", "year", str(d.year)),
+            ("tickets", "month", f"{d:%Y-%m}"), ("feedback", "week", f"{iso[0]}-W{iso[1]:02d}")]
 
 
 def _render(store_path: Path, cases, out: Path, opts: gen.Options) -> dict[str, dict[str, Path]]:
@@ -80,6 +83,7 @@ def year_pdfs(tmp_path_factory):
     store_path = tmp / "journal.sqlite"
     with open_store(store_path, reap=False) as store:
         year_journal(store)
+        make_tickets(store, now=YEAR_NOW, per_day=3)     # the service desk: ~90 tickets a month
     opts = gen.Options(out_dir=tmp / "out", formats=("html", "docx", "xlsx"), now=YEAR_NOW, contract=contract(),
                        windows=[Window("国庆重保", date(2026, 10, 1), date(2026, 10, 7))], audit_anchor="12:abcdef0123456789")
     files = _render(store_path, YEAR_CASES, tmp, opts)
@@ -153,6 +157,29 @@ def test_lab_nginx_stop_is_one_problem_with_its_consequences(lab_pdfs):
     assert "nginx运行状态" in flat and "由此引起的关联异常" in flat
     record = re.sub(r"\s+", "", pdf_info(lab_pdfs[1][("inspection-record", "docx")]).text)
     assert "有效巡检3次" in record
+
+
+def _cells(pdf: Path) -> str:
+    """The PDF's text cell by cell (no layout: a wrapped id stays together), without whitespace."""
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return re.sub(r"\s+", "", text)
+
+
+def test_service_desk_in_print(year_pdfs):
+    """The register lists every ticket of the month with its clocks; the monthly and annual reports
+    carry the service section; the health daily lists the day's tickets."""
+    pdfs = year_pdfs[1]
+    register = _cells(pdfs[("tickets", "docx")])
+    assert "故障申告登记表" in register and re.search("20260610-?001", register) and "响应≤" in register
+    assert "超时原因：" in register                                        # breaches explained
+    assert re.search("20260630-?0", _cells(pdfs[("tickets", "xlsx")]))     # every ticket, one row each
+    for kind in ("monthly", "annual"):
+        text = _cells(pdfs[(kind, "docx")])
+        assert "服务台与响应时限" in text and "达标率" in text and "超时工单及原因" in text
+    daily = _cells(pdfs[("health-daily", "docx")])
+    assert "本日工单" in daily and re.search("20260610-?001", daily)
+    weekly = _cells(pdfs[("feedback", "docx")])
+    assert "需求反馈周汇总" in weekly and "跟踪中的需求" in weekly
 
 
 def test_year_numbers_in_print(year_pdfs):

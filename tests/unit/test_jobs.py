@@ -18,7 +18,8 @@ def test_repository_catalogue(monkeypatch):
     assert jobs["ping"].job_class == READ_ONLY and jobs["ping"].playbook == "playbooks/lab_ping.yml"
     assert jobs["inspect"].job_class == READ_ONLY
     assert jobs["login_banner"].job_class == CHANGE and jobs["login_banner"].playbook_path().is_file()
-    assert all(j.inventory == "inventories/lab" for j in jobs.values())
+    assert all(j.inventory == "inventories/lab" for j in jobs.values() if j.name != "ticket_watch")
+    assert jobs["ticket_watch"].inventory == "inventories/controller"     # the bastion only (service desk)
 
 
 def test_validation_does_not_need_the_playbook(tmp_path):

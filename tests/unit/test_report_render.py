@@ -200,11 +200,13 @@ def test_bundle(journal, tmp_path):
     folder = tmp_path / "monthly-bundle-2026-10"
     names = sorted(str(f.relative_to(folder)) for f in files)
     assert "monthly-2026-10.xlsx" in names and "index.html" in names
+    assert "tickets-2026-10.xlsx" in names           # the service desk's register (empty month: says so)
     assert len([n for n in names if n.startswith("inspection-records/")]) == 7
     assert len([n for n in names if n.startswith("health-daily/")]) == 7
     assert len([n for n in names if n.startswith("resource-records/")]) == 2    # W40, W41 (W42..W44: no data)
     index = (folder / "index.html").read_text(encoding="utf-8")
     assert "2026-10-08" in index and "本日无巡检记录" in index and "2026-W43" in index and "本周无资源巡检数据" in index
+    assert "故障申告登记表" in index and "本周无需求反馈" in index
     for f in files:                                   # every file of the hand-in opens
         if f.suffix == ".xlsx":
             assert "概要" in openpyxl.load_workbook(f, read_only=True).sheetnames

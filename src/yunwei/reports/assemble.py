@@ -546,6 +546,9 @@ def health_daily(store: Any, period: Period, plan: Plan | Sequence[Window] | Non
     changes = _changes(prev_last, last) if prev_last else []
     end = min(period.until, now or datetime.now(timezone.utc))
     avail = service_availability(store, period.since, period.until, list(cat.INSPECTION_JOBS), now) if runs else []
+    from yunwei.servicedesk.report_data import day_tickets
+
+    tickets = day_tickets(store, period, now=now, contract=contract)
     trends = {}
     if with_trends:
         trends = {"24h": run_series(store, period.until - timedelta(hours=24), period.until, period.tz),
@@ -564,7 +567,7 @@ def health_daily(store: Any, period: Period, plan: Plan | Sequence[Window] | Non
                    "runs": len(runs), "counted_runs": len(counted),
                    "causes": sum(1 for f in found if f.is_cause),
                    "open": sum(1 for f in found if f.is_cause and f.state == analysis.STATE_OPEN)},
-        "trends": trends, "empty": not runs, "no_valid_run": bool(runs) and not counted,
+        "trends": trends, "empty": not runs, "no_valid_run": bool(runs) and not counted, "tickets": tickets,
         "signoff": signoff(contract, "health-daily", [], period.last, now, period.tz),
     }
 

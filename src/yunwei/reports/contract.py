@@ -24,7 +24,8 @@ from yunwei.paths import project_root
 from yunwei.reports.windows import _as_date as _day
 
 ENV_VAR = "YUNWEI_CONTRACT"
-DOC_KINDS = ("inspection-record", "resource-record", "health-daily", "monthly", "quarterly", "annual")
+DOC_KINDS = ("inspection-record", "resource-record", "health-daily", "monthly", "quarterly", "annual", "tickets",
+             "feedback")
 # Obligations the reports count (contract minimums; REQUIREMENTS.md). Defaults apply when a key is absent.
 OBLIGATIONS: dict[str, tuple[int, str]] = {
     "inspection_per_day": (1, "日常巡检（网站与数据服务器），次/日"),
@@ -44,6 +45,8 @@ DEFAULT_SIGNERS: dict[str, tuple[str, ...]] = {
     "monthly": ("编制人", "审核人", "甲方确认"),
     "quarterly": ("编制人", "审核人", "甲方确认"),
     "annual": ("编制人", "审核人", "甲方确认"),
+    "tickets": ("登记人", "审核人", "甲方确认"),
+    "feedback": ("编制人", "审核人"),
 }
 UNCONFIGURED = "（未配置）"
 

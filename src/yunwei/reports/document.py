@@ -8,7 +8,8 @@ audit_anchor, properties}``. Blocks are plain dicts:
 * ``{"type": "notice", "text"}`` - a plain statement such as "本期无巡检数据"
 * ``{"type": "table", "title", "sheet", "columns", "rows", "formats"?, "status_col"?, "empty",
   "only"?}`` - ``formats`` per column: ``pct`` (a percentage number), ``int``, ``num``, or None
-  (text); ``only: "xlsx"`` keeps a bulky annex out of the printed formats (they say where it is)
+  (text); ``only: "xlsx"`` keeps a bulky annex out of the printed formats (they say where it is);
+  ``fractions`` (optional): relative column widths in DOCX instead of widths from the content
 * ``{"type": "chart", "title", "png"}`` (PNG bytes)
 
 ``audit_anchor`` is the hook for the audit log's head (count and hash) printed in the footer of
@@ -363,6 +364,10 @@ def health_daily(data: dict[str, Any], contract: Any, *, charts_on: bool = True,
     blocks.append(_findings_table(data["findings"], "异常事件（每个问题一行，关联异常并入根因）", "异常事件",
                                   empty="本日无异常。"))
     blocks.append(_findings_annex(data["findings"], "异常明细"))
+    if "tickets" in data:
+        from yunwei.reports.service import day_ticket_table
+
+        blocks.append(day_ticket_table(data["tickets"]))
     blocks.append(_h("四、问题定位与处理建议"))
     blocks += _diagnosis(data["findings"])
     blocks.append(_h("五、补丁与更新"))
@@ -472,8 +477,11 @@ def monthly(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
                          [[c["time"], JOB_TEXT.get(c["job"], c["job"]), c["requester"], c["approver"], c["executor"],
                            c["result"]] for c in w["changes"]],
                          empty="本月无变更执行记录。" if w["audit_available"] else "审计日志不可读，无法列出变更。"))
-    blocks.append(_p(w["tickets_text"]))
-    blocks.append(_h("六、运行趋势"))
+    if data.get("service"):
+        from yunwei.reports.service import service_blocks
+
+        blocks += service_blocks(data["service"], "六、服务台与响应时限", unit_name="本月")
+    blocks.append(_h("七、运行趋势"))
     if charts_on and h["daily"]:
         blocks.append({"type": "chart", "title": "每日健康评分",
                        "png": charts.line_chart("每日健康评分", "分", [{"label": "健康评分", "points": [
@@ -485,7 +493,7 @@ def monthly(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
     blocks.append(_table("每日健康评分", "健康评分", ["日期", "健康评分", "评级", "封顶原因"],
                          [[d["date"], d["score"], d["grade"], d["caps"] or "—"] for d in h["daily"]],
                          formats=[None, "num", None, None], empty="无数据", only="xlsx"))
-    blocks.append(_h("七、隐患与改进措施"))
+    blocks.append(_h("八、隐患与改进措施"))
     r = data["risks"]
     blocks.append(_p(f"连续或反复出现（本月 ≥ 3 天）的问题列为隐患，跟踪至关闭：本月新发现 {r['new']} 项，自上月持续 "
                      f"{r['carried']} 项，关闭 {r['closed']} 项。"))
@@ -501,9 +509,9 @@ def monthly(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
     blocks.append(_p("改进措施："))
     for i, m in enumerate(data["measures"] or ["本月无需新增改进措施。"], 1):
         blocks.append(_p(f"{i}. {m}" if data["measures"] else m))
-    blocks.append(_h("八、备份与恢复测试"))
+    blocks.append(_h("九、备份与恢复测试"))
     blocks += [_p(f"{s['title']}：{s['text']}") for s in (data["backup"], data["restore_test"])]
-    blocks.append(_h("九、下月工作计划"))
+    blocks.append(_h("十、下月工作计划"))
     nx = data["next"]
     if nx["rows"]:
         blocks.append(_table(f"{nx['month']}到期工作", "下月计划", ["工作", "应完成", "说明"],
@@ -596,6 +604,11 @@ def summary(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
         blocks.append(_p("本期无未关闭隐患，下阶段按合同要求继续执行日常巡检、资源巡检与备份恢复测试。"))
     blocks.append(_h("六、备份与恢复测试"))
     blocks += [_p(f"{s['title']}：{s['text']}") for s in (data["backup"], data["restore_test"])]
+    if data.get("service"):
+        from yunwei.reports.service import service_blocks
+
+        blocks += service_blocks(data["service"], "七、服务台与响应时限",
+                                 unit_name="本季度" if data["kind"] == "quarterly" else "本年度")
     return _doc(data, blocks, meta, contract)
 
 

@@ -23,7 +23,7 @@ from yunwei.reports.kinds import KINDS  # noqa: E402  (kind -> period unit)
 TITLES = {
     "inspection-record": "日常巡检记录", "resource-record": "资源巡检记录", "health-daily": "系统健康检查日报",
     "monthly": "系统运行月度总结报告", "quarterly": "系统运行季度总结报告", "annual": "系统运行年度总结报告",
-    "monthly-bundle": "月度交付材料",
+    "monthly-bundle": "月度交付材料", "tickets": "故障申告登记表", "feedback": "需求反馈周汇总",
 }
 
 
@@ -41,6 +41,7 @@ class Options:
     # Hook for the audit log's head (count:hash) printed in the footer of every signed document;
     # the CLI fills it from yunwei.reports.anchor.audit_anchor(); empty when unavailable.
     audit_anchor: str = ""
+    service_desk: Any = None   # yunwei.servicedesk.config.ServiceDeskConfig (None: the configured one)
 
     @property
     def plan(self) -> Plan:
@@ -76,11 +77,22 @@ def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[
         return assemble.monthly(store, period, plan, now=now, with_trends=opts.charts)
     if kind in ("quarterly", "annual"):
         return assemble.summary(store, period, plan, now=now)
+    if kind == "tickets":
+        from yunwei.servicedesk.report_data import register
+
+        return register(store, period, now=now, config=opts.service_desk, contract=opts.contract)
+    if kind == "feedback":
+        from yunwei.servicedesk.report_data import feedback_week
+
+        return feedback_week(store, period, now=now, contract=opts.contract)
     raise InputError("KIND", None, f"unknown report kind {kind!r}")
 
 
 def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
-    doc = document.LAYOUTS[kind](data, opts.contract, charts_on=opts.charts)
+    from yunwei.reports import service
+
+    layouts = {**document.LAYOUTS, "tickets": service.tickets_register, "feedback": service.feedback_week}
+    doc = layouts[kind](data, opts.contract, charts_on=opts.charts)
     doc["audit_anchor"] = opts.audit_anchor
     return doc
 
@@ -153,6 +165,18 @@ def generate_bundle(store: Any, period: Period, opts: Options) -> list[Path]:
         files = generate("resource-record", store, wp, opts, out_dir=folder / "resource-records")
         written += files
         lines.append((f"{wp.label} 资源巡检记录", "", files))
+    from yunwei.servicedesk.report_data import feedback_week
+
+    for wp in weeks_of(period):
+        if feedback_week(store, wp, now=opts.now)["empty"]:
+            lines.append((f"{wp.label} 需求反馈周汇总", "本周无需求反馈", []))
+            continue
+        files = generate("feedback", store, wp, opts, out_dir=folder / "feedback")
+        written += files
+        lines.append((f"{wp.label} 需求反馈周汇总", "", files))
+    files = generate("tickets", store, period, opts, out_dir=folder)
+    written += files
+    lines.insert(0, (f"{period.label} 故障申告登记表", "", files))
     files = generate("monthly", store, period, opts, out_dir=folder)
     written += files
     lines.insert(0, (f"{period.label} 系统运行月度总结报告", "", files))

@@ -10,4 +10,6 @@ KINDS: dict[str, str] = {
     "quarterly": "quarter",
     "annual": "year",
     "monthly-bundle": "month",
+    "tickets": "month",      # 《故障申告登记表》 (the service desk)
+    "feedback": "week",      # 需求反馈周汇总
 }

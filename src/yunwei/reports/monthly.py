@@ -257,7 +257,7 @@ def audit_changes(since: datetime, until: datetime, contract: Contract) -> dict[
 
 
 def section_work(m: Month) -> dict[str, Any]:
-    """Work done: runs per job, changes executed through review, tickets."""
+    """Work done: runs per job, changes executed through review (the tickets: section_service)."""
     runs = [r for r in m.store.list_runs(since=m.period.since, until=m.period.until)
             if r.started_at is not None and m.period.contains(r.started_at)]
     per_job: dict[str, dict[str, int]] = defaultdict(lambda: {"runs": 0, "ok": 0, "failed": 0})
@@ -269,11 +269,19 @@ def section_work(m: Month) -> dict[str, Any]:
     for c in changes["rows"]:
         c["time"] = _local(c["time"], m.period)
     return {"jobs": [{"job": JOB_LABEL.get(k, k), **v} for k, v in sorted(per_job.items())],
-            "changes": changes["rows"], "audit_available": changes["available"],
-            "tickets_text": "服务台（工单）功能尚未启用，本期无工单记录。"}
+            "changes": changes["rows"], "audit_available": changes["available"]}
+
+
+def section_service(m: Month, *, monthly_rows: bool = False) -> dict[str, Any]:
+    """The service desk (服务台): tickets by grade and channel, response and handling times (median, p90,
+    max) against the contract's clocks, breaches with their reasons, satisfaction, feedback closed."""
+    from yunwei.servicedesk.report_data import service_section
+
+    return service_section(m.store, m.period, now=m.now, contract=m.contract, monthly_rows=monthly_rows)
 
 
 JOB_LABEL = {"inspect": "日常巡检", "inspection": "日常巡检", "resources": "资源巡检", "ping": "连通性检查",
+             "ticket_watch": "工单时限巡查",
              "login_banner": "登录警示横幅（变更）", "backup": "数据备份", "restore_drill": "恢复演练"}
 
 
@@ -424,6 +432,8 @@ def section_comparison(this: dict[str, Any], prev: dict[str, Any]) -> list[dict[
                 "严重问题（根因）": sum(1 for f in d["results"]["findings"] if f.is_cause and f.worst == "crit")
                 if not d["empty"] else None,
                 "未关闭隐患": d["risks"]["open"] if not d["empty"] else None,
+                "故障申告（件）": d["service"]["tickets"] if d.get("service") else None,
+                "超时工单（件）": d["service"]["breached_tickets"] if d.get("service") else None,
                 **{f"{k.split('（')[0]}可用率(%)": v for k, v in avail.items()}}
     a, b = pick(this), pick(prev)
     rows = []
@@ -442,8 +452,10 @@ def section_comparison(this: dict[str, Any], prev: dict[str, Any]) -> list[dict[
 
 # ----------------------------------------------------------------------------- monthly
 def monthly(store: Any, period: Period, plan: Plan | Sequence[Window] | None = None, *, now: datetime | None = None,
-            with_trends: bool = True, compare: bool = True, contract: Contract | None = None) -> dict[str, Any]:
-    """《系统运行月度总结报告》 (works for any period; quarterly/annual use it per month)."""
+            with_trends: bool = True, compare: bool = True, contract: Contract | None = None,
+            service: bool = True) -> dict[str, Any]:
+    """《系统运行月度总结报告》 (works for any period; quarterly/annual use it per month, without the
+    service section, which they compute once for the whole period)."""
     plan = as_plan(plan, contract)
     now = now or datetime.now(timezone.utc)
     m = load_month(store, period, plan, now)
@@ -457,7 +469,8 @@ def monthly(store: Any, period: Period, plan: Plan | Sequence[Window] | None = N
         "empty": not m.runs and not results["totals"]["checks"],
         "hosts": results["hosts"], "totals": results["totals"], "inspections": ins, "results": results,
         "availability": avail, "health": section_health(m), "events": section_events(m, results, avail),
-        "work": section_work(m), "risks": risks, "capacity": capacity,
+        "work": section_work(m), "service": section_service(m) if service else None, "risks": risks,
+        "capacity": capacity,
         "measures": section_measures(m, results, risks, capacity, ins),
         "trends": trend_series(store, period.since, period.until, "day", period.tz) if with_trends else [],
         **section_backup(m), "next": section_next(m),
@@ -484,7 +497,7 @@ def summary(store: Any, period: Period, plan: Plan | Sequence[Window] | None = N
     months, risk_acc, outages, changes = [], {}, [], []
     avail: dict[str, dict[str, float]] = defaultdict(lambda: {"observed_s": 0.0, "down_s": 0.0, "outages": 0})
     for mp in months_of(period):
-        mm = monthly(store, mp, plan, now=now, with_trends=False, compare=False)
+        mm = monthly(store, mp, plan, now=now, with_trends=False, compare=False, service=False)
         ins, h = mm["inspections"], mm["health"]
         months.append({
             "month": mp.label, "title": mp.title, "empty": mm["empty"], "in_service": mm["in_service"],
@@ -555,5 +568,6 @@ def summary(store: Any, period: Period, plan: Plan | Sequence[Window] | None = N
         "backup": job_section(store, period, cat.BACKUP_JOBS, "backup", "数据备份"),
         "restore_test": job_section(store, period, cat.RESTORE_JOBS, "restore_drill", "备份恢复测试"),
         "contract_period": plan.contract.period_text(), "observed_until": _local(end, period),
+        "service": section_service(Month(store, period, plan, now), monthly_rows=True),
         "signoff": signoff(plan.contract, kind, [], period.last, now, period.tz),
     }

@@ -359,7 +359,8 @@ def render(doc_model: dict[str, Any], dirs: list[Path]) -> bytes:
                 doc.add_paragraph(clean(b["title"]), style="Caption")
             if b["rows"]:
                 parts.add(doc, table_xml(b["columns"], b["rows"], b.get("status_col"), b.get("formats"),
-                                         total=TEXT_W_LANDSCAPE if wide else TEXT_W_PORTRAIT))
+                                         total=TEXT_W_LANDSCAPE if wide else TEXT_W_PORTRAIT,
+                                         fractions=b.get("fractions")))
             else:
                 doc.add_paragraph(clean(b["empty"]))
         elif t == "chart":

@@ -13,7 +13,9 @@ Layout template: ``report.xlsx`` or ``<kind>.xlsx`` in the template directories;
 from __future__ import annotations
 
 import io
+import math
 import re
+from copy import copy
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 MAX_CELL = 32767  # Excel's limit on the characters of one cell
 NUMBER_FORMATS = {"pct": "0.00%", "int": "0", "num": "0.00"}
 WRAP_AT = 36     # characters: longer text columns wrap at this width
+LINE_PT = 14     # points per printed line (宋体 11)
 
 
 def _value(value: Any, fmt: str | None = None) -> Any:
@@ -51,6 +54,12 @@ def _value(value: Any, fmt: str | None = None) -> Any:
     return text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…"
 
 
+def _lines(text: str, width: float) -> int:
+    """Printed lines of a wrapped cell ``width`` characters wide."""
+    per = max(1.0, width - 1)
+    return sum(max(1, math.ceil(display_width(line) / per)) for line in text.split("\n"))
+
+
 def _sheet_name(wb: Workbook, name: str) -> str:
     base = "".join("_" if ch in INVALID else ch for ch in name)[:28] or "表"
     out, i = base, 2
@@ -63,7 +72,8 @@ def _sheet_name(wb: Workbook, name: str) -> str:
 def _widths(ws: Any, columns: list[str], rows: list[list[Any]]) -> list[float]:
     out = []
     for i, c in enumerate(columns, start=1):
-        w = max([display_width(str(c))] + [display_width(str(r[i - 1])) for r in rows[:500] if i - 1 < len(r)])
+        w = max([display_width(str(c))] + [display_width(line) for r in rows[:500] if i - 1 < len(r)
+                                            for line in str(r[i - 1]).split("\n")])
         width = min(WRAP_AT, max(8, w + 2))
         ws.column_dimensions[get_column_letter(i)].width = width
         out.append(width)
@@ -100,19 +110,38 @@ def _table_sheet(wb: Workbook, doc: dict[str, Any], b: dict[str, Any]) -> None:
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     sc = b.get("status_col")
     widths = _widths(ts, b["columns"], b["rows"])
-    wrap = [w >= WRAP_AT for w in widths]
+    heads = max(_lines(str(c), w) for c, w in zip(b["columns"], widths))
+    if heads > 1:
+        ts.row_dimensions[1].height = LINE_PT * heads + 2
+    # long text wraps at the column width; a cell of several lines (a register's timeline) always
+    multiline = [any("\n" in str(r[i]) for r in b["rows"][:500] if i < len(r)) for i in range(len(widths))]
+    wrap = [w >= WRAP_AT or m for w, m in zip(widths, multiline)]
+    # Setting border, font, alignment on every cell makes openpyxl hash each style object per cell
+    # (seconds for a register of a few thousand rows); each distinct combination is built once and
+    # its style ids copied to the other cells.
+    styles: dict[tuple[Any, ...], Any] = {}
     for r, row in enumerate(b["rows"], start=2):
+        lines = max((_lines(str(v), widths[i]) for i, v in enumerate(row) if i < len(wrap) and wrap[i]), default=1)
+        if lines > 1:  # LibreOffice does not fit row heights when it opens the file: say how many lines
+            ts.row_dimensions[r].height = LINE_PT * lines + 2
         for i, value in enumerate(row):
             fmt = formats[i] if i < len(formats) else None
             cell = ts.cell(r, i + 1, _value(value, fmt))
+            numfmt = (NUMBER_FORMATS[fmt] if isinstance(value, (int, float)) and not isinstance(value, bool)
+                      and fmt in NUMBER_FORMATS else None)
+            fill = FILLS.get(str(value)) if (i == sc or value in ("绿", "黄", "红")) else None
+            key = (numfmt, bool(i < len(wrap) and wrap[i]), str(value) if fill is not None else None)
+            if key in styles:
+                cell._style = copy(styles[key])
+                continue
             cell.border = BORDER
             cell.font = normal
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and fmt in NUMBER_FORMATS:
-                cell.number_format = NUMBER_FORMATS[fmt]
-            cell.alignment = Alignment(vertical="top", wrap_text=bool(i < len(wrap) and wrap[i]))
-            fill = FILLS.get(str(value)) if (i == sc or value in ("绿", "黄", "红")) else None
+            if numfmt:
+                cell.number_format = numfmt
+            cell.alignment = Alignment(vertical="top", wrap_text=key[1])
             if fill is not None:
                 cell.fill = fill
+            styles[key] = copy(cell._style)
     ts.freeze_panes = "A2"
     ts.auto_filter.ref = ts.dimensions
     _print_setup(ts, doc, title_rows="1:1", landscape=sum(widths) > 100)

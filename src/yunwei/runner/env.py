@@ -76,6 +76,14 @@ def job_envvars(*, run_id: str, job: str, profile: str | None, operator_name: st
     })
     if os.environ.get("YUNWEI_TZ"):
         env["YUNWEI_TZ"] = os.environ["YUNWEI_TZ"]
+    # A job that runs yunwei itself (ticket_watch) sees the mode the controller runs in: the same
+    # configuration file and, in lab mode, the same var/ (audit log) and service-desk clocks.
+    from yunwei.config import CONFIG_ENV, admin_config
+
+    if os.environ.get(CONFIG_ENV):
+        env[CONFIG_ENV] = os.environ[CONFIG_ENV]
+    if admin_config() is None:
+        env.update({k: os.environ[k] for k in ("YUNWEI_VAR", "YUNWEI_SERVICE_DESK") if os.environ.get(k)})
     return env
 
 

@@ -207,6 +207,22 @@ class Store:
             finally:
                 cur.close()
 
+    # ---------------------------------------------------------------- for modules with their own tables
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One write transaction (a DB-API cursor; write SQL with '?' through :meth:`sql`): what the
+        service desk uses for its tables in this store."""
+        with self._tx() as cur:
+            yield cur
+
+    def sql(self, text: str) -> str:
+        """``text`` with '?' placeholders in this backend's style."""
+        return self._sql(text)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query ('?' placeholders)."""
+        return self._query(sql, params)
+
     def migrate(self) -> int:
         """Bring the schema to ``SCHEMA_VERSION``; returns the version found before."""
         with self._tx() as cur:

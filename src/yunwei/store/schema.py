@@ -113,6 +113,97 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "ALTER TABLE runs ADD COLUMN reason TEXT NOT NULL DEFAULT ''",
         ],
     ),
+    (
+        # The service desk (docs/service-desk.md): an append-only event history of tickets, feedback
+        # items and satisfaction follow-ups; `tickets` and `feedback` hold their current state, updated
+        # in the same transaction as the event under an expected-version guard.
+        3,
+        [
+            """CREATE TABLE service_events (
+                id {pk},
+                subject TEXT NOT NULL,
+                ref TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                time {real} NOT NULL,
+                operator TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                data TEXT NOT NULL DEFAULT '{{}}',
+                UNIQUE (subject, ref, seq)
+            )""",
+            "CREATE INDEX service_events_time ON service_events (time)",
+            # events whose audit record is written (a crash between the two is repaired by ticket-watch)
+            "CREATE TABLE service_audited (event_id {bigint} PRIMARY KEY, audit TEXT NOT NULL DEFAULT '')",
+            """CREATE TABLE tickets (
+                id TEXT PRIMARY KEY,
+                version INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                grade TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                reporter TEXT NOT NULL,
+                contact TEXT NOT NULL DEFAULT '',
+                host TEXT NOT NULL DEFAULT '',
+                title TEXT NOT NULL,
+                description TEXT NOT NULL DEFAULT '',
+                opened_by TEXT NOT NULL DEFAULT '',
+                assignee TEXT NOT NULL DEFAULT '',
+                registered_at {real} NOT NULL,
+                opened_at {real} NOT NULL,
+                responded_at {real},
+                onsite_at {real},
+                resolved_at {real},
+                closed_at {real},
+                response_due {real},
+                handling_due {real},
+                onsite_due {real},
+                breaches INTEGER NOT NULL DEFAULT 0,
+                breach_response INTEGER NOT NULL DEFAULT 0,
+                breach_handling INTEGER NOT NULL DEFAULT 0,
+                breach_onsite INTEGER NOT NULL DEFAULT 0,
+                cause TEXT NOT NULL DEFAULT '',
+                action TEXT NOT NULL DEFAULT '',
+                result TEXT NOT NULL DEFAULT '',
+                confirmation TEXT NOT NULL DEFAULT '',
+                alert_fingerprint TEXT,
+                detail TEXT NOT NULL DEFAULT '{{}}',
+                updated_at {real} NOT NULL
+            )""",
+            "CREATE INDEX tickets_opened ON tickets (opened_at)",
+            "CREATE INDEX tickets_state ON tickets (state, opened_at)",
+            "CREATE INDEX tickets_closed ON tickets (closed_at)",
+            # one live ticket per alert fingerprint: two deliveries of one alert cannot open two
+            "CREATE UNIQUE INDEX tickets_alert_live ON tickets (alert_fingerprint) "
+            "WHERE alert_fingerprint IS NOT NULL AND state <> 'closed'",
+            """CREATE TABLE feedback (
+                id TEXT PRIMARY KEY,
+                version INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                title TEXT NOT NULL,
+                requester TEXT NOT NULL DEFAULT '',
+                description TEXT NOT NULL DEFAULT '',
+                ticket_id TEXT NOT NULL DEFAULT '',
+                created_by TEXT NOT NULL DEFAULT '',
+                created_at {real} NOT NULL,
+                updated_at {real} NOT NULL,
+                closed_at {real},
+                plan TEXT NOT NULL DEFAULT '',
+                note TEXT NOT NULL DEFAULT ''
+            )""",
+            "CREATE INDEX feedback_created ON feedback (created_at)",
+            "CREATE INDEX feedback_state ON feedback (state)",
+            """CREATE TABLE followups (
+                id {pk},
+                event_id {bigint} NOT NULL,
+                time {real} NOT NULL,
+                operator TEXT NOT NULL,
+                month TEXT NOT NULL,
+                requester TEXT NOT NULL,
+                ticket_id TEXT NOT NULL DEFAULT '',
+                score INTEGER NOT NULL,
+                remarks TEXT NOT NULL DEFAULT ''
+            )""",
+            "CREATE INDEX followups_month ON followups (month, requester)",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
