@@ -167,7 +167,9 @@ def test_failed_image_build_leaves_no_tagged_image(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_lab_down_leaves_nothing_behind(lab):
     """A second, separately named lab: up, then down, and nothing of it remains."""
-    other = Lab("ywdowntest")
+    # named after this run's lab, so parallel checkouts (each with its own YUNWEI_LAB_NAME) never share it
+    name = f"{lab.lab.name}-downtest"
+    other = Lab(name)
     try:
         state = other.up()
         assert len(state.hosts) == len(HOSTS)
@@ -175,12 +177,12 @@ def test_lab_down_leaves_nothing_behind(lab):
     finally:
         other.down()
     leftovers = subprocess.run(
-        ["podman", "ps", "-a", "--filter", "label=yunwei.lab=ywdowntest", "--format", "{{.Names}}"],
+        ["podman", "ps", "-a", "--filter", f"label=yunwei.lab={name}", "--format", "{{.Names}}"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     assert leftovers == ""
     assert subprocess.run(["podman", "network", "exists", other.network]).returncode != 0
     volumes = subprocess.run(["podman", "volume", "ls", "--format", "{{.Name}}"], capture_output=True, text=True).stdout
-    assert "ywdowntest" not in volumes
+    assert name not in volumes
     assert not other.dir.exists() and not other.inventory_path.exists()
     assert shutil.which("podman")
