@@ -97,12 +97,16 @@ def _judge_ages(checks, rows, now, ds, lim, backups, inst, offsite):
     return newest_age, row_status
 
 
-def _verify_check(now, state, slice_state, lim, inst):
-    """BACKUP-VERIFY-001 from the last full verify (and a newer failed partial check)."""
+def _verify_check(now, state, slice_state, lim, inst, first=None):
+    """BACKUP-VERIFY-001 from the last full verify (and a newer failed partial check). Never verified
+    is ok while the oldest backup (``first``) is younger than the verify limit: the month is not over."""
     if slice_state and slice_state.get("status") != "ok" and (not state or slice_state.get("time", 0) > state.get("time", 0)):
         return vocab.check("BACKUP-VERIFY-001", "crit", "failed", "%s 于 %s 发现问题：%s" % (
             slice_state.get("tool"), fmt_time(slice_state.get("time")), slice_state.get("evidence")), instance=inst,
             threshold=lim["verify_age_s"])
+    if not state and first and _age(now, first) < lim["verify_age_s"]["warn"]:
+        return vocab.check("BACKUP-VERIFY-001", "ok", "never", "尚未校验；首个备份于 %s，每月校验一次（yunwei run backup_verify）"
+                           % fmt_time(first), instance=inst, threshold=lim["verify_age_s"])
     if not state:
         return vocab.check("BACKUP-VERIFY-001", "warn", "never", "尚未做过完整性校验（每月一次，yunwei run backup_verify）",
                            instance=inst, threshold=lim["verify_age_s"])
@@ -154,7 +158,8 @@ def compute(facts, datasets, limits_by_tier, now):
             checks.append(vocab.check("BACKUP-ENC-001", "ok" if encrypted else "crit", cipher,
                                       "pgBackRest 存储库加密：%s" % cipher, instance=inst))
             newest_age, status = _judge_ages(checks, rows, now, ds, lim, backups, inst, offsite)
-            ver = _verify_check(now, (facts.get("verify") or {}).get("verify-pg-%s-repo%d.json" % (name, idx)), None, lim, inst)
+            ver = _verify_check(now, (facts.get("verify") or {}).get("verify-pg-%s-repo%d.json" % (name, idx)), None, lim, inst,
+                                backups[0]["time"] if backups else None)
             checks.append(ver)
             rows.append(_row(ds, repo, facts.get("host"), ",".join(ds.get("hosts") or ()), backups, newest_age, encrypted, ver,
                              max(status, ver["status"], "ok" if encrypted else "crit", key=WORST.get), lim, offsite))
@@ -174,8 +179,9 @@ def compute(facts, datasets, limits_by_tier, now):
                                   instance=inst_repo))
         checks.append(vocab.check("BACKUP-ENC-001", "ok", "restic", "restic 仓库始终加密（AES-256-CTR + Poly1305）", instance=inst_repo))
         states = facts.get("verify") or {}
+        times = [x.get("time_epoch") for x in got.get("snapshots") or () if x.get("time_epoch")]
         ver = _verify_check(now, states.get("verify-files-%s-%s.json" % (name, repo)),
-                            states.get("slice-files-%s-%s.json" % (name, repo)), lim, inst_repo)
+                            states.get("slice-files-%s-%s.json" % (name, repo)), lim, inst_repo, min(times) if times else None)
         checks.append(ver)
         for host in ds.get("hosts") or ():
             inst = "%s@%s" % (name, host) + ("/offsite" if offsite else "")

@@ -261,7 +261,7 @@ def do_backup(module, p):
 
 # verify --output=text: "stanza: X\nstatus: ok|error\n  archiveId: 15-1, total WAL checked: N, total valid WAL: N\n"
 # "    missing: N, checksum invalid: N, size invalid: N, other: N\n  backup: LABEL, status: valid|invalid, ..."
-_NUM = re.compile(r"([a-z][a-z ]*?):\s*(\d+)")
+_NUM = re.compile(r"([A-Za-z][A-Za-z ]*?):\s*(\d+)")
 
 
 def parse_verify(text):
@@ -272,20 +272,24 @@ def parse_verify(text):
         if line.startswith("status:"):
             out["status"] = line.split(":", 1)[1].strip()
         elif line.startswith("archiveId:"):
-            nums = dict(_NUM.findall(line))
+            nums = _nums(line)
             out["wal_checked"] += int(nums.get("total wal checked", 0))
             out["wal_valid"] += int(nums.get("total valid wal", 0))
         elif line.startswith("backup:"):
             label = line.split(",", 1)[0].split(":", 1)[1].strip()
-            nums = dict(_NUM.findall(line))
+            nums = _nums(line)
             status = re.search(r"status:\s*([a-z]+)", line)
             out["backups"].append({"label": label, "status": status.group(1) if status else ""})
             out["files_checked"] += int(nums.get("total files checked", 0))
             out["files_valid"] += int(nums.get("total valid files", 0))
         elif line.startswith(("missing:", "checksum invalid:")) or "invalid:" in line:
-            nums = dict(_NUM.findall(line))
+            nums = _nums(line)
             out["problems"] += sum(int(v) for v in nums.values())
     return out
+
+
+def _nums(line):
+    return {k.strip().lower(): v for k, v in _NUM.findall(line)}
 
 
 _FILE_PROBLEM = re.compile(r"(invalid checksum|invalid size|file missing|missing|unable to|does not exist|invalid)", re.I)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from yunwei.errors import YunweiError
+from yunwei.lab import backups as lab_backups
 from yunwei.lab import image as lab_image
 from yunwei.lab.inventory import LabHost, build_inventory, dump_yaml, known_hosts_lines, ssh_config
 from yunwei.lab.podman import ensure_installed, ensure_runs, inspect, podman
@@ -117,6 +118,7 @@ class Lab:
     ssh_config_path = property(lambda self: self.dir / "ssh_config")
     state_path = property(lambda self: self.dir / "state.json")
     secrets_path = property(lambda self: self.dir / "secrets.yml")
+    backup_vault_path = property(lambda self: self.dir / "backup-vault.yml")
 
     # operations ----------------------------------------------------------------------
     def up(self) -> LabState:
@@ -133,6 +135,7 @@ class Lab:
                 for h in HOSTS
             )
             and self.inventory_path.exists()
+            and state.get("backups") == lab_backups.digest(self.root)
             and self._owned_hosts([h.name for h in HOSTS]) == {h.name for h in HOSTS}
         ):
             return LabState(self, {h: running[h]["address"] for h in running})
@@ -181,7 +184,11 @@ class Lab:
         if targets:
             self._save_state(hosts, digest, running, unprovisioned=targets)
             self._provision(targets)
-        self._save_state(hosts, digest, running, unprovisioned=[])
+        backups = lab_backups.digest(self.root)
+        if targets or (state or {}).get("backups") != backups:
+            self._save_state(hosts, digest, running, unprovisioned=[])
+            lab_backups.apply(self.root, self.inventory_path, self.dir)
+        self._save_state(hosts, digest, running, unprovisioned=[], backups=backups)
         progress(f"lab {self.name} is up ({len(HOSTS)} hosts, {time.monotonic() - started:.1f}s); inventory {self.inventory_path}")
         return LabState(self, {h: running[h]["address"] for h in running})
 
@@ -307,6 +314,8 @@ class Lab:
         _atomic_write(self.known_hosts_path, "\n".join(known_hosts_lines(hosts)) + "\n")
         _atomic_write(self.ssh_config_path, ssh_config(hosts, user=lab_image.LAB_USER, key=self.key_path, known_hosts=self.known_hosts_path))
         inventory = build_inventory(hosts, user=lab_image.LAB_USER, key=self.key_path, known_hosts=self.known_hosts_path)
+        # the lab's backup passphrases: ansible-vault encrypted, loaded by the backup role
+        inventory["all"]["vars"]["backup_vault_vars_file"] = str(lab_backups.ensure_secrets(self.backup_vault_path))
         self.inventory_path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.inventory_path, dump_yaml(inventory))
         if self.name != DEFAULT_NAME:
@@ -362,8 +371,10 @@ class Lab:
         except (OSError, ValueError):
             return None
 
-    def _save_state(self, hosts: list[LabHost], digest: str, running: dict[str, dict], *, unprovisioned: list[str]) -> None:
+    def _save_state(self, hosts: list[LabHost], digest: str, running: dict[str, dict], *, unprovisioned: list[str],
+                    backups: str | None = None) -> None:
         state = {
+            "backups": backups,
             "name": self.name,
             "provision": digest,
             "containers": {h: info["id"] for h, info in running.items()},
