@@ -291,6 +291,12 @@ def backup_annotations(dataset, groups, hostvars):
     return {}
 
 
+def backup_missing_paths(results):
+    """``DATASET: PATH`` of every stat result (loop over subelements source.paths) that found nothing."""
+    return ["%s: %s" % (r["item"][0]["name"], r["item"][1]) for r in results or ()
+            if not (r.get("stat") or {}).get("exists") and not r.get("skipped")]
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -303,4 +309,5 @@ class FilterModule(object):
             "backup_pubkey": backup_pubkey,
             "backup_ssh_plan": backup_ssh_plan,
             "backup_annotations": backup_annotations,
+            "backup_missing_paths": backup_missing_paths,
         }

@@ -251,7 +251,9 @@ def main():
                            for ds in datasets if ds["kind"] == "files"}
         facts["verify"] = {os.path.basename(f): read_state(os.path.basename(f))
                            for f in glob.glob(os.path.join(STATE_DIR, "*.json")) if "verify" in f or "slice" in f}
-        facts["repo_fs"] = repo_space(p["repo_paths"], now)
+        # a data set's repository may live on a filesystem of its own: judge that one too
+        own = [os.path.join(p["restic_repo_path"], ds["name"]) for ds in datasets if ds["kind"] == "files"]
+        facts["repo_fs"] = repo_space(list(p["repo_paths"]) + own, now)
     limits = {tier: vocab.limits_for(tier, p["limits"]) for tier in vocab.TIERS}
     facts["host"] = p.get("host") or os.uname()[1]
     checks, metrics, rows = compute(facts, datasets, limits, now)
