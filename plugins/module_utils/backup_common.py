@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
 
 STATE_DIR = "/var/lib/yunwei-backup"
+_FRAME = re.compile(r"(^\s|\.go:\d+|^runtime\.|^main\.|^github\.com/|^goroutine )")
+_ERROR = re.compile(r"(fatal|error|denied|no space|refused|timed? ?out|unable|cannot|failed|wrong password|no such)", re.I)
 
 
 class ToolResult(object):
@@ -32,11 +35,15 @@ class ToolResult(object):
         return self.rc == 0 and not self.timed_out
 
     def tail(self, lines=6):
-        """The last lines of stderr (else stdout): what an operator needs to see, short."""
+        """What an operator needs to see, short: the error lines of stderr (else stdout) without
+        Go stack frames (restic prints them), else its last lines."""
         text = (self.err or "").strip() or (self.out or "").strip()
+        rows = [r for r in text.splitlines() if r.strip() and not _FRAME.search(r)]
+        errors = [r.strip() for r in rows if _ERROR.search(r)]
+        picked = list(dict.fromkeys(errors))[-lines:] if errors else rows[-lines:]
         if self.timed_out:
-            text = (text + "\n" if text else "") + "timed out after %.0f s" % self.seconds
-        return "\n".join(text.splitlines()[-lines:])
+            picked.append("timed out after %.0f s" % self.seconds)
+        return "\n".join(picked)
 
 
 def run(cmd, user=None, env=None, timeout=None, cwd="/"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.yunwei.ops.plugins.module_utils import backup_checks as vocab
 from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import fmt_time
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import human_seconds
 
 WORST = {"ok": 0, "warn": 1, "crit": 2}
 
@@ -22,16 +23,7 @@ def _age(now, when):
 
 
 def _dur(sec):
-    if sec is None:
-        return "无"
-    sec = float(sec)
-    if sec < 120:
-        return "%.0f 秒" % sec
-    if sec < 7200:
-        return "%.0f 分钟" % (sec / 60)
-    if sec < 172800:
-        return "%.1f 小时" % (sec / 3600)
-    return "%.1f 天" % (sec / 86400)
+    return "无" if sec is None else human_seconds(sec)
 
 
 def _last_by_type(items):

@@ -245,8 +245,11 @@ def do_backup(module, p):
         elif doc.get("message_type") == "error":
             errors.append("%s: %s" % (doc.get("item", ""), (doc.get("error") or {}).get("message", doc.get("error"))))
     if summary is None or res.rc not in (0, 3):
-        check = vocab.check("BACKUP-RUN-001", "crit", "failed", "%s 备份失败（退出码 %s，%.0f 秒）：%s" % (
-            inst, res.rc, res.seconds, res.tail()), instance=inst)
+        hint = ""
+        if "SSH_FX_FAILURE" in res.err:  # SFTP says only "Failure" for ENOSPC, EDQUOT, EIO on the store
+            hint = "（存储端写入失败：多为存储库所在文件系统已满，见 backup01 的 BACKUP-REPO-001）"
+        check = vocab.check("BACKUP-RUN-001", "crit", "failed", "%s 备份失败（退出码 %s，%.0f 秒）%s：%s" % (
+            inst, res.rc, res.seconds, hint, res.tail(3)), instance=inst)
         module.fail_json(msg="restic backup of %s failed: %s" % (inst, res.tail()), checks=[check], metrics=[], rc=res.rc)
     snap = {"id": summary.get("snapshot_id"), "time": time.time(), "files": summary.get("total_files_processed"),
             "bytes": summary.get("total_bytes_processed"), "added": summary.get("data_added"),
