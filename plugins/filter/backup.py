@@ -241,6 +241,13 @@ def backup_pubkey(slurped, path):
     raise AnsibleFilterError("backup_pubkey: no public key %s was read on that host (run the backup_setup job on it)" % path)
 
 
+def backup_address(hostvars, host):
+    """How the hosts reach ``host`` for backups: its ``backup_address``, else ``ansible_host``, else its name.
+    The lab sets backup_address to the name (stable across container restarts, unlike the address)."""
+    hv = hostvars[host]
+    return hv.get("backup_address") or hv.get("ansible_host") or host
+
+
 def backup_ssh_plan(p, hostvars):
     """Which keys this host authorises and which host keys it pins (see tasks/setup/ssh.yml)."""
     host, store, offsite = p["host"], p["store"], p["offsite"]
@@ -251,7 +258,7 @@ def backup_ssh_plan(p, hostvars):
         return backup_pubkey(hostvars[h].get("backup_pubkeys"), path + ".pub")
 
     def pin(user, path, h):
-        known.append({"user": user, "path": path, "name": h, "address": hostvars[h].get("ansible_host", h),
+        known.append({"user": user, "path": path, "name": h, "address": backup_address(hostvars, h),
                       "key": backup_pubkey(hostvars[h].get("backup_pubkeys"), "/etc/ssh/ssh_host_ed25519_key.pub")})
 
     is_repo = host in repos
@@ -308,6 +315,7 @@ class FilterModule(object):
             "backup_status_sets": backup_status_sets,
             "backup_pubkey": backup_pubkey,
             "backup_ssh_plan": backup_ssh_plan,
+            "backup_address": backup_address,
             "backup_annotations": backup_annotations,
             "backup_missing_paths": backup_missing_paths,
         }

@@ -23,8 +23,9 @@ from yunwei.ui import progress
 SECRET_NAMES = ("backup_pg_repo1_cipher_pass", "backup_pg_repo2_cipher_pass", "backup_restic_password",
                 "backup_restic_offsite_password")
 # What the backup setup depends on: a change re-applies it on the next `lab up`.
-DIGEST_PATHS = ("roles/backup", "playbooks/backup_setup.yml", "plugins/modules/pgbackrest.py", "plugins/modules/restic.py",
-                "plugins/modules/backup_status.py", "plugins/module_utils/backup_common.py", "plugins/filter/backup.py")
+DIGEST_PATHS = ("roles/backup", "playbooks/backup_setup.yml", "inventories/lab/group_vars/all/backup.yml",
+                "plugins/modules/pgbackrest.py", "plugins/modules/restic.py", "plugins/modules/backup_status.py",
+                "plugins/module_utils/backup_common.py", "plugins/filter/backup.py")
 
 
 def vault_password_path() -> Path:
