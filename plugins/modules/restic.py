@@ -279,14 +279,19 @@ def _open(p, repo, password_file):
     return res.tail(3)
 
 
+def _cannot_open(what, repo, error):
+    if "wrong password" in error or "no key found" in error:
+        return "%s does not open the existing restic repository %s (nothing was changed): %s" % (what, repo, error)
+    return "cannot open the restic repository %s (nothing was changed): %s" % (repo, error)
+
+
 def do_init(module, p):
     done = []
     for ds in p["datasets"]:
         local = os.path.join(p["repo_path"], ds["name"])
         state = _open(p, local, p["password_file"])
         if state not in ("ok", "missing"):
-            module.fail_json(msg="the password (backup_restic_password) does not open the existing restic repository %s "
-                                 "(nothing was changed): %s" % (local, state))
+            module.fail_json(msg=_cannot_open("backup_restic_password", local, state))
         if state == "missing" and not module.check_mode:
             res = restic(p, local, ["init"])
             if not res.ok:
@@ -297,8 +302,7 @@ def do_init(module, p):
         remote = "%s/%s" % (p["offsite_url"], ds["name"])
         state = _open(p, remote, p["offsite_password_file"])
         if state not in ("ok", "missing"):
-            module.fail_json(msg="the password (backup_restic_offsite_password) does not open the existing off-site "
-                                 "restic repository %s (nothing was changed): %s" % (remote, state))
+            module.fail_json(msg=_cannot_open("backup_restic_offsite_password", remote, state))
         if state == "missing" and not module.check_mode:
             res = restic(p, remote, ["init", "--from-repo", local, "--copy-chunker-params"],
                          password_file=p["offsite_password_file"], env={"RESTIC_FROM_PASSWORD_FILE": p["password_file"]})
@@ -361,8 +365,7 @@ def do_probe(module, p):
         for local in existing:
             state = _open(p, local, pw)
             if state != "ok":
-                module.fail_json(msg="the vaulted password does not open the existing restic repository %s "
-                                     "(nothing was changed): %s" % (local, state))
+                module.fail_json(msg=_cannot_open("the vaulted password", local, state))
             seen.append(local)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
