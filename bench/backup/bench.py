@@ -101,6 +101,7 @@ def main() -> int:
                        "pgbackrest_MBps": round(out["pgdata_bytes"] / t_full / 1e6, 1),
                        "tar_MBps": round(out["pgdata_bytes"] / t_tar / 1e6, 1),
                        "db_size": full["info"]["size"], "stored": full["info"]["repository"]["delta"]}
+        save(out)
         # 2. 10,000 transactions, incremental
         t, _ = sh(lab, "db01", "runuser -u postgres -- pgbench -n -c 2 -j 2 -t 5000 bench")
         out["pgbench_10k_tx_s"] = round(t, 1)
@@ -109,12 +110,13 @@ def main() -> int:
         out["incr"] = {"pgbackrest_s": round(t_incr, 1), "time_vs_full": round(t_incr / t_full, 3),
                        "stored": incr["info"]["repository"]["delta"],
                        "stored_vs_full": round(incr["info"]["repository"]["delta"] / full["info"]["repository"]["delta"], 3)}
+        save(out)
         # 3. restic vs rsync, site grown to ~50 MB
         sh(lab, "web01", "mkdir -p /var/www/yunwei/bench && for i in $(seq 1 200); do head -c 250000 /dev/urandom > "
            "/var/www/yunwei/bench/f$i.bin; done")
         restic = ("cd / && RESTIC_PASSWORD_FILE=/etc/yunwei-backup/restic.pass RESTIC_CACHE_DIR=/var/cache/yunwei-backup/restic "
-                  f"restic -r sftp:restic@{ip}:/srv/backup/restic/site -o sftp.command='ssh -i /etc/yunwei-backup/id_ed25519 "
-                  f"-o UserKnownHostsFile=/etc/yunwei-backup/known_hosts restic@{ip} -s sftp' backup -q --tag bench "
+                  "restic -r sftp:restic@backup01:/srv/backup/restic/site -o sftp.command='ssh -i /etc/yunwei-backup/id_ed25519 "
+                  "-o UserKnownHostsFile=/etc/yunwei-backup/known_hosts restic@backup01 -s sftp' backup -q --tag bench "
                   "/var/www/yunwei /etc/nginx")
         rsync = ("rsync -a -e 'ssh -i /root/.ssh/yw_bench -o UserKnownHostsFile=/root/.ssh/yw_bench_known -o BatchMode=yes' "
                  f"/var/www/yunwei /etc/nginx ops@{ip}:/srv/backup/bench/site/")
@@ -126,6 +128,7 @@ def main() -> int:
         out["site"] = {"bytes": int(sh(lab, "web01", "du -sb /var/www/yunwei /etc/nginx | awk '{s+=$1} END {print s}'")[1]),
                        "restic_first_s": round(r1, 2), "rsync_first_s": round(s1, 2), "restic_second_s": round(r2, 2),
                        "rsync_second_s": round(s2, 2), "first_ratio": round(r1 / s1, 2), "second_ratio": round(r2 / s2, 2)}
+        save(out)
         # 4. WAL archive lag under load
         load = subprocess.Popen(["podman", "exec", lab.container("db01"), "runuser", "-u", "postgres", "--", "pgbench", "-n",
                                  "-c", "2", "-j", "2", "-T", str(args.lag_seconds), "bench"],
@@ -144,11 +147,15 @@ def main() -> int:
         sh(lab, "backup01", "rm -rf /srv/backup/bench; sed -i '/yw_bench\\|root@db01\\|root@web01/d' ~ops/.ssh/authorized_keys",
            check=False)
     out["load_after"] = os.getloadavg()
+    save(out)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def save(out: dict) -> None:
     dest = ROOT / "bench" / "out" / "backup"
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "results.json").write_text(json.dumps(out, indent=2))
-    print(json.dumps(out, indent=2))
-    return 0
 
 
 if __name__ == "__main__":

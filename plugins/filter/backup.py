@@ -254,12 +254,20 @@ def backup_ssh_plan(p, hostvars):
     repos = [h for h in (store, offsite) if h]
     authorized, known = [], []
 
+    lenient = bool(p.get("check_mode"))  # a preview: keys not generated yet are simply not listed
+
     def key_of(h, path):
-        return backup_pubkey(hostvars[h].get("backup_pubkeys"), path + ".pub")
+        try:
+            return backup_pubkey(hostvars[h].get("backup_pubkeys"), path + ".pub")
+        except AnsibleFilterError:
+            if lenient:
+                return None
+            raise
 
     def pin(user, path, h):
-        known.append({"user": user, "path": path, "name": h, "address": backup_address(hostvars, h),
-                      "key": backup_pubkey(hostvars[h].get("backup_pubkeys"), "/etc/ssh/ssh_host_ed25519_key.pub")})
+        key = key_of(h, "/etc/ssh/ssh_host_ed25519_key")
+        if key:
+            known.append({"user": user, "path": path, "name": h, "address": backup_address(hostvars, h), "key": key})
 
     is_repo = host in repos
     if is_repo and p["pg_sets"]:
@@ -283,7 +291,7 @@ def backup_ssh_plan(p, hostvars):
                            "key": key_of(store, p["keys"]["restic"])})
     if p["my_files"]:
         pin("root", p["conf_dir"] + "/known_hosts", store)
-    return {"authorized": authorized, "known": known}
+    return {"authorized": [a for a in authorized if a["key"]], "known": known}
 
 
 def backup_annotations(dataset, groups, hostvars):

@@ -289,7 +289,7 @@ def do_init(module, p):
     done = []
     for ds in p["datasets"]:
         local = os.path.join(p["repo_path"], ds["name"])
-        state = _open(p, local, p["password_file"])
+        state = _open(p, local, p["password_file"]) if os.path.exists(os.path.join(local, "config")) else "missing"
         if state not in ("ok", "missing"):
             module.fail_json(msg=_cannot_open("backup_restic_password", local, state))
         if state == "missing" and not module.check_mode:
@@ -297,8 +297,8 @@ def do_init(module, p):
             if not res.ok:
                 module.fail_json(msg="restic init %s failed: %s" % (local, res.tail()))
             done.append(local)
-        if not p["offsite_url"]:
-            continue
+        if not p["offsite_url"] or (module.check_mode and state == "missing"):
+            continue  # a preview on a fresh store: nothing to open yet
         remote = "%s/%s" % (p["offsite_url"], ds["name"])
         state = _open(p, remote, p["offsite_password_file"])
         if state not in ("ok", "missing"):

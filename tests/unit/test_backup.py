@@ -241,3 +241,28 @@ def test_lab_secrets_are_only_stored_vault_encrypted(tmp_path, monkeypatch):
     ensure_secrets(path)  # exists: left alone
     assert path.read_bytes() == before
     assert time.time() > 0
+
+
+def test_ssh_plan_restricts_every_key_and_a_preview_tolerates_missing_keys():
+    import base64
+
+    def slurped(*paths):
+        return {"results": [{"item": p, "content": base64.b64encode(f"ssh-ed25519 KEY{p} comment".encode()).decode()}
+                            for p in paths]}
+
+    host_key = "/etc/ssh/ssh_host_ed25519_key.pub"
+    hostvars = {
+        "db01": {"backup_pubkeys": slurped("/var/lib/postgresql/.ssh/id_ed25519.pub", host_key), "backup_address": "db01"},
+        "backup01": {"backup_pubkeys": slurped("/var/lib/pgbackrest/.ssh/id_ed25519.pub", host_key), "ansible_host": "10.0.0.4"},
+        "offsite01": {"backup_pubkeys": slurped(host_key)},  # its pgbackrest key is not there yet
+    }
+    p = {"host": "db01", "store": "backup01", "offsite": "offsite01", "pg_hosts": ["db01"], "files_hosts": [],
+         "pg_sets": True, "files_sets": False, "my_pg": True, "my_files": False, "conf_dir": "/etc/yunwei-backup",
+         "keys": {"pg": "/var/lib/postgresql/.ssh/id_ed25519", "pgbr": "/var/lib/pgbackrest/.ssh/id_ed25519",
+                  "restic": "/x", "client": "/y"}, "pgbr_options": 'command="pgbackrest"', "sftp_options": "restrict"}
+    with pytest.raises(flt.AnsibleFilterError, match="no public key /var/lib/pgbackrest/.ssh/id_ed25519.pub"):
+        flt.backup_ssh_plan(p, hostvars)
+    plan = flt.backup_ssh_plan({**p, "check_mode": True}, hostvars)
+    assert [(a["user"], a["from"], a["options"]) for a in plan["authorized"]] == [("postgres", "pgbackrest@backup01", 'command="pgbackrest"')]
+    assert plan["authorized"][0]["key"] == "ssh-ed25519 KEY/var/lib/pgbackrest/.ssh/id_ed25519.pub"  # comment dropped
+    assert [(k["name"], k["address"]) for k in plan["known"]] == [("backup01", "10.0.0.4"), ("offsite01", "offsite01")]
