@@ -244,12 +244,14 @@ def _wal(checks, metrics, now, ds, lim, a):
     failing = a.get("last_failed_time") and (a.get("last_failed_time") or 0) >= (a.get("last_archived_time") or 0)
     ready = int(a.get("ready") or 0)
     timeout = float(a.get("archive_timeout") or 60)
+    bounded = False
     if ready and a.get("oldest_ready_time"):
         lag = _age(now, a["oldest_ready_time"])
         how = "%d 个已写满的 WAL 段等待归档，最早的已等待 %s" % (ready, _dur(lag))
     elif (a.get("pending_bytes") or 0) > 0:
         lag = min(_age(now, a.get("last_archived_time")) or timeout, timeout)
-        how = "当前 WAL 段有未归档的写入，archive_timeout=%.0f 秒内归档" % timeout
+        bounded = True  # an upper bound: the segment is switched and archived within archive_timeout
+        how = "当前 WAL 段有未归档的写入，将在 archive_timeout（%.0f 秒）内归档，延迟不超过 %.0f 秒" % (timeout, lag)
     else:
         lag = 0.0
         how = "全部 WAL 已归档"
@@ -263,6 +265,6 @@ def _wal(checks, metrics, now, ds, lim, a):
     metrics.append(_metric("backup.wal.lag_s", lag, "s", inst, now))
     metrics.append(_metric("backup.wal.ready", ready, "", inst, now))
     status = max(checks[-2]["status"], checks[-1]["status"], key=WORST.get)
-    row.update(status=status, wal_lag_s=round(lag, 1), last_archived_wal=a.get("last_archived_wal"),
+    row.update(status=status, wal_lag_s=round(lag, 1), wal_lag_bounded=bounded, last_archived_wal=a.get("last_archived_wal"),
                last_archived_time=a.get("last_archived_time"), failing=bool(failing), limit_s=lim["wal_lag_s"])
     return row

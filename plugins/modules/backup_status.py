@@ -185,22 +185,24 @@ def _epoch(text):
 
 
 def repo_space(paths, now):
-    """Free space of each repository filesystem, with a days-until-full forecast from kept samples."""
-    seen, out = set(), []
-    samples = read_state("usage.json") or {}
+    """Free space of each filesystem holding repositories, and the repositories' own size on it (the
+    filesystem may be shared), with a days-until-full forecast from the samples kept here."""
+    groups = {}
     for path in paths:
-        if not os.path.isdir(path):
-            continue
-        dev = os.stat(path).st_dev
-        if dev in seen:
-            continue
-        seen.add(dev)
-        total, used, free = disk_usage(path)
-        series = [s for s in samples.get(path) or () if now - s[0] < 45 * 86400]
+        if os.path.isdir(path):
+            groups.setdefault(os.stat(path).st_dev, []).append(path)
+    out = []
+    samples = read_state("usage.json") or {}
+    for members in groups.values():
+        tops = [m for m in members if not any(m != o and m.startswith(o.rstrip("/") + "/") for o in members)]
+        label = members[0]
+        total, _used, free = disk_usage(label)
+        used = sum(tree_bytes(m) for m in tops)
+        series = [x for x in samples.get(label) or () if len(x) == 3 and now - x[0] < 45 * 86400]
         if not series or now - series[-1][0] >= 600:
-            series.append([now, used])
-        samples[path] = series[-500:]
-        out.append({"path": path, "total": total, "used": used, "free": free, **forecast(series, free)})
+            series.append([now, used, "tree"])
+        samples[label] = series[-500:]
+        out.append({"path": label, "total": total, "used": used, "free": free, **forecast(series, free)})
     try:
         write_state("usage.json", samples)
     except (IOError, OSError):
@@ -208,10 +210,32 @@ def repo_space(paths, now):
     return out
 
 
+def tree_bytes(path):
+    """Bytes allocated under ``path`` (like du), counting each inode once."""
+    total, seen, stack = 0, set(), [path]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512
+    return total
+
+
 def forecast(series, free):
-    """Days until full from a least-squares slope over the last 30 days (>= 2 samples, >= 1 h apart)."""
+    """Days until full from a least-squares slope of the repositories' size over the last 30 days
+    (>= 2 samples spanning >= 12 h: one big full backup in the last hour is not a trend)."""
     pts = [s for s in series if series[-1][0] - s[0] <= 30 * 86400]
-    if len(pts) < 2 or pts[-1][0] - pts[0][0] < 3600:
+    if len(pts) < 2 or pts[-1][0] - pts[0][0] < 12 * 3600:
         return {"days_full": None, "growth_per_day": None}
     n = float(len(pts))
     mt = sum(p[0] for p in pts) / n

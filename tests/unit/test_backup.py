@@ -182,6 +182,8 @@ def test_wal_lag():
     assert by_id(checks, "BACKUP-WAL-001")[0]["value"] == 0 and rows[0]["wal_lag_s"] == 0
     checks, _, _ = compute(archiver(pending_bytes=100, last_archived_time=NOW - 3600), SETS, LIMITS, NOW)
     assert by_id(checks, "BACKUP-WAL-001")[0]["value"] == 60  # bounded by archive_timeout while archiving works
+    checks, _, rows = compute(archiver(pending_bytes=100, last_archived_time=NOW - 20), SETS, LIMITS, NOW)
+    assert rows[0]["wal_lag_s"] == 20 and rows[0]["wal_lag_bounded"] is True
     checks, _, rows = compute(archiver(ready=7, oldest_ready_time=NOW - 900, last_failed_time=NOW - 5,
                                        last_failed_wal="00000001000000000000000C"), SETS, LIMITS, NOW)
     assert by_id(checks, "BACKUP-WAL-001")[0]["status"] == "crit" and by_id(checks, "BACKUP-WAL-002")[0]["status"] == "crit"
@@ -195,7 +197,7 @@ def test_pending_bytes_and_forecast():
     assert pending_bytes({**a, "insert_lsn": "0/6000100"}) == 0x100
     assert pending_bytes({**a, "last_archived_wal": "00000001.history"}) is None
     assert forecast([[0, 100], [86400, 200]], 1000)["days_full"] == pytest.approx(10)
-    assert forecast([[0, 100], [60, 200]], 1000)["days_full"] is None
+    assert forecast([[0, 100], [3600, 200]], 1000)["days_full"] is None  # an hour is not a trend
 
 
 VERIFY_OK = """stanza: appdb

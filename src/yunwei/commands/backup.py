@@ -53,7 +53,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if wal:
         print()
         ui.table(["数据集", "主机", "WAL 归档延迟 (RPO)", "时限", "最近归档", "状态"],
-                 [[r["dataset"], r.get("source_host"), _age(r.get("wal_lag_s")), _age((r.get("limit_s") or {}).get("warn")),
+                 [[r["dataset"], r.get("source_host"), ("≤" if r.get("wal_lag_bounded") else "") + _age(r.get("wal_lag_s")), _age((r.get("limit_s") or {}).get("warn")),
                    f"{r.get('last_archived_wal') or '-'} {_when(r.get('last_archived_time'))}",
                    STATUS_TEXT.get(r.get("status"), r.get("status"))] for r in wal])
     for host in status.unreachable:
