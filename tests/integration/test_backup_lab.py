@@ -29,6 +29,7 @@ JOBS = ("backup_setup", "backup", "backup_verify", "backup_status")
 @pytest.fixture(scope="module")
 def env(lab, tmp_path_factory):
     """Jobs pointed at this lab (site catalogue), a private journal, audit log and runner folder."""
+    lab = lab.lab.up(backups=True)  # the backups set up (a no-op when they are and nothing changed)
     tmp = tmp_path_factory.mktemp("backup")
     vault_pass = Path(os.environ.get("YUNWEI_VAULT_PASSWORD_FILE") or var_dir() / "vault-pass")
     jobs = {"jobs": {name: {"class": "change" if name == "backup_setup" else "read-only",
@@ -320,7 +321,7 @@ def test_backup01_stopped_during_a_backup(env, capsys):
         if proc.poll() is None:
             proc.kill()
         subprocess.run(["podman", "start", lab.container("backup01")], capture_output=True)
-        lab.lab.up()  # sshd back, same address and host key
+        lab.lab.up(backups=True)  # sshd back (a new address, the same host key)
     assert main(["run", "backup", "-e", "backup_dataset=appdb", "-q"]) == 0  # the next run recovers
     rc, doc = status_json(capsys)
     assert rc == 0, doc["out_of_limits"]
