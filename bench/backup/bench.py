@@ -101,7 +101,8 @@ def main() -> int:
                        "ratio_vs_tar": round(t_full / t_tar, 2),
                        "pgbackrest_MBps": round(full["info"]["size"] / t_full / 1e6, 1),
                        "tar_MBps": round(out["pgdata_bytes"] / t_tar / 1e6, 1),
-                       "db_size": full["info"]["size"], "stored": full["info"]["repository"]["delta"]}
+                       "db_size": full["info"]["size"], "stored": full["info"]["repository"]["delta"],
+                       "label": full["label"]}
         save(out)
         # 2. 10,000 transactions, incremental
         t, _ = sh(lab, "db01", "runuser -u postgres -- pgbench -n -c 2 -j 2 -t 5000 bench")
@@ -143,6 +144,10 @@ def main() -> int:
         load.wait()
         out["wal_lag"] = {"samples": len(lags), "median_s": round(statistics.median(lags), 1), "max_s": round(max(lags), 1)}
     finally:
+        if "full" in out:  # the bench's full backup and its incrementals leave repo1
+            pgbr(lab, f"--set={out['full']['label']} expire")
+        sh(lab, "backup01", "cd /tmp && runuser -u restic -- env RESTIC_PASSWORD_FILE=/etc/yunwei-backup/restic.pass "
+           "restic --no-cache -r /srv/backup/restic/site forget --keep-tag yunwei --prune", check=False)
         sh(lab, "db01", "runuser -u postgres -- dropdb --if-exists bench; rm -f /root/.ssh/yw_bench*", check=False)
         sh(lab, "web01", "rm -rf /var/www/yunwei/bench /root/.ssh/yw_bench*", check=False)
         sh(lab, "backup01", "rm -rf /srv/backup/bench; sed -i '/yw_bench\\|root@db01\\|root@web01/d' ~ops/.ssh/authorized_keys",

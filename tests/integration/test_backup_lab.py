@@ -259,10 +259,12 @@ def test_archiving_broken_on_db01_makes_the_wal_lag_crit(env, capsys, tmp_path):
 
 def test_full_repository_filesystem_fails_clearly_and_loses_nothing(env, capsys):
     lab = env["lab"]
-    # the site's restic repository moved onto backup01's 64 MiB tmpfs, which is then filled
-    lab.exec("backup01", "sh", "-c", "cp -a /srv/backup/restic/site /srv/data/site && mv /srv/backup/restic/site /srv/backup/restic/site.moved "
+    # the site's repository set aside; a new one on backup01's 64 MiB tmpfs, which is then filled
+    restic = ["runuser", "-u", "restic", "--", "env", "RESTIC_PASSWORD_FILE=/etc/yunwei-backup/restic.pass", "restic", "--no-cache"]
+    lab.exec("backup01", "sh", "-c", "mv /srv/backup/restic/site /srv/backup/restic/site.moved && install -d -o restic -m 700 /srv/data/site "
              "&& ln -s /srv/data/site /srv/backup/restic/site")
-    lab.exec("db01", "sh", "-c", "true")
+    lab.exec("backup01", *restic, "-r", "/srv/data/site/repo", "init")
+    lab.exec("backup01", "sh", "-c", "rm /srv/backup/restic/site && ln -s /srv/data/site/repo /srv/backup/restic/site")
     try:
         lab.exec("backup01", "sh", "-c", "dd if=/dev/zero of=/srv/data/fill bs=1M count=80 status=none; true")
         lab.exec("web01", "sh", "-c", "head -c 3000000 /dev/urandom > /var/www/yunwei/yw-big.bin")
@@ -281,13 +283,12 @@ def test_full_repository_filesystem_fails_clearly_and_loses_nothing(env, capsys)
         assert space and space[0].status == "crit", [(c.instance, c.status) for c in checks if c.id == "BACKUP-REPO-001"]
         lab.exec("backup01", "rm", "-f", "/srv/data/fill")
         assert main(["run", "backup", "-e", "backup_dataset=site", "-q"]) == 0  # space back: it recovers
-        check = lab.exec("backup01", "runuser", "-u", "restic", "--", "env", "RESTIC_PASSWORD_FILE=/etc/yunwei-backup/restic.pass",
-                         "restic", "-r", "/srv/backup/restic/site", "--no-cache", "check", check=False)
+        check = lab.exec("backup01", *restic, "-r", "/srv/backup/restic/site", "check", check=False)
         assert check.returncode == 0 and "no errors were found" in check.stdout, check.stdout + check.stderr
     finally:
         lab.exec("web01", "rm", "-f", "/var/www/yunwei/yw-big.bin")
-        lab.exec("backup01", "sh", "-c", "rm -f /srv/data/fill /srv/backup/restic/site && rm -rf /srv/backup/restic/site.moved "
-                 "&& cp -a /srv/data/site /srv/backup/restic/site && rm -rf /srv/data/site")
+        lab.exec("backup01", "sh", "-c", "rm -f /srv/data/fill /srv/backup/restic/site && rm -rf /srv/data/site "
+                 "&& mv /srv/backup/restic/site.moved /srv/backup/restic/site")
 
 
 def test_backup01_stopped_during_a_backup(env, capsys):
