@@ -144,8 +144,10 @@ def main() -> int:
         load.wait()
         out["wal_lag"] = {"samples": len(lags), "median_s": round(statistics.median(lags), 1), "max_s": round(max(lags), 1)}
     finally:
-        if "full" in out:  # the bench's full backup and its incrementals leave repo1
-            pgbr(lab, f"--set={out['full']['label']} expire")
+        if "full" in out:  # the bench's full backup and its incrementals leave repo1; a new full follows,
+            pgbr(lab, f"--set={out['full']['label']} expire")  # as pgBackRest wants every new label later
+            sh(lab, "db01", "runuser -u postgres -- dropdb --if-exists bench", check=False)
+            pgbr(lab, "--type=full backup")
         sh(lab, "backup01", "cd /tmp && runuser -u restic -- env RESTIC_PASSWORD_FILE=/etc/yunwei-backup/restic.pass "
            "restic --no-cache -r /srv/backup/restic/site forget --keep-tag yunwei --prune", check=False)
         sh(lab, "db01", "runuser -u postgres -- dropdb --if-exists bench; rm -f /root/.ssh/yw_bench*", check=False)
