@@ -68,8 +68,17 @@ def var_dir() -> Path:
 
 
 def vault_password_file() -> Path | None:
-    """The ansible-vault password file jobs run with: $YUNWEI_VAULT_PASSWORD_FILE, else
-    <var>/vault-pass when it exists (the lab generates one); None when there is none."""
+    """The ansible-vault password file jobs run with (``--vault-password-file``), None when there is none.
+
+    Admin mode: only the configuration's ``vault_password_file`` (root-owned; the variable is refused
+    there, yunwei.config.TRUST_ENV), so an operator cannot swap the secrets a reviewed change
+    decrypts. Lab mode: $YUNWEI_VAULT_PASSWORD_FILE, else <var>/vault-pass when it exists (the lab
+    generates one)."""
+    from yunwei.config import admin_config
+
+    config = admin_config()
+    if config is not None:
+        return config.vault_password_file
     env = os.environ.get("YUNWEI_VAULT_PASSWORD_FILE")
     if env:
         return Path(env)

@@ -268,3 +268,36 @@ def test_ssh_plan_restricts_every_key_and_a_preview_tolerates_missing_keys():
     assert [(a["user"], a["from"], a["options"]) for a in plan["authorized"]] == [("postgres", "pgbackrest@backup01", 'command="pgbackrest"')]
     assert plan["authorized"][0]["key"] == "ssh-ed25519 KEY/var/lib/pgbackrest/.ssh/id_ed25519.pub"  # comment dropped
     assert [(k["name"], k["address"]) for k in plan["known"]] == [("backup01", "10.0.0.4"), ("offsite01", "offsite01")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root-owned admin files need root")
+def test_vault_password_file_in_admin_mode_comes_from_the_configuration(tmp_path, monkeypatch):
+    """The vault password decides which secrets a reviewed change decrypts: in admin mode only the
+    administrator's file counts; the operator's variable is refused, a file others could write is
+    not trusted. Lab mode honours the variable."""
+    from yunwei import config, paths
+    from yunwei.errors import InputError
+
+    mine = tmp_path / "mine-pass"
+    mine.write_text("operator's\n")
+    monkeypatch.delenv("YUNWEI_CONFIG", raising=False)
+    monkeypatch.setenv("YUNWEI_VAULT_PASSWORD_FILE", str(mine))
+    if not config.ETC_CONFIG.exists():
+        assert paths.vault_password_file() == mine  # lab mode
+    admin = tmp_path / "etc-yunwei"
+    admin.mkdir(mode=0o755)
+    (admin / "allowed_signers").write_text("")
+    (admin / "vault-pass").write_text("root's\n")
+    (admin / "yunwei.yml").write_text(f"allowed_signers: {admin / 'allowed_signers'}\nreview: {{store: {tmp_path / 'state'}}}\n"
+                                      f"vault_password_file: {admin / 'vault-pass'}\n")
+    for p in (admin, *admin.iterdir()):
+        os.chmod(p, 0o755 if p.is_dir() else 0o640)
+    monkeypatch.setenv("YUNWEI_CONFIG", str(admin / "yunwei.yml"))
+    with pytest.raises(InputError, match=r"\$YUNWEI_VAULT_PASSWORD_FILE"):
+        config.check_environment()
+    assert paths.vault_password_file() == admin / "vault-pass"  # never the operator's
+    monkeypatch.delenv("YUNWEI_VAULT_PASSWORD_FILE")
+    os.chmod(admin / "vault-pass", 0o660)
+    config._cache.clear()
+    with pytest.raises(InputError, match="vault_password_file.*not trusted"):
+        paths.vault_password_file()
