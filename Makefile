@@ -37,9 +37,9 @@ build: bootstrap
 sanity: build
 	bash tests/sanity/run.sh
 
-## docs: regenerate the tables of docs/inspection.md from the check catalogue
+## docs: regenerate the tables of docs/inspection.md and docs/backup.md from the check catalogue
 docs: bootstrap
-	python -m yunwei.catalogue.docs docs/inspection.md
+	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md
 
 unit: bootstrap
 	pytest tests/unit $(PYTEST_ARGS)

@@ -5,6 +5,7 @@
 names the file and the key), and select the data sets a job or a host works on.
 
 Pure functions of their arguments: no store, no lock, no connection (they run in forked workers).
+The threshold overrides are checked against the check catalogue of the yunwei package.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import os
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.yunwei.ops.plugins.module_utils.backup_checks import KINDS, MIN_RETENTION_DAYS, TIERS, validate_limits
+from ansible_collections.yunwei.ops.plugins.filter.inspection import origin as value_origin
+from ansible_collections.yunwei.ops.plugins.module_utils.backup_checks import KINDS, MIN_RETENTION_DAYS, TIERS
+from ansible_collections.yunwei.ops.plugins.plugin_utils.yunwei_package import require
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 TYPES = ("full", "diff", "incr")
@@ -73,8 +76,9 @@ def _today(value):
 def backup_problems(s):
     """Problems (list of str, each naming file and key) of the role's settings; [] when valid.
 
-    ``s``: datasets, dataset, type, tier, tier_limits, store_group, offsite_group, offsite_enabled,
-    groups, defined_secrets (names defined), today, inventory_dir, vault_file, role_defaults.
+    ``s``: datasets, dataset, type, tier, thresholds, store_group, offsite_group, offsite_enabled,
+    groups, defined_secrets (names defined; None: secrets are not needed - the status), today,
+    inventory_dir, vault_file, role_defaults.
     """
     if not isinstance(s, dict):
         raise AnsibleFilterError("backup_problems expects a mapping")
@@ -127,12 +131,13 @@ def backup_problems(s):
     tier = s.get("tier")
     if tier not in (None, "") and tier not in TIERS:
         problems.append("extra vars: backup_tier: unknown tier %r (choose one of %s)" % (tier, ", ".join(TIERS)))
-    problems.extend("%s: %s" % (_origin("backup_tier_limits", inv, defaults), p)
-                    for p in validate_limits(s.get("tier_limits")))
+    problems.extend(threshold_problems(s.get("thresholds"), _origin("backup_thresholds", inv, defaults)))
     for var, required in (("store_group", True), ("offsite_group", bool(s.get("offsite_enabled", True)))):
         group = s.get(var)
         if required and not groups.get(group):
             problems.append("%s: backup_%s: group %r has no host in the inventory" % (_origin("backup_" + var, inv, defaults), var, group))
+    if s.get("defined_secrets") is None:
+        return problems
     defined = set(s.get("defined_secrets") or ())
     vault = s.get("vault_file") or ""
     secret_file = vault or os.path.join(inv or ".", "group_vars/all (vaulted)")
@@ -140,6 +145,14 @@ def backup_problems(s):
         if secret not in defined:
             problems.append("%s: %s: missing vault variable (a passphrase from ansible-vault)" % (secret_file, secret))
     return problems
+
+
+def threshold_problems(thresholds, where):
+    """Problems of ``backup_thresholds`` (catalogue threshold keys of the backup checks, e.g.
+    ``backup_core_age_s: {warn, crit}``), each naming the file that sets it."""
+    catalogue = require("yunwei.catalogue")
+    return ["%s: %s" % (where, p) for p in
+            catalogue.validate_thresholds(thresholds, "backup_thresholds", value_origin, areas=["backup"])]
 
 
 def _source_problems(source, kind, where, key):

@@ -2,7 +2,7 @@
 # Copyright: yunwei maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pieces the backup modules share: running a tool as its service user with a bounded time,
-metrics, state files on the repository hosts, and error text safe to record.
+state files on the repository hosts, times for evidence, and error text safe to record.
 
 Secrets never go on a command line: restic reads RESTIC_PASSWORD_FILE, pgBackRest its
 configuration file (0640, owned by its service user).
@@ -105,11 +105,6 @@ def _text(data):
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else (data or "")
 
 
-def metric(name, value, unit="", instance="", when=None):
-    return {"name": name, "instance": instance or "", "value": round(float(value), 4), "unit": unit,
-            "time": round(when if when is not None else time.time(), 3)}
-
-
 def read_state(name):
     """A JSON state file under STATE_DIR, or None."""
     try:
@@ -138,7 +133,8 @@ def write_state(name, data):
 
 
 def fmt_time(epoch):
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else "无"
+    """An epoch as ISO UTC (``2026-12-01T02:05:00Z``): the reports show it in the client's zone."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(epoch))) if epoch else "无"
 
 
 def disk_usage(path):

@@ -17,9 +17,11 @@ description:
     days-until-full forecast from the samples this module keeps in C(/var/lib/yunwei-backup/usage.json)).
   - On a database host (O(role=db)) reads C(pg_stat_archiver), the WAL insert position and the archive
     status folder: the WAL archive lag, which is the live recovery point.
-  - Judges them against the tier limits (C(BACKUP-AGE-001), C(BACKUP-FULL-001), C(BACKUP-OFFSITE-001),
-    C(BACKUP-ENC-001), C(BACKUP-WAL-001/002), C(BACKUP-VERIFY-001), C(BACKUP-REPO-001/002/003)) with the
-    pure function C(backup_status.compute) of the collection's module_utils.
+  - Computes the values of C(BACKUP-AGE-001), C(BACKUP-FULL-001), C(BACKUP-OFFSITE-001),
+    C(BACKUP-ENC-001), C(BACKUP-WAL-001/002), C(BACKUP-VERIFY-001), C(BACKUP-REPO-001/002/003) with the
+    pure function C(backup_status.compute) of the collection's module_utils; its action plugin judges
+    them on the controller against the check catalogue of the yunwei package (the tier's thresholds,
+    O(thresholds) over the defaults), as the inspection does.
   - Read-only (apart from its own usage samples).
 author:
   - yunwei maintainers
@@ -34,10 +36,17 @@ options:
     type: list
     elements: dict
     required: true
-  limits:
-    description: "Tier limit overrides C({tier: {limit: {warn, crit}}})."
+  thresholds:
+    description:
+      - "Overrides of the BACKUP-* thresholds C({key: {warn, crit}}), e.g. C(backup_core_age_s) (docs/backup.md)."
+      - Used by the action plugin on the controller; never sent to the host.
     type: dict
     default: {}
+  disabled_checks:
+    description: BACKUP-* check ids left out (the inspection's per-check switches); used on the controller.
+    type: list
+    elements: str
+    default: []
   repo_paths:
     description: Repository folders whose filesystems are judged (store, offsite).
     type: list
@@ -70,7 +79,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 checks:
-  description: Checks as in docs/data-model.md (category backup).
+  description: Checks as in docs/data-model.md (category backup), judged on the controller.
   returned: always
   type: list
   elements: dict
@@ -80,7 +89,9 @@ metrics:
   type: list
   elements: dict
 rows:
-  description: One status row per data set (and source host) and repository, for C(yunwei backup status).
+  description:
+    - One status row per data set (and source host) and repository, for C(yunwei backup status); C(status),
+      C(limit_s) and C(verify) come from the judged checks the row names in C(checks).
   returned: always
   type: list
   elements: dict
@@ -92,7 +103,6 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.yunwei.ops.plugins.module_utils import backup_checks as vocab
 from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import STATE_DIR, disk_usage, read_state, run, write_state
 from ansible_collections.yunwei.ops.plugins.module_utils.backup_status import compute
 
@@ -253,7 +263,8 @@ def main():
         argument_spec=dict(
             role=dict(type="str", required=True, choices=["store", "offsite", "db"]),
             datasets=dict(type="list", elements="dict", required=True),
-            limits=dict(type="dict", default={}),
+            thresholds=dict(type="dict", default={}),
+            disabled_checks=dict(type="list", elements="str", default=[]),
             repo_paths=dict(type="list", elements="str", default=["/srv/backup/pgbackrest", "/srv/backup/restic"]),
             restic_repo_path=dict(type="str", default="/srv/backup/restic"),
             restic_password_file=dict(type="path", default="/etc/yunwei-backup/restic.pass", no_log=False),
@@ -278,11 +289,9 @@ def main():
         # a data set's repository may live on a filesystem of its own: judge that one too
         own = [os.path.join(p["restic_repo_path"], ds["name"]) for ds in datasets if ds["kind"] == "files"]
         facts["repo_fs"] = repo_space(list(p["repo_paths"]) + own, now)
-    limits = {tier: vocab.limits_for(tier, p["limits"]) for tier in vocab.TIERS}
-    facts["host"] = p.get("host") or os.uname()[1]
-    checks, metrics, rows = compute(facts, datasets, limits, now)
-    module.exit_json(changed=False, checks=checks, metrics=metrics, rows=rows,
-                     summary={s: sum(1 for c in checks if c["status"] == s) for s in ("ok", "warn", "crit")})
+    facts["host"] = os.uname()[1]
+    findings, metrics, rows = compute(facts, datasets, now)
+    module.exit_json(changed=False, findings=findings, metrics=metrics, rows=rows)
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 checks:
-  description: Checks as in docs/data-model.md (category backup).
+  description: Checks as in docs/data-model.md (category backup), judged by the action plugin from the module's findings.
   returned: always
   type: list
   elements: dict
@@ -131,8 +131,8 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.yunwei.ops.plugins.module_utils import backup_checks as vocab
-from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import metric, run, write_state
+from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import run, write_state
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Findings
 
 COUNT_SQL = r"""
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
@@ -215,19 +215,19 @@ def do_counts(module, p):
             annotations["rows:%s.%s" % (db, table)] = str(rows)
     annotations["rows-lsn"] = out.get("lsn", "")
     out["annotations"] = annotations
-    module.exit_json(changed=False, counts=out, checks=[], metrics=[])
+    module.exit_json(changed=False, counts=out, findings=[], metrics=[])
 
 
 def do_backup(module, p):
     inst = "%s/repo%d" % (p["stanza"], p["repo"])
-    checks, metrics = [], []
+    f = Findings()
     if p["only_missing"]:
         stanza, _ = info(p)
         if newest(stanza):
             module.exit_json(changed=False, skipped_reason="a backup exists", backup=summary(newest(stanza)),
-                             checks=[], metrics=[])
+                             findings=[], metrics=[])
     if module.check_mode:
-        module.exit_json(changed=True, msg="would run a %s backup of %s" % (p["type"], inst), checks=[], metrics=[])
+        module.exit_json(changed=True, msg="would run a %s backup of %s" % (p["type"], inst), findings=[], metrics=[])
     args = ["--type=%s" % p["type"], "--log-level-console=warn"]
     for key, value in sorted((p["annotations"] or {}).items()):
         if "=" in key or "\n" in key + str(value):
@@ -239,21 +239,22 @@ def do_backup(module, p):
     b = newest(stanza)
     made = b if b and (b.get("timestamp") or {}).get("start", 0) >= int(started) - 1 else None
     if not res.ok or made is None:
-        checks.append(vocab.check("BACKUP-RUN-001", "crit", "failed", "%s 备份（%s）失败，耗时 %.0f 秒：%s" % (
-            inst, p["type"], res.seconds, res.tail()), instance=inst))
+        f.add("BACKUP-RUN-001", "failed", "%s 备份（%s）失败，耗时 %.0f 秒：%s" % (inst, p["type"], res.seconds, res.tail()),
+              inst, outcome="failed")
         module.fail_json(msg="pgBackRest %s backup of %s failed: %s" % (p["type"], inst, res.tail()),
-                         checks=checks, metrics=metrics, rc=res.rc)
+                         findings=f.findings, metrics=f.metrics, rc=res.rc)
     s = summary(made)
-    checks.append(vocab.check("BACKUP-RUN-001", "ok", s["type"], "%s %s 备份 %s 完成：数据库 %s，存储 %s，耗时 %d 秒" % (
-        inst, s["type"], s["label"], _mib(s["size"]), _mib(s["repo_delta"]), s["duration_s"]), instance=inst))
-    metrics += [metric("backup.duration_s", s["duration_s"], "s", inst), metric("backup.size_bytes", s["size"] or 0, "B", inst),
-                metric("backup.stored_bytes", s["repo_delta"] or 0, "B", inst)]
+    f.add("BACKUP-RUN-001", s["type"], "%s %s 备份 %s 完成：数据库 %s，存储 %s，耗时 %d 秒" % (
+        inst, s["type"], s["label"], _mib(s["size"]), _mib(s["repo_delta"]), s["duration_s"]), inst)
+    f.metric("backup.duration_s", s["duration_s"], inst)
+    f.metric("backup.size_bytes", s["size"] or 0, inst)
+    f.metric("backup.stored_bytes", s["repo_delta"] or 0, inst)
     chk = pgbr(p, "check")
     if chk.ok:
-        checks.append(vocab.check("BACKUP-CHECK-001", "ok", "ok", "pgbackrest check 通过（WAL 归档可用）", instance=inst))
+        f.add("BACKUP-CHECK-001", "ok", "pgbackrest check 通过（WAL 归档可用）", inst)
     else:
-        checks.append(vocab.check("BACKUP-CHECK-001", "crit", "failed", "pgbackrest check 失败：%s" % chk.tail(), instance=inst))
-    result = dict(changed=True, backup=s, checks=checks, metrics=metrics)
+        f.add("BACKUP-CHECK-001", "failed", "pgbackrest check 失败：%s" % chk.tail(), inst, outcome="failed")
+    result = dict(changed=True, backup=s, findings=f.findings, metrics=f.metrics)
     if not chk.ok:
         module.fail_json(msg="backup %s taken, but pgbackrest check failed: %s" % (s["label"], chk.tail()), **result)
     module.exit_json(**result)
@@ -298,7 +299,7 @@ _FILE_PROBLEM = re.compile(r"(invalid checksum|invalid size|file missing|missing
 def do_verify(module, p):
     inst = "%s/repo%d" % (p["stanza"], p["repo"])
     if module.check_mode:
-        module.exit_json(changed=False, msg="would verify %s" % inst, checks=[], metrics=[])
+        module.exit_json(changed=False, msg="would verify %s" % inst, findings=[], metrics=[])
     stanza, info_res = info(p)
     res = pgbr(p, "--output=text", "--verbose", "--log-level-console=detail", "verify")
     parsed = parse_verify(res.out)
@@ -325,17 +326,19 @@ def do_verify(module, p):
     bad = [b["label"] for b in parsed["backups"] if b["status"] not in ("valid", "")]
     if bad:
         reasons.append("无效备份：%s" % "，".join(bad))
-    status = "crit" if reasons else "ok"
+    failed = bool(reasons)
     evidence = ("校验通过：WAL %d 个、备份文件 %d 个，%d 个备份均有效" % (parsed["wal_checked"], parsed["files_checked"], len(parsed["backups"]))
                 if not reasons else "；".join(reasons) + ("。问题文件：" + "；".join(named[:10]) if named else ""))
-    check = vocab.check("BACKUP-VERIFY-002", status, "ok" if status == "ok" else "failed", evidence, instance=inst)
+    f = Findings()
+    f.add("BACKUP-VERIFY-002", "failed" if failed else "ok", evidence, inst, outcome="failed" if failed else None)
+    # what BACKUP-VERIFY-001 of the status reads later (the status module): when, and whether it passed
     write_state("verify-pg-%s-repo%d.json" % (p["stanza"], p["repo"]),
-                {"time": time.time(), "status": status, "evidence": evidence, "tool": "pgbackrest verify"})
-    metrics = [metric("backup.verify.files", parsed["files_checked"], "", inst),
-               metric("backup.verify.wal", parsed["wal_checked"], "", inst),
-               metric("backup.verify.duration_s", res.seconds, "s", inst)]
-    result = dict(changed=False, verify=parsed, checks=[check], metrics=metrics)
-    if status != "ok":
+                {"time": time.time(), "status": "failed" if failed else "ok", "evidence": evidence, "tool": "pgbackrest verify"})
+    f.metric("backup.verify.files", parsed["files_checked"], inst)
+    f.metric("backup.verify.wal", parsed["wal_checked"], inst)
+    f.metric("backup.verify.duration_s", res.seconds, inst)
+    result = dict(changed=False, verify=parsed, findings=f.findings, metrics=f.metrics)
+    if failed:
         module.fail_json(msg="verify of %s failed: %s" % (inst, evidence), **result)
     module.exit_json(**result)
 
@@ -356,7 +359,7 @@ def do_probe(module, p):
     message = ((stanza or {}).get("status") or {}).get("message", "")
     # code 1: missing stanza path (nothing there yet); 0/2 (no backup) fine; others: cannot read
     if res.ok and code in (0, 1, 2, 3, 4):
-        module.exit_json(changed=False, exists=code != 1, message=message, checks=[], metrics=[])
+        module.exit_json(changed=False, exists=code != 1, message=message, findings=[], metrics=[])
     module.fail_json(msg="the passphrase does not open the existing pgBackRest repository %d of stanza %s "
                          "(nothing was changed): %s" % (p["repo"], p["stanza"], message or res.tail(3)))
 

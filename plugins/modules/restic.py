@@ -129,7 +129,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 checks:
-  description: Checks as in docs/data-model.md (category backup).
+  description: Checks as in docs/data-model.md (category backup), judged by the action plugin from the module's findings.
   returned: always
   type: list
   elements: dict
@@ -152,8 +152,9 @@ import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.yunwei.ops.plugins.module_utils import backup_checks as vocab
-from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import STATE_DIR, metric, run, write_state
+from ansible_collections.yunwei.ops.plugins.module_utils.backup_checks import MIN_RETENTION_DAYS
+from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import STATE_DIR, run, write_state
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Findings
 
 MANIFEST_DIR = os.path.join(STATE_DIR, "manifests")
 
@@ -210,14 +211,14 @@ def do_backup(module, p):
     if missing:
         module.fail_json(msg="data set %s: path %s does not exist on %s (backup_datasets ... source.paths); "
                              "nothing was backed up" % (p["dataset"], ", ".join(missing), p["host"]),
-                         checks=[vocab.check("BACKUP-RUN-001", "crit", "failed", "路径不存在：%s" % ", ".join(missing),
-                                             instance=inst)], metrics=[])
+                         findings=[{"id": "BACKUP-RUN-001", "instance": inst, "value": "failed", "outcome": "failed",
+                                    "evidence": "路径不存在：%s" % ", ".join(missing)}], metrics=[])
     if p["only_missing"]:
         res = restic(p, p["repository"], ["snapshots", "--json", "--host", p["host"], "--tag", "dataset=%s" % p["dataset"]])
         if res.ok and json.loads(res.out or "[]"):
-            module.exit_json(changed=False, skipped_reason="a snapshot exists", checks=[], metrics=[])
+            module.exit_json(changed=False, skipped_reason="a snapshot exists", findings=[], metrics=[])
     if module.check_mode:
-        module.exit_json(changed=True, msg="would back up %s" % ", ".join(p["paths"]), checks=[], metrics=[])
+        module.exit_json(changed=True, msg="would back up %s" % ", ".join(p["paths"]), findings=[], metrics=[])
     if not os.path.isdir(MANIFEST_DIR):
         os.makedirs(MANIFEST_DIR, 0o700)
     text = manifest(p["paths"], MANIFEST_DIR)
@@ -248,22 +249,26 @@ def do_backup(module, p):
         hint = ""
         if "SSH_FX_FAILURE" in res.err:  # SFTP says only "Failure" for ENOSPC, EDQUOT, EIO on the store
             hint = "（存储端写入失败：多为存储库所在文件系统已满，见 backup01 的 BACKUP-REPO-001）"
-        check = vocab.check("BACKUP-RUN-001", "crit", "failed", "%s 备份失败（退出码 %s，%.0f 秒）%s：%s" % (
-            inst, res.rc, res.seconds, hint, res.tail(3)), instance=inst)
-        module.fail_json(msg="restic backup of %s failed: %s" % (inst, res.tail()), checks=[check], metrics=[], rc=res.rc)
+        f = Findings()
+        f.add("BACKUP-RUN-001", "failed", "%s 备份失败（退出码 %s，%.0f 秒）%s：%s" % (
+            inst, res.rc, res.seconds, hint, res.tail(3)), inst, outcome="failed")
+        module.fail_json(msg="restic backup of %s failed: %s" % (inst, res.tail()), findings=f.findings, metrics=[], rc=res.rc)
     snap = {"id": summary.get("snapshot_id"), "time": time.time(), "files": summary.get("total_files_processed"),
             "bytes": summary.get("total_bytes_processed"), "added": summary.get("data_added"),
             "duration_s": summary.get("total_duration"), "manifest_sha256": digest, "manifest_path": mpath,
             "type": p["type"]}
-    status = "warn" if res.rc == 3 or errors else "ok"
+    partial = res.rc == 3 or bool(errors)
     evidence = "%s %s 快照 %s：%d 个文件，%s，新增 %s，耗时 %.1f 秒" % (
         inst, p["type"], (snap["id"] or "")[:8], snap["files"] or 0, _mib(snap["bytes"]), _mib(snap["added"]), snap["duration_s"] or 0)
-    if status == "warn":
+    if partial:
         evidence += "；部分文件无法读取：%s" % "；".join(errors[:5])
-    metrics = [metric("backup.duration_s", snap["duration_s"] or 0, "s", inst), metric("backup.size_bytes", snap["bytes"] or 0, "B", inst),
-               metric("backup.stored_bytes", snap["added"] or 0, "B", inst), metric("backup.files", snap["files"] or 0, "", inst)]
-    module.exit_json(changed=True, snapshot=snap, checks=[vocab.check("BACKUP-RUN-001", status, p["type"], evidence, instance=inst)],
-                     metrics=metrics)
+    f = Findings()
+    f.add("BACKUP-RUN-001", p["type"], evidence, inst, outcome="partial" if partial else None)
+    f.metric("backup.duration_s", snap["duration_s"] or 0, inst)
+    f.metric("backup.size_bytes", snap["bytes"] or 0, inst)
+    f.metric("backup.stored_bytes", snap["added"] or 0, inst)
+    f.metric("backup.files", snap["files"] or 0, inst)
+    module.exit_json(changed=True, snapshot=snap, findings=f.findings, metrics=f.metrics)
 
 
 _NOT_THERE = re.compile(r"(does not exist|no such file|unable to open config file|Is there a repository at)", re.I)
@@ -309,7 +314,7 @@ def do_init(module, p):
             if not res.ok:
                 module.fail_json(msg="restic init %s failed: %s" % (remote, res.tail()))
             done.append(remote)
-    module.exit_json(changed=bool(done), created=done, checks=[], metrics=[])
+    module.exit_json(changed=bool(done), created=done, findings=[], metrics=[])
 
 
 def _check_problems(text):
@@ -323,7 +328,9 @@ def _check_problems(text):
     return found
 
 
-def _check(p, repo, password_file, subset, inst, state_name):
+def _check(f, p, repo, password_file, subset, inst, state_name):
+    """restic check of ``repo`` (every pack, or the slice ``subset``): a BACKUP-VERIFY-002 finding and
+    the state the status reads; True when no problem was found."""
     args = ["check", "--read-data"] if subset is None else ["check", "--read-data-subset=%s" % subset]
     res = restic(p, repo, args, password_file=password_file)
     text = res.out + "\n" + res.err
@@ -334,12 +341,12 @@ def _check(p, repo, password_file, subset, inst, state_name):
         evidence = "restic check 读取%s，未发现错误（%.0f 秒）" % (what, res.seconds)
     else:
         evidence = "restic check 读取%s 发现问题（退出码 %s）：%s" % (what, res.rc, "；".join(problems[:10]) or res.tail(4))
-    status = "ok" if ok else "crit"
-    record = {"time": time.time(), "status": status, "evidence": evidence, "tool": "restic check",
+    record = {"time": time.time(), "status": "ok" if ok else "failed", "evidence": evidence, "tool": "restic check",
               "full_read": subset is None}
     write_state(state_name, record)
-    return vocab.check("BACKUP-VERIFY-002", status, "ok" if ok else "failed", evidence, instance=inst), \
-        metric("backup.verify.duration_s", res.seconds, "s", inst)
+    f.add("BACKUP-VERIFY-002", "ok" if ok else "failed", evidence, inst, outcome=None if ok else "failed")
+    f.metric("backup.verify.duration_s", res.seconds, inst)
+    return ok, evidence
 
 
 def do_probe(module, p):
@@ -349,7 +356,7 @@ def do_probe(module, p):
     existing = [os.path.join(p["repo_path"], ds["name"]) for ds in p["datasets"]
                 if os.path.exists(os.path.join(p["repo_path"], ds["name"], "config"))]
     if not existing:
-        module.exit_json(changed=False, opened=[], checks=[], metrics=[])
+        module.exit_json(changed=False, opened=[], findings=[], metrics=[])
     tmp = tempfile.mkdtemp(prefix="yunwei-probe-")
     try:
         os.chmod(tmp, 0o711)
@@ -369,23 +376,23 @@ def do_probe(module, p):
             seen.append(local)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    module.exit_json(changed=False, opened=seen, checks=[], metrics=[])
+    module.exit_json(changed=False, opened=seen, findings=[], metrics=[])
 
 
 def do_maintain(module, p):
-    checks, metrics, failed = [], [], []
+    f, failed = Findings(), []
     if module.check_mode:
-        module.exit_json(changed=False, msg="would forget, prune, copy and check", checks=[], metrics=[])
+        module.exit_json(changed=False, msg="would forget, prune, copy and check", findings=[], metrics=[])
     day = time.localtime().tm_mday
     for ds in p["datasets"]:
-        name, keep = ds["name"], "%dd" % int(ds.get("retention_days") or vocab.MIN_RETENTION_DAYS)
+        name, keep = ds["name"], "%dd" % int(ds.get("retention_days") or MIN_RETENTION_DAYS)
         local = os.path.join(p["repo_path"], name)
         res = restic(p, local, ["forget", "--keep-within", keep, "--prune"])
         if not res.ok and "locked" in res.err:
             # a backup that died with its connection leaves a lock restic calls stale only after 30 min:
             # retention is applied on the next run; nothing is lost meanwhile
-            checks.append(vocab.check("BACKUP-RUN-001", "warn", "deferred", "%s 清理（forget/prune）推迟：存储库被锁定（%s）" % (
-                name, res.tail(1)), instance="%s/primary" % name))
+            f.add("BACKUP-RUN-001", "deferred", "%s 清理（forget/prune）推迟：存储库被锁定（%s）" % (name, res.tail(1)),
+                  "%s/primary" % name, outcome="deferred")
         elif not res.ok:
             failed.append("%s: forget/prune: %s" % (name, res.tail(2)))
         if p["offsite_url"]:
@@ -395,42 +402,37 @@ def do_maintain(module, p):
                          env={"RESTIC_FROM_PASSWORD_FILE": p["password_file"]})
             if res.ok:
                 copied = len(re.findall(r"^snapshot [0-9a-f]+ saved", res.out, re.M))
-                checks.append(vocab.check("BACKUP-RUN-001", "ok", "copied", "异地复制完成：新复制 %d 个快照（%.0f 秒）" % (copied, res.seconds),
-                                          instance=inst))
-                metrics.append(metric("backup.duration_s", res.seconds, "s", inst))
+                f.add("BACKUP-RUN-001", "copied", "异地复制完成：新复制 %d 个快照（%.0f 秒）" % (copied, res.seconds), inst)
+                f.metric("backup.duration_s", res.seconds, inst)
                 res = restic(p, remote, ["forget", "--keep-within", keep, "--prune"], password_file=p["offsite_password_file"])
                 if not res.ok:
                     failed.append("%s: off-site forget/prune: %s" % (name, res.tail(2)))
             else:
-                checks.append(vocab.check("BACKUP-RUN-001", "crit", "failed", "异地复制失败：%s" % res.tail(), instance=inst))
+                f.add("BACKUP-RUN-001", "failed", "异地复制失败：%s" % res.tail(), inst, outcome="failed")
                 failed.append("%s: copy to %s: %s" % (name, remote, res.tail(2)))
         if p["check_slices"] > 0:
             subset = "%d/%d" % ((day - 1) % p["check_slices"] + 1, p["check_slices"])
-            check, m = _check(p, local, p["password_file"], subset, "%s/primary" % name, "slice-files-%s-primary.json" % name)
-            checks.append(check)
-            metrics.append(m)
-            if check["status"] != "ok":
-                failed.append("%s: check %s: %s" % (name, subset, check["evidence"]))
-    result = dict(changed=True, checks=checks, metrics=metrics)
+            ok, evidence = _check(f, p, local, p["password_file"], subset, "%s/primary" % name, "slice-files-%s-primary.json" % name)
+            if not ok:
+                failed.append("%s: check %s: %s" % (name, subset, evidence))
+    result = dict(changed=True, findings=f.findings, metrics=f.metrics)
     if failed:
         module.fail_json(msg="; ".join(failed), **result)
     module.exit_json(**result)
 
 
 def do_verify(module, p):
-    checks, metrics, failed = [], [], []
+    f, failed = Findings(), []
     if module.check_mode:
-        module.exit_json(changed=False, msg="would read every pack", checks=[], metrics=[])
+        module.exit_json(changed=False, msg="would read every pack", findings=[], metrics=[])
     role = "offsite" if p["password_file"] == p["offsite_password_file"] else "primary"
     for ds in p["datasets"]:
         local = os.path.join(p["repo_path"], ds["name"])
-        check, m = _check(p, local, p["password_file"], None, "%s/%s" % (ds["name"], role),
-                          "verify-files-%s-%s.json" % (ds["name"], role))
-        checks.append(check)
-        metrics.append(m)
-        if check["status"] != "ok":
-            failed.append(check["evidence"])
-    result = dict(changed=False, checks=checks, metrics=metrics)
+        ok, evidence = _check(f, p, local, p["password_file"], None, "%s/%s" % (ds["name"], role),
+                              "verify-files-%s-%s.json" % (ds["name"], role))
+        if not ok:
+            failed.append(evidence)
+    result = dict(changed=False, findings=f.findings, metrics=f.metrics)
     if failed:
         module.fail_json(msg="; ".join(failed), **result)
     module.exit_json(**result)

@@ -32,12 +32,12 @@ def env(lab, tmp_path_factory):
     lab = lab.lab.up(backups=True)  # the backups set up (a no-op when they are and nothing changed)
     tmp = tmp_path_factory.mktemp("backup")
     vault_pass = Path(os.environ.get("YUNWEI_VAULT_PASSWORD_FILE") or var_dir() / "vault-pass")
-    jobs = {"jobs": {name: {"class": "change" if name == "backup_setup" else "read-only",
-                            "playbook": str(ROOT / "playbooks" / f"{name}.yml"), "inventory": str(lab.inventory)}
+    repo = yaml.safe_load((ROOT / "jobs.yml").read_text())["jobs"]  # the entries as shipped (extra_vars too)
+    jobs = {"jobs": {name: {**repo[name], "playbook": str(ROOT / repo[name]["playbook"]), "inventory": str(lab.inventory)}
                      for name in JOBS}}
     # tight WAL limits for the archiving test, set by the (reviewed) catalogue, not by -e
     jobs["jobs"]["backup_status_strict"] = {**jobs["jobs"]["backup_status"],
-                                            "vars": {"backup_tier_limits": {"core": {"wal_lag_s": {"warn": 2, "crit": 5}}}}}
+                                            "vars": {"backup_thresholds": {"backup_core_wal_lag_s": {"warn": 2, "crit": 5}}}}
     (tmp / "jobs.yml").write_text(yaml.safe_dump(jobs))
     mp = pytest.MonkeyPatch()
     mp.setenv("YUNWEI_VAR", str(tmp / "var"))

@@ -14,11 +14,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / ".collections"))
 
 from ansible_collections.yunwei.ops.plugins.filter import backup as flt  # noqa: E402
-from ansible_collections.yunwei.ops.plugins.module_utils import backup_checks as vocab  # noqa: E402
 from ansible_collections.yunwei.ops.plugins.module_utils.backup_status import compute  # noqa: E402
 from ansible_collections.yunwei.ops.plugins.modules.backup_status import forecast, pending_bytes  # noqa: E402
 from ansible_collections.yunwei.ops.plugins.modules.pgbackrest import parse_verify  # noqa: E402
 from ansible_collections.yunwei.ops.plugins.modules.restic import manifest  # noqa: E402
+from yunwei.backup.judge import judge_backup_result  # noqa: E402
 
 GROUPS = {"all": ["db01", "web01", "backup01", "offsite01"], "db": ["db01"], "web": ["web01"],
           "backup": ["backup01"], "offsite": ["offsite01"]}
@@ -29,7 +29,7 @@ DATASETS = [
 
 
 def settings(**over):
-    s = {"datasets": DATASETS, "dataset": "all", "type": "", "tier": "", "tier_limits": {}, "store_group": "backup",
+    s = {"datasets": DATASETS, "dataset": "all", "type": "", "tier": "", "thresholds": {}, "store_group": "backup",
          "offsite_group": "offsite", "offsite_enabled": True, "groups": GROUPS, "today": "2026-12-01",
          "defined_secrets": list(flt.SECRETS), "inventory_dir": "", "vault_file": "", "role_defaults": "roles/backup/defaults/main.yml"}
     s.update(over)
@@ -78,9 +78,15 @@ def test_relative_path_and_missing_vault_variable():
 def test_job_choices_and_limits():
     assert "backup_dataset: unknown data set 'nope'" in one(flt.backup_problems(settings(dataset="nope")))
     assert "backup_type: 'weekly'" in one(flt.backup_problems(settings(type="weekly")))
-    assert "backup_tier_limits.core.wal_lag_s.warn: must be a finite number" in one(
-        flt.backup_problems(settings(tier_limits={"core": {"wal_lag_s": {"warn": float("nan")}}})))
-    assert "unknown tier" in one(flt.backup_problems(settings(tier_limits={"gold": {}})))
+    assert "backup_thresholds.backup_core_wal_lag_s.warn: must be a finite number" in one(
+        flt.backup_problems(settings(thresholds={"backup_core_wal_lag_s": {"warn": float("nan")}})))
+    # the catalogue's backup thresholds only: not a tier it does not know, not an inspection threshold
+    assert "backup_thresholds.backup_gold_age_s: unknown threshold" in one(
+        flt.backup_problems(settings(thresholds={"backup_gold_age_s": {"warn": 1}})))
+    assert "backup_thresholds.fs_pct: unknown threshold" in one(flt.backup_problems(settings(thresholds={"fs_pct": {"warn": 1}})))
+    assert "backup_repo_free_pct: warn (5) is below crit (10.0); smaller is worse here" in one(flt.backup_problems(settings(thresholds={"backup_repo_free_pct": {"warn": 5}})))
+    # the status needs no vault variable
+    assert flt.backup_problems(settings(defined_secrets=None)) == []
 
 
 def test_origin_is_the_inventory_file_that_defines_the_variable(tmp_path):
@@ -100,7 +106,6 @@ def test_selection():
 
 # --- status ------------------------------------------------------------------------------------
 NOW = 1_800_000_000.0
-LIMITS = {t: vocab.limits_for(t) for t in vocab.TIERS}
 SETS = [{"name": "appdb", "kind": "postgresql", "tier": "core", "hosts": ["db01"]},
         {"name": "site", "kind": "files", "tier": "general", "hosts": ["web01"]}]
 
@@ -120,13 +125,20 @@ def snap(host, age, kind="incr"):
     return {"hostname": host, "time_epoch": NOW - age, "short_id": "abcd1234", "tags": ["yunwei", f"type={kind}", "manifest=ff"]}
 
 
+def status(facts, thresholds=None, sets=None):
+    """What the module computes on the host, judged as the action plugin judges it on the controller."""
+    findings, metrics, rows = compute(facts, sets or SETS, NOW)
+    assert all("status" not in f and "suggestion" not in f for f in findings)  # the module never judges
+    res = judge_backup_result({"findings": findings, "metrics": metrics, "rows": rows}, thresholds)
+    return res["checks"], res["metrics"], res["rows"]
+
+
 def by_id(checks, check_id, inst=None):
     return [c for c in checks if c["id"] == check_id and (inst is None or c["instance"] == inst)]
 
 
 def test_fresh_backups_are_ok_and_rows_name_the_last_of_each_type():
-    checks, metrics, rows = compute(store_facts(pg_stanza([("full", 7200), ("incr", 600)]), [snap("web01", 3600, "full")]),
-                                    SETS, LIMITS, NOW)
+    checks, metrics, rows = status(store_facts(pg_stanza([("full", 7200), ("incr", 600)]), [snap("web01", 3600, "full")]))
     assert all(c["status"] == "ok" for c in checks), [c for c in checks if c["status"] != "ok"]
     pg = next(r for r in rows if r["dataset"] == "appdb")
     assert pg["last"]["full"]["label"] == "L0" and pg["last"]["incr"]["label"] == "L1" and pg["newest_age_s"] == 600
@@ -136,8 +148,7 @@ def test_fresh_backups_are_ok_and_rows_name_the_last_of_each_type():
 
 def test_stale_unencrypted_and_failed_verify_are_crit():
     verify = {"verify-pg-appdb-repo1.json": {"time": NOW - 86400, "status": "crit", "evidence": "checksum invalid", "tool": "pgbackrest verify"}}
-    checks, _, rows = compute(store_facts(pg_stanza([("full", 4 * 86400)], cipher="none"), [snap("web01", 3 * 86400)], verify),
-                              SETS, LIMITS, NOW)
+    checks, _, rows = status(store_facts(pg_stanza([("full", 4 * 86400)], cipher="none"), [snap("web01", 3 * 86400)], verify))
     assert by_id(checks, "BACKUP-AGE-001", "appdb/repo1")[0]["status"] == "crit"
     assert by_id(checks, "BACKUP-FULL-001", "appdb/repo1")[0]["status"] == "crit"
     assert by_id(checks, "BACKUP-ENC-001", "appdb/repo1")[0]["status"] == "crit"
@@ -152,7 +163,7 @@ def test_unreadable_repository_and_failed_slice_check():
     facts = store_facts({"error": "unable to decrypt"}, [snap("web01", 60, "full")],
                         {"slice-files-site-primary.json": {"time": NOW - 60, "status": "crit", "evidence": "pack 1234 damaged",
                                                            "tool": "restic check"}})
-    checks, _, rows = compute(facts, SETS, LIMITS, NOW)
+    checks, _, rows = status(facts)
     assert by_id(checks, "BACKUP-REPO-003", "appdb/repo1")[0]["status"] == "crit"
     v = by_id(checks, "BACKUP-VERIFY-001", "site/primary")[0]
     assert v["status"] == "crit" and "pack 1234 damaged" in v["evidence"]
@@ -162,7 +173,7 @@ def test_offsite_copy_age_and_repo_space():
     facts = store_facts(pg_stanza([("full", 30 * 3600)]), [], fs=[{"path": "/srv/backup", "total": 100, "free": 5, "used": 95,
                                                                     "days_full": 3.0, "growth_per_day": 2 ** 20}])
     facts["role"] = "offsite"
-    checks, _, _ = compute(facts, SETS, LIMITS, NOW)
+    checks, _, _ = status(facts)
     assert by_id(checks, "BACKUP-OFFSITE-001", "appdb/repo2")[0]["status"] == "crit"  # core: 26 h
     assert not by_id(checks, "BACKUP-AGE-001")
     assert by_id(checks, "BACKUP-OFFSITE-001", "site@web01/offsite")[0]["status"] == "crit"  # nothing there
@@ -178,16 +189,16 @@ def archiver(**over):
 
 
 def test_wal_lag():
-    checks, metrics, rows = compute(archiver(), SETS, LIMITS, NOW)
+    checks, metrics, rows = status(archiver())
     assert by_id(checks, "BACKUP-WAL-001")[0]["value"] == 0 and rows[0]["wal_lag_s"] == 0
-    checks, _, _ = compute(archiver(pending_bytes=100, last_archived_time=NOW - 3600), SETS, LIMITS, NOW)
+    checks, _, _ = status(archiver(pending_bytes=100, last_archived_time=NOW - 3600))
     assert by_id(checks, "BACKUP-WAL-001")[0]["value"] == 60  # bounded by archive_timeout while archiving works
-    checks, _, rows = compute(archiver(pending_bytes=100, last_archived_time=NOW - 20), SETS, LIMITS, NOW)
+    checks, _, rows = status(archiver(pending_bytes=100, last_archived_time=NOW - 20))
     assert rows[0]["wal_lag_s"] == 20 and rows[0]["wal_lag_bounded"] is True
-    checks, _, rows = compute(archiver(ready=7, oldest_ready_time=NOW - 900, last_failed_time=NOW - 5,
-                                       last_failed_wal="00000001000000000000000C"), SETS, LIMITS, NOW)
+    checks, _, rows = status(archiver(ready=7, oldest_ready_time=NOW - 900, last_failed_time=NOW - 5,
+                                       last_failed_wal="00000001000000000000000C"))
     assert by_id(checks, "BACKUP-WAL-001")[0]["status"] == "crit" and by_id(checks, "BACKUP-WAL-002")[0]["status"] == "crit"
-    checks, _, _ = compute(archiver(archive_mode="off"), SETS, LIMITS, NOW)
+    checks, _, _ = status(archiver(archive_mode="off"))
     assert by_id(checks, "BACKUP-WAL-002")[0]["status"] == "crit"
 
 
@@ -198,6 +209,42 @@ def test_pending_bytes_and_forecast():
     assert pending_bytes({**a, "last_archived_wal": "00000001.history"}) is None
     assert forecast([[0, 100], [86400, 200]], 1000)["days_full"] == pytest.approx(10)
     assert forecast([[0, 100], [3600, 200]], 1000)["days_full"] is None  # an hour is not a trend
+
+
+def test_tiers_are_catalogue_thresholds_judged_on_the_controller():
+    """Each data set is judged against its own tier's threshold only, overridable by backup_thresholds."""
+    sets = [SETS[0], {**SETS[0], "name": "hrdb", "tier": "general"}]
+    facts = store_facts(pg_stanza([("full", 7200)]), [])
+    facts["pg"]["hrdb"] = pg_stanza([("full", 7200)])
+    checks, _, rows = status(facts, sets=sets)
+    core, general = by_id(checks, "BACKUP-AGE-001", "appdb/repo1")[0], by_id(checks, "BACKUP-AGE-001", "hrdb/repo1")[0]
+    assert (core["status"], core["threshold"]) == ("warn", {"warn": 5400, "crit": 10800})  # 2 h: over the hourly tier
+    assert (general["status"], general["threshold"]) == ("ok", {"warn": 93600, "crit": 180000})
+    assert core["title"] == "最近一次备份距今时长" and core["unit"] == "s" and core["suggestion"]
+    row = next(r for r in rows if r["dataset"] == "appdb")
+    assert row["status"] == "warn" and row["limit_s"] == {"warn": 5400, "crit": 10800}
+    assert row["verify"]["status"] == "ok" and "尚未做过完整性校验" in row["verify"]["evidence"]
+    checks, _, rows = status(facts, {"backup_core_age_s": {"warn": 8000}}, sets=sets)
+    assert by_id(checks, "BACKUP-AGE-001", "appdb/repo1")[0]["status"] == "ok"
+    assert next(r for r in rows if r["dataset"] == "appdb")["limit_s"] == {"warn": 8000, "crit": 10800}
+
+
+def test_never_verified_is_judged_by_the_time_since_the_first_backup():
+    fresh = status(store_facts(pg_stanza([("full", 86400)]), []))[0]
+    assert by_id(fresh, "BACKUP-VERIFY-001", "appdb/repo1")[0]["status"] == "ok"  # a new store: the month is not over
+    old = by_id(status(store_facts(pg_stanza([("full", 40 * 86400), ("incr", 600)]), []))[0], "BACKUP-VERIFY-001", "appdb/repo1")[0]
+    assert old["status"] == "warn" and "尚未做过完整性校验" in old["evidence"] and "backup_verify" in old["suggestion"]
+    done = {"verify-pg-appdb-repo1.json": {"time": NOW - 86400, "status": "ok", "evidence": "ok", "tool": "pgbackrest verify"}}
+    assert by_id(status(store_facts(pg_stanza([("full", 40 * 86400)]), [], done))[0], "BACKUP-VERIFY-001")[0]["status"] == "ok"
+
+
+def test_disabled_checks_are_left_out_and_rows_follow():
+    facts = store_facts(pg_stanza([("full", 4 * 86400)]), [snap("web01", 60, "full")])
+    findings, metrics, rows = compute(facts, SETS, NOW)
+    res = judge_backup_result({"findings": findings, "metrics": metrics, "rows": rows}, None,
+                              ["BACKUP-AGE-001", "BACKUP-FULL-001"])
+    assert not by_id(res["checks"], "BACKUP-AGE-001") and by_id(res["checks"], "BACKUP-REPO-003")
+    assert next(r for r in res["rows"] if r["dataset"] == "appdb")["status"] == "ok"
 
 
 VERIFY_OK = """stanza: appdb

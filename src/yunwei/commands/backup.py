@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import time
+from datetime import datetime, timezone
 from typing import Any
 
 from yunwei import ui
@@ -13,7 +13,10 @@ STATUS_TEXT = {"ok": "正常", "warn": "警告", "crit": "严重"}
 
 
 def _when(epoch: Any) -> str:
-    return time.strftime("%m-%d %H:%M", time.localtime(float(epoch))) if epoch else "-"
+    """An epoch in the client's zone ($YUNWEI_TZ, as the reports)."""
+    from yunwei.reports.periods import client_tz
+
+    return datetime.fromtimestamp(float(epoch), timezone.utc).astimezone(client_tz()).strftime("%m-%d %H:%M") if epoch else "-"
 
 
 def _age(sec: Any) -> str:
@@ -63,8 +66,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if not bad and not status.unreachable:
         print(f"全部数据集在时限内（run {status.run_id}）")
         return 0
+    from yunwei.reports.humanise import local_text
+    from yunwei.reports.periods import client_tz
+
     for c in bad:
-        print(f"{STATUS_TEXT[c['status']]} {c['id']} {c['host']} {c['instance']}: {c['evidence']}")
+        print(f"{STATUS_TEXT[c['status']]} {c['id']} {c['host']} {c['instance']}: {local_text(c['evidence'], client_tz())}")
         print(f"    处理建议：{c['suggestion']}")
     print(f"{len(bad)} 项超出时限（run {status.run_id}）")
     return 1
