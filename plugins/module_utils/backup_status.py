@@ -95,8 +95,7 @@ def _verify(f, now, tier, state, slice_state, inst, first=None):
         since = _age(now, first)
         text = ("尚未做过完整性校验；首个备份于 %s（%s 前），每月校验一次" % (fmt_time(first), _dur(since)) if first
                 else "尚未做过完整性校验（存储库中还没有备份）")
-        f.add("BACKUP-VERIFY-001", round(since, 1) if since is not None else "never", text, inst, outcome="never",
-              measured=measured(tier, key, since))
+        f.add("BACKUP-VERIFY-001", "never", text, inst, outcome="never", measured=measured(tier, key, since))
         return
     age = _age(now, state.get("time"))
     if state.get("status") != "ok":
@@ -241,7 +240,7 @@ def _wal(f, now, ds, a):
     elif (a.get("pending_bytes") or 0) > 0:
         lag = min(_age(now, a.get("last_archived_time")) or timeout, timeout)
         bounded = True  # an upper bound: the segment is switched and archived within archive_timeout
-        how = "当前 WAL 段有未归档的写入，将在 archive_timeout（%.0f 秒）内归档，延迟不超过 %.0f 秒" % (timeout, lag)
+        how = "当前 WAL 段有未归档的写入，数据库最迟 %.0f 秒后切换并归档，延迟不超过 %.0f 秒" % (timeout, lag)
     else:
         lag = 0.0
         how = "全部 WAL 已归档"

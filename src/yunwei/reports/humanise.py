@@ -22,7 +22,7 @@ WORDS = {
     "n/a": "不适用", "none": "无", "yes": "是", "no": "否", "true": "是", "false": "否",
     "query failed": "查询失败", "failed": "失败", "streaming": "流复制中", "timeout": "超时",
     "expired": "已过期", "present": "存在", "absent": "不存在", "primary": "主库", "standby": "备库",
-    "replica": "备库", "not streaming": "未在流复制",
+    "replica": "备库", "not streaming": "未在流复制", "never": "从未", "failing": "失败",
 }
 
 
