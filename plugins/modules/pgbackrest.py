@@ -20,14 +20,14 @@ description:
     C(BACKUP-CHECK-001) and metrics. A failed backup fails the task with the checks included, so the
     journal records why.
   - O(action=verify) (on the repository host) runs C(pgbackrest verify) and judges it from its output and
-    from the repository's content (something must have been checked), not from the exit code alone:
+    from the repository's content (something must have been checked), not from the exit code alone;
     C(BACKUP-VERIFY-002) names every invalid or missing file. The result is kept in
     C(/var/lib/yunwei-backup/) for the status.
   - O(action=probe) (on the repository host) tells whether O(cipher_pass) opens the existing repository;
     it fails, changing nothing, when it does not. The passphrase reaches pgBackRest through its environment,
     never its command line.
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   action:
     description: What to do.
@@ -85,6 +85,9 @@ attributes:
   check_mode:
     support: partial
     description: counts and probe run in check mode; backup and verify report what they would do.
+    details: >-
+      O(action=counts) and O(action=probe) only read and run as usual; O(action=backup) and
+      O(action=verify) change nothing and report what they would do.
   diff_mode:
     support: none
     description: Nothing to diff.

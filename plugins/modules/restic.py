@@ -27,7 +27,7 @@ description:
     nothing, when it does not (the setup runs it before writing any password file).
   - Passwords are read from files (E(RESTIC_PASSWORD_FILE)), never given on a command line.
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   action:
     description: What to do.
@@ -110,6 +110,9 @@ attributes:
   check_mode:
     support: partial
     description: Reports what it would do; nothing is written in check mode.
+    details: >-
+      O(action=backup) and O(action=init) report the snapshot or repositories they would create; the
+      other actions read repositories and run as usual.
   diff_mode:
     support: none
     description: Nothing to diff.
