@@ -134,7 +134,7 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import run, write_state
+from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import probe_user, run, write_state
 from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Findings
 
 COUNT_SQL = r"""
@@ -348,8 +348,15 @@ def do_verify(module, p):
 
 def do_probe(module, p):
     """Does cipher_pass open the existing repository? Through the environment, never argv."""
+    user = probe_user(module, "pgbackrest", p["os_user"])
+    if user is None:
+        module.exit_json(changed=False, skipped=True, findings=[], metrics=[],
+                         msg="pgbackrest is not installed yet: the passphrase is probed when the job runs, "
+                             "before any repository is written")
     env = {"PGBACKREST_REPO%d_CIPHER_PASS" % p["repo"]: p["cipher_pass"] or "",
-           "PGBACKREST_REPO%d_CIPHER_TYPE" % p["repo"]: p["cipher_type"]}
+           "PGBACKREST_REPO%d_CIPHER_TYPE" % p["repo"]: p["cipher_type"],
+           "PGBACKREST_LOG_LEVEL_FILE": "off"}  # no log file left behind owned by the probing account
+    p = dict(p, os_user=user)
     if p["repo_path"]:
         env["PGBACKREST_REPO%d_PATH" % p["repo"]] = p["repo_path"]
     res = pgbr(p, "--output=json", "info", env=env)

@@ -156,7 +156,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.yunwei.ops.plugins.module_utils.backup_checks import MIN_RETENTION_DAYS
-from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import STATE_DIR, run, write_state
+from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import STATE_DIR, probe_user, run, write_state
 from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Findings
 
 MANIFEST_DIR = os.path.join(STATE_DIR, "manifests")
@@ -360,6 +360,12 @@ def do_probe(module, p):
                 if os.path.exists(os.path.join(p["repo_path"], ds["name"], "config"))]
     if not existing:
         module.exit_json(changed=False, opened=[], findings=[], metrics=[])
+    user = probe_user(module, "restic", p["os_user"])
+    if user is None:
+        module.exit_json(changed=False, skipped=True, opened=[], findings=[], metrics=[],
+                         msg="restic is not installed yet: the password is probed when the job runs, "
+                             "before any repository is written")
+    p = dict(p, os_user=user)
     tmp = tempfile.mkdtemp(prefix="yunwei-probe-")
     try:
         os.chmod(tmp, 0o711)
