@@ -157,6 +157,7 @@ class Lab:
 
         image_id = inspect("image", [image])[0]["Id"]
         fresh: list[str] = []
+        created: list[str] = []
         for spec in HOSTS:
             info = running.get(spec.name)
             if info and info["image"] == image_id and info["running"]:
@@ -172,6 +173,21 @@ class Lab:
                 _remove(self.container(spec.name))
             progress(f"creating {spec.name}")
             self._create(spec, image)
+            created.append(spec.name)
+        # A recreated db01 or web01 holds new data (a new PostgreSQL cluster): the repositories kept
+        # on the backup volumes belong to the old one and pgBackRest rightly refuses to mix them
+        # ("backup and archive info files exist but do not match the database"). Start those
+        # stores empty too, as a fresh lab would.
+        if any(not h.data_volume for h in HOSTS if h.name in created):
+            for spec in HOSTS:
+                if spec.data_volume and spec.name not in created:
+                    progress(f"recreating {spec.name} with an empty backup volume (its data hosts are new)")
+                    _remove(self.container(spec.name))
+                    podman("volume", "rm", "-f", self.volume(spec.name), check=False)
+                    self._create(spec, image)
+                    created.append(spec.name)
+                    if spec.name not in fresh:
+                        fresh.append(spec.name)
 
         running = self._running()  # container ids and addresses after the starts and creates above
         hosts = self._collect_hosts(running)
