@@ -174,20 +174,15 @@ class Lab:
             progress(f"creating {spec.name}")
             self._create(spec, image)
             created.append(spec.name)
-        # A recreated db01 or web01 holds new data (a new PostgreSQL cluster): the repositories kept
-        # on the backup volumes belong to the old one and pgBackRest rightly refuses to mix them
-        # ("backup and archive info files exist but do not match the database"). Start those
-        # stores empty too, as a fresh lab would.
-        if any(not h.data_volume for h in HOSTS if h.name in created):
+        # A recreated db01 holds a new PostgreSQL cluster: the pgBackRest repositories kept on the
+        # backup volumes belong to the old one, and pgBackRest rightly refuses to mix them ("backup
+        # and archive info files exist but do not match the database"). Empty them, as a fresh lab
+        # would have them; the backup setup below (the hosts are new) takes a first full again.
+        if "db01" in created:
             for spec in HOSTS:
                 if spec.data_volume and spec.name not in created:
-                    progress(f"recreating {spec.name} with an empty backup volume (its data hosts are new)")
-                    _remove(self.container(spec.name))
-                    podman("volume", "rm", "-f", self.volume(spec.name), check=False)
-                    self._create(spec, image)
-                    created.append(spec.name)
-                    if spec.name not in fresh:
-                        fresh.append(spec.name)
+                    progress(f"emptying the pgBackRest repository on {spec.name} (db01 is new)")
+                    self.exec(spec.name, "rm", "-rf", "/srv/backup/pgbackrest/archive", "/srv/backup/pgbackrest/backup")
 
         running = self._running()  # container ids and addresses after the starts and creates above
         hosts = self._collect_hosts(running)
