@@ -199,7 +199,9 @@ def test_backups_in_print(year_pdfs, lab_pdfs):
     monthly = re.sub(r"\s+", "", pdf_info(year_pdfs[1][("monthly", "docx")]).text)
     # appdb: 30 x 24 windows, 3 failed + 1 interrupted + 24 on 06-20; site: 30 windows, 1 on 06-20
     assert "按备份计划应完成备份750次（各数据集合计），按时完成721次，漏备29次" in monthly
-    assert "存储库所在文件系统已满" in monthly and "备份作业中断" in monthly and "terminated" in monthly
+    # the cause wraps inside its table cell, and PDF text interleaves the cells of a row
+    assert "备份失败：存储库所在" in monthly and "文件系统已满" in monthly
+    assert "备份作业中断" in monthly and "terminated" in monthly
     assert "2026-06-2000:05至2026-06-2023:05" in monthly and "未执行（无备份作业记录）" in monthly
     assert "本期未做完整性校验" in monthly
     xlsx = re.sub(r"\s+", "", pdf_info(year_pdfs[1][("monthly", "xlsx")]).text)
