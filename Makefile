@@ -7,10 +7,12 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test bootstrap lint build docs sanity unit integration molecule lab-up lab-down clean
 
-## demo: set everything up, bring the lab up, run the main job (the daily inspection) on it
+## demo: set everything up, bring the lab up (with backups set up and a first full backup of every
+## data set), run the main job (the daily inspection) on it, show the backups
 demo: bootstrap
 	yunwei lab up
 	yunwei inspect --profile daily
+	yunwei backup status || true
 
 ## test: every test: lint, collection build, ansible-test sanity, Molecule, unit and lab integration
 ## tests (pytest last, so its summary closes the output)
@@ -35,9 +37,9 @@ build: bootstrap
 sanity: build
 	bash tests/sanity/run.sh
 
-## docs: regenerate the tables of docs/inspection.md from the check catalogue
+## docs: regenerate the tables of docs/inspection.md and docs/backup.md from the check catalogue
 docs: bootstrap
-	python -m yunwei.catalogue.docs docs/inspection.md
+	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md
 
 unit: bootstrap
 	pytest tests/unit $(PYTEST_ARGS)
@@ -49,6 +51,7 @@ integration: bootstrap
 molecule: bootstrap
 	yunwei lab up
 	molecule test -s inspection
+	molecule test -s backup
 
 lab-up: bootstrap
 	yunwei lab up

@@ -21,7 +21,7 @@ def lab():
     ``.container(host)`` (podman container name) and ``.exec(host, *cmd)`` (run as root inside)."""
     from yunwei_dev.lab import Lab
 
-    return Lab.from_env().up()
+    return Lab.from_env().up(backups=True)  # the daily inspection reads the backups (a no-op once set up)
 
 
 @pytest.fixture()

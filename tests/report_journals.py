@@ -8,12 +8,18 @@ reviewer asked about, through the store's public write API:
   up again by the next day's 09:00 run;
 * 2026-07-15 14:00: db01 unreachable;
 * 2026-08-01 .. 03: the daily run found no host (an empty inventory): it fails and never counts.
+
+``backup_month`` adds a month of backups (the schedule's slots as the tier jobs would run them, a
+backup status every morning computed by the status module's own code and judged by the real judge),
+with the misses a reviewer must find in the monthly report: the backup store full for three hours
+(failed backups), a run interrupted, a day the scheduler did not run.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -21,7 +27,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from yunwei.reports.contract import parse_contract
-from yunwei.store import Check, Run
+from yunwei.store import Check, Run, TaskResult
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / ".collections") not in sys.path:
+    sys.path.insert(0, str(ROOT / ".collections"))
 
 SH = ZoneInfo("Asia/Shanghai")
 YEAR_START = date(2026, 1, 1)
@@ -85,6 +95,103 @@ def year_journal(store, hosts: int = 5) -> dict:
     for d in NO_HOST_DAYS:
         _run(store, datetime.combine(d, time(9, 0), tzinfo=SH), [], [], status="failed")
     return {"truth": truth, "hosts": names}
+
+
+# ----------------------------------------------------------------------------- backups
+BACKUP_SCHEDULE = """
+timezone: Asia/Shanghai
+jobs:
+  backup_core_full: {cron: "5 1 * * *"}
+  backup_core_incr: {cron: "5 0,2-23 * * *"}
+  backup_general_full: {cron: "30 2 * * 0"}
+  backup_general_incr: {cron: "30 2 * * 1-6"}
+"""
+BACKUP_SETS = [{"name": "appdb", "kind": "postgresql", "tier": "core", "hosts": ["db01"]},
+               {"name": "site", "kind": "files", "tier": "general", "hosts": ["web01"]}]
+STATUS_TASK = "Status | BACKUP-* of the repositories and of the WAL archive"
+
+
+def backup_schedule():
+    from yunwei.schedule.model import parse_text
+
+    return parse_text(BACKUP_SCHEDULE, "tests/report_journals.py", check_jobs=False)
+
+
+def record_status(store, when: datetime, *, sets=None, age: float = 600, site_type: str = "full",
+                  job: str = "backup_status") -> str:
+    """A run whose backup status on backup01 was computed by the status module's code from these facts
+    (appdb's newest backup ``age`` s old, the files hosts' an hour) and judged as on the controller."""
+    from ansible_collections.yunwei.ops.plugins.module_utils.backup_status import compute
+
+    from yunwei.backup.judge import judge_backup_result
+
+    sets = sets or BACKUP_SETS
+    now = when.timestamp()
+    pg = {"name": "appdb", "cipher": "aes-256-cbc", "status": {"code": 0, "message": "ok"},
+          "backup": [{"label": "F", "type": "full", "timestamp": {"start": now - age - 60, "stop": now - age}, "info": {}}]}
+    hosts = sorted({h for d in sets if d["kind"] == "files" for h in d["hosts"]})
+    snaps = [{"hostname": h, "time_epoch": now - 3600, "short_id": "abcd1234", "tags": [f"type={site_type}"]} for h in hosts]
+    facts = {"role": "store", "host": "backup01", "pg": {"appdb": pg},
+             "restic": {d["name"]: {"snapshots": snaps} for d in sets if d["kind"] == "files"},
+             "verify": {}, "repo_fs": [{"path": "/srv/backup", "total": 100, "free": 60, "used": 40, "days_full": None}]}
+    findings, metrics, rows = compute(facts, sets, now)
+    res = judge_backup_result({"findings": findings, "metrics": metrics, "rows": rows})
+    t = when.astimezone(timezone.utc)
+    rid = str(uuid.uuid4())
+    store.begin_run(Run(id=rid, job=job, started_at=t, hosts=["backup01"]))
+    store.write_batch(rid, results=[TaskResult(run_id=rid, host="backup01", task=STATUS_TASK, status="ok",
+                                               action="yunwei.ops.backup_status", result={"rows": res["rows"]})],
+                      checks=[Check(**{k: c[k] for k in ("id", "category", "status", "title", "instance", "value", "unit",
+                                                         "threshold", "evidence", "suggestion")},
+                                    run_id=rid, host="backup01", time=t, task=STATUS_TASK) for c in res["checks"]])
+    store.finish_run(rid, "ok", ended_at=t + timedelta(seconds=5))
+    return rid
+
+
+def record_backup(store, job: str, when: datetime, results: list[tuple[str, str, str]], status: str = "ok",
+                  reason: str = "") -> None:
+    """A backup job's run: one BACKUP-RUN-001 per (instance, status, value)."""
+    t = when.astimezone(timezone.utc)
+    rid = str(uuid.uuid4())
+    store.begin_run(Run(id=rid, job=job, operator="yunwei-scheduler", started_at=t, hosts=["backup01"]))
+    store.write_batch(rid, checks=[Check(id="BACKUP-RUN-001", category="backup", status=st, run_id=rid, host="backup01",
+                                         time=t + timedelta(minutes=2), title="备份执行结果", instance=inst, value=value,
+                                         evidence=f"{inst} 备份失败：存储库所在文件系统已满" if st == "crit" else f"{inst} {value} 备份完成",
+                                         suggestion="清理或扩容备份存储后重新备份。" if st == "crit" else "")
+                                   for inst, st, value in results])
+    store.finish_run(rid, status, ended_at=t + timedelta(minutes=3), reason=reason)
+
+
+STORE_FULL = (datetime(2026, 6, 12, 3, 5, tzinfo=SH), datetime(2026, 6, 12, 5, 5, tzinfo=SH))
+BACKUP_INTERRUPTED = datetime(2026, 6, 18, 14, 5, tzinfo=SH)
+SCHEDULER_DOWN = date(2026, 6, 20)
+
+
+def backup_month(store, year: int = 2026, month: int = 6) -> None:
+    """The month's scheduled backups of appdb (core) and site (general) with the misses of the module
+    docstring, and a backup status every morning at 08:00."""
+    from yunwei.schedule.calendar import fires_between
+
+    sched = backup_schedule()
+    start = datetime(year, month, 1, tzinfo=SH)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=SH)
+    for job in sched.entries:
+        for t in fires_between(sched, job, start - timedelta(microseconds=1), end - timedelta(microseconds=1)):
+            if t.date() == SCHEDULER_DOWN:
+                continue
+            btype = "full" if job.endswith("_full") else "incr"
+            inst = "appdb/repo1" if "_core_" in job else "site/web01"
+            if STORE_FULL[0] <= t <= STORE_FULL[1] and inst == "appdb/repo1":
+                record_backup(store, job, t, [(inst, "crit", "failed")], status="failed",
+                              reason="task 'Backup | PostgreSQL into the backup store' failed on backup01")
+            elif t == BACKUP_INTERRUPTED:
+                record_backup(store, job, t, [], status="interrupted", reason="terminated (SIGTERM)")
+            else:
+                record_backup(store, job, t, [(inst, "ok", btype)])
+    day = start
+    while day < end:
+        record_status(store, day + timedelta(hours=8))
+        day += timedelta(days=1)
 
 
 # ----------------------------------------------------------------------------- PDF

@@ -33,6 +33,11 @@ def origin(*values):
     return ""
 
 
+def inspection_areas(cat):
+    """The areas the inspection's thresholds may set (kind inspection; backups have backup_thresholds)."""
+    return [a for a, info in cat.areas.items() if info["kind"] == "inspection"]
+
+
 def inspection_problems(settings):
     """Problems (list of str, each naming its variable) of the role's settings; [] when valid.
 
@@ -49,7 +54,8 @@ def inspection_problems(settings):
         problems.append("inspection_profile: unknown profile %r (choose one of %s)%s" % (
             profile, ", ".join(cat.profiles), origin(profile)))
     for name in ("thresholds", "heightened_thresholds", "threshold_overrides"):
-        problems.extend(catalogue.validate_thresholds(settings.get(name), "inspection_" + name, origin, cat=cat))
+        problems.extend(catalogue.validate_thresholds(settings.get(name), "inspection_" + name, origin, cat=cat,
+                                                      areas=inspection_areas(cat)))
     problems.extend(switch_problems(settings.get("check_switches"), cat))
     urls = settings.get("web_urls")
     if urls is not None:
@@ -107,7 +113,7 @@ def inspection_thresholds(base, profile="daily", heightened=None, overrides=None
     layers.append(("inspection_threshold_overrides", overrides))
     merged = {}
     for name, layer in layers:
-        problems = catalogue.validate_thresholds(layer, name, origin, cat=cat)
+        problems = catalogue.validate_thresholds(layer, name, origin, cat=cat, areas=inspection_areas(cat))
         if problems:
             raise AnsibleFilterError("; ".join(problems))
         for key, limits in (layer or {}).items():

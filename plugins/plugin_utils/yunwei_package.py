@@ -47,4 +47,5 @@ def preload():
         require("yunwei.inspection.judge")
         require("yunwei.inspection.dynamic")
         require("yunwei.inspection.history")
+        require("yunwei.backup.judge")
         require("yunwei.catalogue").catalogue()

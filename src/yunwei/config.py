@@ -33,8 +33,8 @@ DEFAULT_TTL_HOURS = 24.0
 LAB_MAX_TTL_HOURS = 168.0  # lab mode's ceiling: a week
 # Variables an operator could use to choose what decides trust; refused in admin mode.
 TRUST_ENV = ("YUNWEI_ALLOWED_SIGNERS", "YUNWEI_JOBS", "YUNWEI_ROOT", "YUNWEI_AUDIT_LOG",
-             "YUNWEI_APPROVAL_TTL_HOURS", "YUNWEI_SCHEDULE", "YUNWEI_SERVICE_DESK")
-_KEYS = {"root", "jobs", "allowed_signers", "review", "approval", "anchors", "service_desk"}
+             "YUNWEI_APPROVAL_TTL_HOURS", "YUNWEI_SCHEDULE", "YUNWEI_SERVICE_DESK", "YUNWEI_VAULT_PASSWORD_FILE")
+_KEYS = {"root", "jobs", "allowed_signers", "review", "approval", "anchors", "service_desk", "vault_password_file"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,9 @@ class AdminConfig:
     max_ttl_hours: float = 72.0
     anchors: tuple[Anchor, ...] = field(default_factory=tuple)
     service_desk: Path | None = None  # the clocks that decide breaches, the notification command
+    # ansible-vault password of the vaulted inventory variables (backup passphrases): the jobs'
+    # --vault-password-file; root-owned like the rest, readable by the operators' group
+    vault_password_file: Path | None = None
 
     @property
     def team(self) -> bool:
@@ -202,6 +205,8 @@ def _parse(path: Path) -> AdminConfig:
         max_ttl_hours=max_ttl,
         anchors=tuple(_anchor(src, f"anchors[{i}]", a) for i, a in enumerate(anchors)),
         service_desk=_path(src, "service_desk", data["service_desk"]) if data.get("service_desk") else None,
+        vault_password_file=(_path(src, "vault_password_file", data["vault_password_file"])
+                             if data.get("vault_password_file") else None),
     )
 
 

@@ -65,3 +65,22 @@ def var_dir() -> Path:
         path = root / "var" if root else default_state_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path.resolve()
+
+
+def vault_password_file() -> Path | None:
+    """The ansible-vault password file jobs run with (``--vault-password-file``), None when there is none.
+
+    Admin mode: only the configuration's ``vault_password_file`` (root-owned; the variable is refused
+    there, yunwei.config.TRUST_ENV), so an operator cannot swap the secrets a reviewed change
+    decrypts. Lab mode: $YUNWEI_VAULT_PASSWORD_FILE, else <var>/vault-pass when it exists (the lab
+    generates one)."""
+    from yunwei.config import admin_config
+
+    config = admin_config()
+    if config is not None:
+        return config.vault_password_file
+    env = os.environ.get("YUNWEI_VAULT_PASSWORD_FILE")
+    if env:
+        return Path(env)
+    path = var_dir() / "vault-pass"
+    return path if path.is_file() else None

@@ -110,7 +110,7 @@ def test_healthy_lab_has_no_crit(inspect):
     assert res.one("db01", "DB-CONN-001").status == "ok"
     assert res.one("db01", "HOST-FS-001", "/srv/data").status == "ok"
     for c in res.checks:  # the data-model contract
-        assert c.id and c.category in ("host", "web", "db") and c.title and c.status in ("ok", "warn", "crit")
+        assert c.id and c.category in ("host", "web", "db", "backup") and c.title and c.status in ("ok", "warn", "crit")
         assert c.evidence, c
         assert (c.status == "ok") or c.suggestion, c
     res.assert_in_catalogue()
@@ -127,6 +127,14 @@ def test_healthy_lab_has_no_crit(inspect):
         # the interval began with this run's host_sample task, not with some other reading
         assert timings["interval"] <= (r.ended_at - first[r.host].started_at).total_seconds() + 0.05, (r.host, timings)
         assert set(data["areas"]) == {"web01": {"host", "web"}, "db01": {"host", "db"}}.get(r.host, {"host"})
+    # the backup area: one status call per repository host and database host, judged on the controller
+    status = {r.host: r.result for r in task_results if r.action == "yunwei.ops.backup_status" and r.status != "skipped"}
+    assert sorted(status) == ["backup01", "db01", "offsite01"], sorted(status)
+    backup = {(c.host, c.id, c.instance) for c in res.checks if c.category == "backup"}
+    assert {("backup01", "BACKUP-AGE-001", "appdb/repo1"), ("offsite01", "BACKUP-OFFSITE-001", "appdb/repo2"),
+            ("db01", "BACKUP-WAL-001", "appdb"), ("backup01", "BACKUP-REPO-001", "/srv/backup/pgbackrest"),
+            ("backup01", "BACKUP-VERIFY-001", "site/primary")} <= backup, sorted(backup)
+    assert all("findings" not in data and data["rows"] for data in status.values())
 
 
 def test_nginx_stopped(lab, inspect):

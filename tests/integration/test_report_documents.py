@@ -28,7 +28,7 @@ from yunwei.reports.windows import Window
 from yunwei.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from report_journals import contract, is_a4, keep_pngs, pdf_info, year_journal  # noqa: E402
+from report_journals import backup_month, backup_schedule, contract, is_a4, keep_pngs, pdf_info, year_journal  # noqa: E402
 from service_journals import make_tickets  # noqa: E402
 
 ROOT = project_root()
@@ -83,9 +83,11 @@ def year_pdfs(tmp_path_factory):
     store_path = tmp / "journal.sqlite"
     with open_store(store_path, reap=False) as store:
         year_journal(store)
+        backup_month(store)                              # June's scheduled backups, with their misses
         make_tickets(store, now=YEAR_NOW, per_day=3)     # the service desk: ~90 tickets a month
     opts = gen.Options(out_dir=tmp / "out", formats=("html", "docx", "xlsx"), now=YEAR_NOW, contract=contract(),
-                       windows=[Window("国庆重保", date(2026, 10, 1), date(2026, 10, 7))], audit_anchor="12:abcdef0123456789")
+                       windows=[Window("国庆重保", date(2026, 10, 1), date(2026, 10, 7))], audit_anchor="12:abcdef0123456789",
+                       schedule=backup_schedule())
     files = _render(store_path, YEAR_CASES, tmp, opts)
     return files, _convert(files, tmp, "year")
 
@@ -188,3 +190,23 @@ def test_year_numbers_in_print(year_pdfs):
     june = pdf_info(year_pdfs[1][("health-daily", "docx")]).text
     assert "较差" in june or "危险" in june          # a day with the website down is never 良好
     assert "良好" not in june.split("评分方法")[0]
+
+
+def test_backups_in_print(year_pdfs, lab_pdfs):
+    """The monthly report counts June's backup windows per data set and lists every miss with its
+    cause (the store full, an interrupted run, a day without the scheduler); the health dailies show
+    the day's backups - the synthetic June and the lab's real status from the daily inspection."""
+    monthly = re.sub(r"\s+", "", pdf_info(year_pdfs[1][("monthly", "docx")]).text)
+    # appdb: 30 x 24 windows, 3 failed + 1 interrupted + 24 on 06-20; site: 30 windows, 1 on 06-20
+    assert "按备份计划应完成备份750次（各数据集合计），按时完成721次，漏备29次" in monthly
+    # the cause wraps inside its table cell, and PDF text interleaves the cells of a row
+    assert "备份失败：存储库所在" in monthly and "文件系统已满" in monthly
+    assert "备份作业中断" in monthly and "terminated" in monthly
+    assert "2026-06-2000:05至2026-06-2023:05" in monthly and "未执行（无备份作业记录）" in monthly
+    assert "本期未做完整性校验" in monthly
+    xlsx = re.sub(r"\s+", "", pdf_info(year_pdfs[1][("monthly", "xlsx")]).text)
+    assert xlsx.count("backup_core_incr") >= 25  # the annex lists every missed window
+    day = pdf_info(year_pdfs[1][("health-daily", "docx")]).text
+    assert "五、数据备份" in day and "本日执行备份作业 25 次（成功 25 次" in day
+    lab = pdf_info(lab_pdfs[1][("health-daily", "docx")]).text
+    assert "五、数据备份" in lab and "备份状态" in lab and "appdb" in lab and "WAL 归档" in lab

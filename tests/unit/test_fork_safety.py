@@ -41,7 +41,7 @@ def test_no_worker_plugin_imports_or_opens_a_store():
 def test_what_the_action_plugin_imports_does_not_import_the_store():
     # the action plugin imports these in the worker: they must not pull in the store (or sqlite3)
     code = ("import sys; import yunwei.inspection.dynamic, yunwei.inspection.history, yunwei.inspection.judge, "
-            "yunwei.catalogue; yunwei.catalogue.catalogue(); "
+            "yunwei.backup.judge, yunwei.catalogue; yunwei.catalogue.catalogue(); "
             "print(sorted(m for m in sys.modules if m.startswith(('yunwei.store', 'sqlite3', 'psycopg'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout

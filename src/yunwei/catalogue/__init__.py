@@ -255,16 +255,18 @@ def _type_name(value: Any) -> str:
 
 
 def validate_thresholds(data: Any, name: str = "thresholds", origin: Any = None,
-                        cat: Catalogue | None = None) -> list[str]:
+                        cat: Catalogue | None = None, areas: Any = None) -> list[str]:
     """Problems (each naming ``name`` and the key) of a threshold override mapping; [] when well formed.
 
     ``data``: {threshold key: {warn: N, crit: N}}, either limit optional; a missing one keeps the
     default when checking the order. A limit is a finite number from 0 up to the threshold's
     ``max`` (101 for shares of a whole: 101 switches a level off). ``origin(*values)``, when given,
     says where the first of ``values`` was written (" (file:line)"); the role's filter passes
-    Ansible's origin tags.
+    Ansible's origin tags. ``areas``: only the thresholds of checks of these areas are known (the
+    inspection's variables cannot set a backup limit, nor the backup role's an inspection one).
     """
     cat = cat or catalogue()
+    known = {k: t for k, t in cat.thresholds.items() if areas is None or cat.checks[t.check].area in set(areas)}
 
     def at(*values: Any) -> str:
         return origin(*values) if origin else ""
@@ -276,9 +278,9 @@ def validate_thresholds(data: Any, name: str = "thresholds", origin: Any = None,
         return [f"{name}: must be a mapping of threshold names to {{warn, crit}}, got {_type_name(data)}{at(data)}"]
     for key, limits in data.items():
         where = f"{name}.{key}"
-        t = cat.thresholds.get(key) if isinstance(key, str) else None
+        t = known.get(key) if isinstance(key, str) else None
         if t is None:
-            problems.append(f"{where}: unknown threshold (known: {', '.join(sorted(cat.thresholds))}){at(limits, data)}")
+            problems.append(f"{where}: unknown threshold (known: {', '.join(sorted(known))}){at(limits, data)}")
             continue
         if not isinstance(limits, dict):
             problems.append(f"{where}: must be a mapping with warn and/or crit, got {limits!r}{at(limits, data)}")

@@ -1,8 +1,11 @@
-"""The catalogue as Markdown: the checks, thresholds and metrics tables of docs/inspection.md.
+"""The catalogue as Markdown: the checks, thresholds and metrics tables of docs/inspection.md and
+docs/backup.md.
 
 ``make docs`` rewrites the parts of a page between ``<!-- catalogue:NAME -->`` and
-``<!-- /catalogue:NAME -->`` markers; tests/unit/test_catalogue.py fails when the page is
-stale. ``python -m yunwei.catalogue.docs [--check] PAGE...``.
+``<!-- /catalogue:NAME -->`` markers; tests/unit/test_catalogue.py fails when a page is
+stale. NAME is ``checks-AREA``, ``thresholds-AREA``, ``metrics-AREA``, ``controls``, or
+``thresholds`` / ``metrics`` for the areas of the inspection kind.
+``python -m yunwei.catalogue.docs [--check] PAGE...``.
 """
 
 from __future__ import annotations
@@ -47,18 +50,18 @@ def checks_table(cat: Catalogue, area: str) -> str:
     return "\n".join(rows)
 
 
-def thresholds_table(cat: Catalogue) -> str:
+def thresholds_table(cat: Catalogue, areas: set[str]) -> str:
     rows = ["| key | check | warn | crit | direction | unit | what |", "|---|---|---|---|---|---|---|"]
-    for t in sorted(cat.thresholds.values(), key=lambda t: (cat.checks[t.check].area != "host",
-                                                             cat.checks[t.check].area, t.check, t.key)):
+    mine = [t for t in cat.thresholds.values() if cat.checks[t.check].area in areas]
+    for t in sorted(mine, key=lambda t: (cat.checks[t.check].area != "host", cat.checks[t.check].area, t.check, t.key)):
         rows.append(f"| {t.key} | {t.check} | {_num(t.warn)} | {_num(t.crit)} | {t.direction} | {_cell(t.unit)} "
                     f"| {_cell(t.description)} |")
     return "\n".join(rows)
 
 
-def metrics_table(cat: Catalogue) -> str:
+def metrics_table(cat: Catalogue, areas: set[str]) -> str:
     rows = ["| metric | area | unit | title | what | dynamic baseline |", "|---|---|---|---|---|---|"]
-    for m in cat.metrics.values():
+    for m in (m for m in cat.metrics.values() if m.area in areas):
         baseline = f"{m.baseline_direction}, floor {_num(m.baseline_floor)}" if m.baseline_direction else ""
         rows.append(f"| {m.name} | {m.area} | {_cell(m.unit)} | {_cell(m.title)} | {_cell(m.description)} | {baseline} |")
     return "\n".join(rows)
@@ -75,7 +78,12 @@ def controls_table(cat: Catalogue) -> str:
 def sections(cat: Catalogue | None = None) -> dict[str, str]:
     cat = cat or catalogue()
     out = {f"checks-{area}": checks_table(cat, area) for area in cat.areas if cat.checks_of(area=area)}
-    out.update({"thresholds": thresholds_table(cat), "metrics": metrics_table(cat), "controls": controls_table(cat)})
+    for area in cat.areas:
+        out[f"thresholds-{area}"] = thresholds_table(cat, {area})
+        out[f"metrics-{area}"] = metrics_table(cat, {area})
+    inspection = {area for area, info in cat.areas.items() if info["kind"] == "inspection"}
+    out.update({"thresholds": thresholds_table(cat, inspection), "metrics": metrics_table(cat, inspection),
+                "controls": controls_table(cat)})
     return out
 
 

@@ -6,7 +6,8 @@ controller (the action plugin of ``yunwei.ops.inspect`` calls :func:`judge_resul
 
     {"id": "HOST-FS-001", "instance": "/srv/data", "value": 87.5, "evidence": "...",
      "outcome": "...",            # optional: a named outcome of the check's catalogue entry
-     "measured": {"key": value},  # optional: values per threshold key (default: value)
+     "measured": {"key": value},  # optional: values per threshold key (default: value); only the
+                                  # thresholds it names are judged and shown
      "limits": {...},             # optional: what it was compared with, when not a threshold
      "vars": {...},               # optional: values the 处理建议 template names
      "metric": "cpu.used_pct"}    # anomaly checks: the metric that deviates
@@ -86,6 +87,8 @@ def check(finding: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
         measured = {entry.thresholds[0].key: value}
     judged: dict[str, Any] = {}
     for t in entry.thresholds:
+        if measured is not None and t.key not in measured:
+            continue  # a threshold the finding does not measure (e.g. another backup tier's)
         st, lim = level((measured or {}).get(t.key), t, overrides)
         judged[t.key] = lim
         status = cat.worst(status, st)

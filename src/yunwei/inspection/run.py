@@ -21,7 +21,7 @@ from yunwei.jobs import PROFILES
 
 # the area each collector action reports on (yunwei.ops.inspect: the areas in its result)
 AREA = {"yunwei.ops.host_inspect": "host", "yunwei.ops.web_inspect": "web", "yunwei.ops.pg_inspect": "db",
-        "yunwei.ops.inspect": "巡检", "yunwei.ops.host_sample": "host"}
+        "yunwei.ops.inspect": "巡检", "yunwei.ops.host_sample": "host", "yunwei.ops.backup_status": "backup"}
 
 
 def _area_label(action: str, res: dict[str, Any]) -> str:

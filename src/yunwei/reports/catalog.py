@@ -20,7 +20,10 @@ _CAT = catalogue()
 INSPECTION_JOBS = ("inspect", "inspection")
 RESOURCE_JOBS = ("resources",)
 RESOURCE_PROFILES = ("resources",)
-BACKUP_JOBS = ("backup", "backup_verify")
+# the jobs that take backups (the scheduled tier jobs and the operator's `backup`), and verify
+BACKUP_RUN_JOBS = ("backup", "backup_core_full", "backup_core_incr", "backup_general_full", "backup_general_incr")
+BACKUP_VERIFY_JOBS = ("backup_verify",)
+BACKUP_JOBS = BACKUP_RUN_JOBS + BACKUP_VERIFY_JOBS
 RESTORE_JOBS = ("restore_drill", "restore_test")
 
 # A run counts as an inspection done only when it did its job: the store's COMPLETED_RUN_STATUSES

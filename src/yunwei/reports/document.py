@@ -370,15 +370,58 @@ def health_daily(data: dict[str, Any], contract: Any, *, charts_on: bool = True,
         blocks.append(day_ticket_table(data["tickets"]))
     blocks.append(_h("四、问题定位与处理建议"))
     blocks += _diagnosis(data["findings"])
-    blocks.append(_h("五、补丁与更新"))
+    if "backup" in data:
+        blocks.append(_h("五、数据备份"))
+        blocks += backup_blocks(data["backup"])
+    blocks.append(_h("六、补丁与更新" if "backup" in data else "五、补丁与更新"))
     blocks.append(_patch_table(data["patches"]))
-    blocks.append(_h("六、与前一日相比的变化"))
+    blocks.append(_h("七、与前一日相比的变化" if "backup" in data else "六、与前一日相比的变化"))
     empty_changes = "前一日无巡检数据，无法比较。" if not data["previous_has_data"] else "与前一日相比无变化。"
     blocks.append(_table(f"与前一日（{data['previous_date']}）相比", "变化",
                          ["主机", "检查项", "对象", "变化", "前一日", "本日"],
                          [[c["host"], c["title"], c["instance"] or "—", c["change"], c["before"], c["after"]]
                           for c in data["changes"]], empty=empty_changes))
     return _doc(data, blocks, meta, contract)
+
+
+# ----------------------------------------------------------------------------- 数据备份
+def backup_blocks(b: dict[str, Any], *, monthly: bool = False) -> list[dict[str, Any]]:
+    """Backups (reports/backups.py): the health daily's day, or the monthly report's windows."""
+    blocks: list[dict[str, Any]] = []
+    if not monthly:
+        blocks.append(_p(b["text"]))
+    if monthly and b.get("scheduled"):
+        blocks.append(_table("备份完成情况（按数据集）", "备份完成情况",
+                             ["数据集", "层级", "应备份次数", "按时完成", "漏备", "完成率", "其中全量（应/完成）"],
+                             [[p["dataset"], p["tier"], p["required"], p["done"], p["missed"],
+                               p["rate"], f"{p['required_full']} / {p['done_full']}"]
+                              for p in b["per_dataset"]],
+                             formats=[None, None, "int", "int", "int", "pct", None], empty="本期无到期的备份窗口"))
+        blocks.append(_table("漏备记录（连续漏备合并为一行）", "漏备记录", ["数据集", "备份类型", "计划时间", "次数", "原因"],
+                             [[g["dataset"], g["type"], g["when"], g["count"], g["reason"]] for g in b["missed_groups"]],
+                             formats=[None, None, None, "int", None], empty="本期无漏备。"))
+        blocks.append(_table("漏备明细（每个备份窗口）", "漏备明细", ["数据集", "层级", "备份类型", "计划时间", "窗口结束", "作业", "原因"],
+                             [[w["dataset"], w["tier"], w["type"], w["start"], w["end"], w["job"], w["reason"]]
+                              for w in b["missed"]], empty="本期无漏备。", only="xlsx"))
+    if monthly:
+        blocks.append(_table("完整性校验（本期）", "完整性校验", ["时间", "主机", "存储库", "结果", "说明"],
+                             [[v["time"], v["host"], v["instance"], v["status_label"], v["evidence"]] for v in b["verify"]],
+                             status_col=3, empty="本期未做完整性校验。"))
+    if b.get("rows"):
+        when = f"（{b['status_time']}）" if b.get("status_time") else ""
+        blocks.append(_table(("最新备份状态" if monthly else "备份状态") + when, "备份状态",
+                             ["数据集", "层级", "存储库", "最近备份", "距今", "时限", "最近全量", "校验", "状态"],
+                             [[r["dataset"], r["tier"], r["repo"], r["newest"], r["age"], r["limit"], r["full"], r["verify"],
+                               r["status_label"]] for r in b["rows"]], status_col=8))
+    if b.get("space"):
+        blocks.append(_table("备份存储空间", "备份存储空间", ["主机", "目录", "剩余空间", "预计写满", "状态"],
+                             [[s["host"], s["path"], s["free"], s["days_full"], s["status_label"]] for s in b["space"]],
+                             status_col=4))
+    if not monthly and b.get("abnormal"):
+        blocks.append(_table("备份异常与处理建议", "备份异常", ["主机", "检查项", "对象", "状态", "说明", "处理建议"],
+                             [[a["host"], a["title"], a["instance"] or "—", a["status_label"], a["evidence"],
+                               hz.client_text(a["suggestion"])] for a in b["abnormal"]], status_col=3))
+    return blocks
 
 
 # ----------------------------------------------------------------------------- 月度总结报告
@@ -511,6 +554,8 @@ def monthly(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
         blocks.append(_p(f"{i}. {m}" if data["measures"] else m))
     blocks.append(_h("九、备份与恢复测试"))
     blocks += [_p(f"{s['title']}：{s['text']}") for s in (data["backup"], data["restore_test"])]
+    if "per_dataset" in data["backup"]:
+        blocks += backup_blocks(data["backup"], monthly=True)
     blocks.append(_h("十、下月工作计划"))
     nx = data["next"]
     if nx["rows"]:

@@ -22,14 +22,23 @@ WORDS = {
     "n/a": "不适用", "none": "无", "yes": "是", "no": "否", "true": "是", "false": "否",
     "query failed": "查询失败", "failed": "失败", "streaming": "流复制中", "timeout": "超时",
     "expired": "已过期", "present": "存在", "absent": "不存在", "primary": "主库", "standby": "备库",
-    "replica": "备库", "not streaming": "未在流复制",
+    "replica": "备库", "not streaming": "未在流复制", "never": "从未", "failing": "失败",
 }
 
 
+# the backup repositories an instance names after its data set ('site/primary', 'appdb/offsite')
+REPOSITORY_WORDS = {"primary": "备份存储", "offsite": "异地副本"}
+
+
 def instance_text(instance: str) -> str:
-    """The object of a check as the client reads it ('port 5432' -> '端口 5432')."""
+    """The object of a check as the client reads it ('port 5432' -> '端口 5432', 'site/primary' ->
+    'site/备份存储')."""
     text = (instance or "").strip()
+    head, sep, last = text.rpartition("/")
+    if sep and head and last.lower() in REPOSITORY_WORDS:
+        return f"{head}/{REPOSITORY_WORDS[last.lower()]}"
     return WORDS.get(text.lower(), re.sub(r"^port (\d+)$", r"端口 \1", text))
+
 _BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _RATE_UNITS = ("B/s", "KB/s", "MB/s", "GB/s", "TB/s")
 

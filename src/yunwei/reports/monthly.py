@@ -282,7 +282,10 @@ def section_service(m: Month, *, monthly_rows: bool = False) -> dict[str, Any]:
 
 JOB_LABEL = {"inspect": "日常巡检", "inspection": "日常巡检", "resources": "资源巡检", "ping": "连通性检查",
              "ticket_watch": "工单时限巡查",
-             "login_banner": "登录警示横幅（变更）", "backup": "数据备份", "restore_drill": "恢复演练"}
+             "login_banner": "登录警示横幅（变更）", "backup": "数据备份", "restore_drill": "恢复演练",
+             "backup_core_full": "核心数据全量备份", "backup_core_incr": "核心数据增量备份",
+             "backup_general_full": "一般数据全量备份", "backup_general_incr": "一般数据增量备份",
+             "backup_verify": "备份完整性校验", "backup_status": "备份状态检查", "backup_setup": "备份配置（变更）"}
 
 
 def item_days(bad: Sequence[Any], period: Period) -> dict[Item, set[date]]:
@@ -375,7 +378,9 @@ def section_measures(m: Month, results: dict[str, Any], risks: dict[str, Any], c
 
 
 def section_backup(m: Month) -> dict[str, Any]:
-    return {"backup": job_section(m.store, m.period, cat.BACKUP_JOBS, "backup", "数据备份"),
+    from yunwei.reports.backups import month_section
+
+    return {"backup": month_section(m.store, m.period, m.plan, m.now),
             "restore_test": job_section(m.store, m.period, cat.RESTORE_JOBS, "restore_drill", "备份恢复测试")}
 
 

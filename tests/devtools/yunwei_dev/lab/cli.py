@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
-    state = Lab.from_env().up()
+    state = Lab.from_env().up(backups=True)
     for host, address in sorted(state.hosts.items()):
         print(f"{host}\t{address}")
     return 0

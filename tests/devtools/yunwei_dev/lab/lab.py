@@ -23,6 +23,7 @@ from pathlib import Path
 from yunwei.errors import YunweiError
 from yunwei.files import write_atomic
 from yunwei.procfs import pid_stat
+from yunwei_dev.lab import backups as lab_backups
 from yunwei_dev.lab import image as lab_image
 from yunwei_dev.lab.inventory import LabHost, build_inventory, dump_yaml, known_hosts_lines, ssh_config
 from yunwei_dev.lab.podman import ensure_installed, ensure_runs, inspect, podman
@@ -119,10 +120,16 @@ class Lab:
     ssh_config_path = property(lambda self: self.dir / "ssh_config")
     state_path = property(lambda self: self.dir / "state.json")
     secrets_path = property(lambda self: self.dir / "secrets.yml")
+    backup_vault_path = property(lambda self: self.dir / "backup-vault.yml")
 
     # operations ----------------------------------------------------------------------
-    def up(self) -> LabState:
-        """Start whatever is missing; provision new hosts. Fast no-op when all runs."""
+    def up(self, *, backups: bool = False) -> LabState:
+        """Start whatever is missing; provision new hosts. Fast no-op when all runs.
+
+        ``backups``: also set the backups up (role ``backup`` and a first full backup of every data
+        set) when they are not, or when the role changed or hosts were provisioned since. ``yunwei lab
+        up`` (make demo) and the backup tests ask for it; other callers leave them as they are (a
+        re-provisioned host only marks them out of date), which keeps the other tests fast."""
         started = time.monotonic()
         state = self._read_state()
         running = self._running()
@@ -135,6 +142,7 @@ class Lab:
                 for h in HOSTS
             )
             and self.inventory_path.exists()
+            and (not backups or state.get("backups") == lab_backups.digest(self.root))
             and self._owned_hosts([h.name for h in HOSTS]) == {h.name for h in HOSTS}
         ):
             return LabState(self, {h: running[h]["address"] for h in running})
@@ -149,6 +157,7 @@ class Lab:
 
         image_id = inspect("image", [image])[0]["Id"]
         fresh: list[str] = []
+        created: list[str] = []
         for spec in HOSTS:
             info = running.get(spec.name)
             if info and info["image"] == image_id and info["running"]:
@@ -164,6 +173,16 @@ class Lab:
                 _remove(self.container(spec.name))
             progress(f"creating {spec.name}")
             self._create(spec, image)
+            created.append(spec.name)
+        # A recreated db01 holds a new PostgreSQL cluster: the pgBackRest repositories kept on the
+        # backup volumes belong to the old one, and pgBackRest rightly refuses to mix them ("backup
+        # and archive info files exist but do not match the database"). Empty them, as a fresh lab
+        # would have them; the backup setup below (the hosts are new) takes a first full again.
+        if "db01" in created:
+            for spec in HOSTS:
+                if spec.data_volume and spec.name not in created:
+                    progress(f"emptying the pgBackRest repository on {spec.name} (db01 is new)")
+                    self.exec(spec.name, "rm", "-rf", "/srv/backup/pgbackrest/archive", "/srv/backup/pgbackrest/backup")
 
         running = self._running()  # container ids and addresses after the starts and creates above
         hosts = self._collect_hosts(running)
@@ -183,7 +202,12 @@ class Lab:
         if targets:
             self._save_state(hosts, digest, running, unprovisioned=targets)
             self._provision(targets)
-        self._save_state(hosts, digest, running, unprovisioned=[])
+        configured = None if targets else (state or {}).get("backups")
+        if backups and configured != lab_backups.digest(self.root):
+            self._save_state(hosts, digest, running, unprovisioned=[])
+            lab_backups.apply(self.root, self.inventory_path, self.dir)
+            configured = lab_backups.digest(self.root)
+        self._save_state(hosts, digest, running, unprovisioned=[], backups=configured)
         progress(f"lab {self.name} is up ({len(HOSTS)} hosts, {time.monotonic() - started:.1f}s); inventory {self.inventory_path}")
         return LabState(self, {h: running[h]["address"] for h in running})
 
@@ -309,6 +333,8 @@ class Lab:
         write_atomic(self.known_hosts_path, "\n".join(known_hosts_lines(hosts)) + "\n")
         write_atomic(self.ssh_config_path, ssh_config(hosts, user=lab_image.LAB_USER, key=self.key_path, known_hosts=self.known_hosts_path))
         inventory = build_inventory(hosts, user=lab_image.LAB_USER, key=self.key_path, known_hosts=self.known_hosts_path)
+        # the lab's backup passphrases: ansible-vault encrypted, loaded by the backup role
+        inventory["all"]["vars"]["backup_vault_vars_file"] = str(lab_backups.ensure_secrets(self.backup_vault_path))
         self.inventory_path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.inventory_path, dump_yaml(inventory))
         if self.name != DEFAULT_NAME:
@@ -364,8 +390,10 @@ class Lab:
         except (OSError, ValueError):
             return None
 
-    def _save_state(self, hosts: list[LabHost], digest: str, running: dict[str, dict], *, unprovisioned: list[str]) -> None:
+    def _save_state(self, hosts: list[LabHost], digest: str, running: dict[str, dict], *, unprovisioned: list[str],
+                    backups: str | None = None) -> None:
         state = {
+            "backups": backups,
             "name": self.name,
             "provision": digest,
             "containers": {h: info["id"] for h, info in running.items()},
