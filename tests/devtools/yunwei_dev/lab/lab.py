@@ -45,6 +45,7 @@ HOSTS: tuple[HostSpec, ...] = (
     HostSpec("backup01", ("backup",), data_volume=True),
     HostSpec("offsite01", ("offsite",), data_volume=True),
     HostSpec("drill01", ("drill",)),
+    HostSpec("mon01", ("monitor",)),  # Prometheus + Alertmanager (docs/monitoring.md); the bastion stays a jump host
 )
 # Every host gets a small tmpfs at /srv/data, so tests can fill a filesystem for real.
 DATA_TMPFS = "/srv/data:rw,size=64m,mode=0755"
