@@ -65,3 +65,13 @@ def var_dir() -> Path:
         path = root / "var" if root else default_state_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path.resolve()
+
+
+def vault_password_file() -> Path | None:
+    """The ansible-vault password file jobs run with: $YUNWEI_VAULT_PASSWORD_FILE, else
+    <var>/vault-pass when it exists (the lab generates one); None when there is none."""
+    env = os.environ.get("YUNWEI_VAULT_PASSWORD_FILE")
+    if env:
+        return Path(env)
+    path = var_dir() / "vault-pass"
+    return path if path.is_file() else None

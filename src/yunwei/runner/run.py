@@ -30,7 +30,7 @@ import ansible_runner
 
 from yunwei.errors import InputError, YunweiError
 from yunwei.jobs import Job
-from yunwei.paths import project_root, var_dir
+from yunwei.paths import project_root, vault_password_file, var_dir
 from yunwei.runner.env import exact_environ, job_envvars, operator
 from yunwei.runner.precheck import check_inventory
 from yunwei.runner.progress import Collector
@@ -189,6 +189,9 @@ def run_job(
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(all_vars, fh)
             cmdline += ["-e", f"@{vars_file}"]
+        vault = vault_password_file()
+        if vault is not None:  # vaulted inventory variables (e.g. the backup passphrases)
+            cmdline += ["--vault-password-file", str(vault)]
         if check:
             cmdline.append("--check")
         if diff:

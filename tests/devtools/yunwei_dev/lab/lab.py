@@ -20,10 +20,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from yunwei.errors import YunweiError
 from yunwei.files import write_atomic
 from yunwei.procfs import pid_stat
 from yunwei_dev.lab import image as lab_image
+from yunwei_dev.lab import monitoring as lab_monitoring
 from yunwei_dev.lab.inventory import LabHost, build_inventory, dump_yaml, known_hosts_lines, ssh_config
 from yunwei_dev.lab.podman import ensure_installed, ensure_runs, inspect, podman
 from yunwei.paths import project_root, var_dir
@@ -215,6 +218,18 @@ class Lab:
             )
         return rows
 
+    def monitoring(self, *, force: bool = False) -> LabState:
+        """The lab up, with monitoring set up (docs/monitoring.md): fast when nothing changed."""
+        state = self.up()
+        inventory = yaml.safe_load(self.inventory_path.read_text())
+        wanted = lab_monitoring.inventory_vars(self.dir, self.network)
+        if any(inventory["all"]["vars"].get(k) != v for k, v in wanted.items()):  # a lab brought up before
+            inventory["all"]["vars"].update(wanted)
+            write_atomic(self.inventory_path, dump_yaml(inventory))
+        lab_monitoring.apply(self.root, self.inventory_path, self.dir, state.hosts,
+                             {h.name: h.groups for h in HOSTS}, self.container, force=force)
+        return state
+
     def exec(self, host: str, *cmd: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
         """Run ``cmd`` as root inside ``host``'s container (tests use this to inject faults)."""
         proc = subprocess.run(
@@ -310,6 +325,7 @@ class Lab:
         write_atomic(self.known_hosts_path, "\n".join(known_hosts_lines(hosts)) + "\n")
         write_atomic(self.ssh_config_path, ssh_config(hosts, user=lab_image.LAB_USER, key=self.key_path, known_hosts=self.known_hosts_path))
         inventory = build_inventory(hosts, user=lab_image.LAB_USER, key=self.key_path, known_hosts=self.known_hosts_path)
+        inventory["all"]["vars"].update(lab_monitoring.inventory_vars(self.dir, self.network))
         self.inventory_path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.inventory_path, dump_yaml(inventory))
         if self.name != DEFAULT_NAME:
