@@ -34,7 +34,7 @@ LAB_MAX_TTL_HOURS = 168.0  # lab mode's ceiling: a week
 # Variables an operator could use to choose what decides trust; refused in admin mode.
 TRUST_ENV = ("YUNWEI_ALLOWED_SIGNERS", "YUNWEI_JOBS", "YUNWEI_ROOT", "YUNWEI_AUDIT_LOG",
              "YUNWEI_APPROVAL_TTL_HOURS", "YUNWEI_SCHEDULE", "YUNWEI_SERVICE_DESK")
-_KEYS = {"root", "jobs", "allowed_signers", "review", "approval", "anchors", "service_desk"}
+_KEYS = {"root", "jobs", "allowed_signers", "review", "approval", "anchors", "service_desk", "alerting"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class AdminConfig:
     max_ttl_hours: float = 72.0
     anchors: tuple[Anchor, ...] = field(default_factory=tuple)
     service_desk: Path | None = None  # the clocks that decide breaches, the notification command
+    alerting: Path | None = None  # the alert channels and their keys (docs/monitoring.md)
 
     @property
     def team(self) -> bool:
@@ -202,6 +203,7 @@ def _parse(path: Path) -> AdminConfig:
         max_ttl_hours=max_ttl,
         anchors=tuple(_anchor(src, f"anchors[{i}]", a) for i, a in enumerate(anchors)),
         service_desk=_path(src, "service_desk", data["service_desk"]) if data.get("service_desk") else None,
+        alerting=_path(src, "alerting", data["alerting"]) if data.get("alerting") else None,
     )
 
 

@@ -152,9 +152,12 @@ def _selector(hosts: list[str] | None, lead: bool) -> str:
     return ("," + sel) if lead else sel
 
 
-def _annotations(cat: Catalogue, check_id: str, summary: str) -> dict[str, str]:
+def _annotations(cat: Catalogue, check_id: str, summary: str, outcome: str = "") -> dict[str, str]:
+    """Title and 处理建议 of the catalogue entry (of its named outcome when the rule judges that one)."""
     check = cat.checks[check_id]
-    note = {"summary": summary, "title": check.title, "suggestion": _prom_template(check.suggestion)}
+    text = (check.outcomes[outcome].suggestion if outcome and check.outcomes[outcome].suggestion else "") \
+        or check.suggestion or next((o.suggestion for o in check.outcomes.values() if o.suggestion), "")
+    note = {"summary": summary, "title": check.title, "suggestion": _prom_template(text)}
     if check.rule:
         note["description"] = check.rule
     return note
@@ -178,7 +181,7 @@ def static_rules(hosts: list[HostLimits], cat: Catalogue | None = None) -> dict[
             labels = {**base_labels, "severity": rule["severity"]}
             alerts.append({"alert": alert_name(cid), "expr": expr.replace("%SEL%", "").replace("%SEL0%", ""),
                            "for": rule["for"], "labels": labels,
-                           "annotations": _annotations(cat, cid, rule["summary"])})
+                           "annotations": _annotations(cat, cid, rule["summary"], rule.get("outcome", ""))})
             continue
         key = rule["threshold"]
         for level in ("warn", "crit"):
