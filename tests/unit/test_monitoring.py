@@ -289,3 +289,36 @@ def test_dingtalk_signature_matches_the_documented_algorithm():
     ts, secret = 1700000000000, "SEC000"
     want = urllib.parse.quote_plus(base64.b64encode(hmac.new(b"SEC000", b"1700000000000\nSEC000", hashlib.sha256).digest()))
     assert dingtalk_sign(secret, ts) == want
+
+
+# ----------------------------------------------------------------------------- records
+def test_alert_timeline_in_health_daily_and_monthly(env, channels):
+    from yunwei.reports import generate as gen
+    from yunwei.reports.periods import parse_period
+    from yunwei.servicedesk import tickets as tk
+
+    store = open_store(env / "journal.sqlite")
+    cfg = mconfig.parse_config({}, "test")  # no channel: recorded and ticketed only
+    record.receive(store, payload(starts="2026-11-25T02:00:00Z"), cfg)
+    record.receive(store, payload("resolved", starts="2026-11-25T02:00:00Z", ends="2026-11-25T02:03:00Z"), cfg)
+    record.receive(store, payload(fp="fp-db", host="db01", rule="DB-CONN-001", starts="2026-11-25T03:00:00Z"), cfg)
+    tid = record.list_alerts(store)[0]["ticket"]
+    tk.ack(store, tid)
+    tk.resolve(store, tid, cause="nginx 被误停", action="重新启动 nginx", result="网站恢复")
+    from yunwei.monitoring.report_data import alert_section
+
+    now = datetime(2026, 11, 26, tzinfo=timezone.utc)
+    sec = alert_section(store, datetime(2026, 11, 24, 16, tzinfo=timezone.utc),
+                        datetime(2026, 11, 25, 16, tzinfo=timezone.utc), now)
+    assert sec["count"] == 2 and sec["open"] == 1 and sec["mttr"] == "3 分 0 秒"
+    assert [r["host"] for r in sec["by_host"]] == ["db01", "web01"]
+    nginx = [i for i in sec["items"] if i["host"] == "web01"][0]
+    assert nginx["start"] == "2026-11-25 10:00:00" and nginx["end"] == "2026-11-25 10:03:00"
+    assert nginx["handling"].startswith("已解决") and "重新启动 nginx" in nginx["handling"]
+    out = env / "out"
+    opts = gen.Options(formats=("html",), now=now)
+    for kind, period in (("health-daily", parse_period("day", "2026-11-25")), ("monthly", parse_period("month", "2026-11"))):
+        files = gen.generate(kind, store, period, opts, out_dir=out)
+        html = Path(files[0]).read_text()
+        assert "实时监控告警" in html and "平均确认用时" in html and "告警统计（按规则）" in html, kind
+        assert "WEB-NGINX-001" in html and tid in html

@@ -549,6 +549,9 @@ def health_daily(store: Any, period: Period, plan: Plan | Sequence[Window] | Non
     from yunwei.servicedesk.report_data import day_tickets
 
     tickets = day_tickets(store, period, now=now, contract=contract)
+    from yunwei.monitoring.report_data import alert_section
+
+    alerts = alert_section(store, period.since, period.until, now)
     trends = {}
     if with_trends:
         trends = {"24h": run_series(store, period.until - timedelta(hours=24), period.until, period.tz),
@@ -568,6 +571,7 @@ def health_daily(store: Any, period: Period, plan: Plan | Sequence[Window] | Non
                    "causes": sum(1 for f in found if f.is_cause),
                    "open": sum(1 for f in found if f.is_cause and f.state == analysis.STATE_OPEN)},
         "trends": trends, "empty": not runs, "no_valid_run": bool(runs) and not counted, "tickets": tickets,
+        "alerts": alerts,
         "signoff": signoff(contract, "health-daily", [], period.last, now, period.tz),
     }
 
