@@ -269,7 +269,9 @@ def inject(mon, name: str) -> float:
     host, rule, cmd, _ = FAULTS[name]
     t0 = time.time()
     if name == "container_stopped":
-        subprocess.run(["podman", "stop", "--time", "2", mon.lab.container(host)], check=True, capture_output=True)
+        # frozen, every process of the host stopped at once: `podman stop` + `start` would give the
+        # container a new address on the lab network (podman's IPAM), which no production host does
+        subprocess.run(["podman", "pause", mon.lab.container(host)], check=True, capture_output=True)
     else:
         mon.lab.exec(host, *cmd)
     return t0
@@ -278,7 +280,7 @@ def inject(mon, name: str) -> float:
 def recover(mon, name: str) -> None:
     host, rule, _, cmd = FAULTS[name]
     if name == "container_stopped":
-        subprocess.run(["podman", "start", mon.lab.container(host)], check=True, capture_output=True)
+        subprocess.run(["podman", "unpause", mon.lab.container(host)], check=True, capture_output=True)
     else:
         mon.lab.exec(host, *cmd, check=False)
 
