@@ -7,9 +7,11 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test bootstrap lint build docs sanity unit integration molecule lab-up lab-down clean
 
-## demo: set everything up, bring the lab up, run the main job (the daily inspection) on it
+## demo: set everything up, bring the lab up with monitoring (Prometheus on mon01), run the main
+## job (the daily inspection) on it
 demo: bootstrap
 	yunwei lab up
+	yunwei lab monitoring
 	yunwei inspect --profile daily
 
 ## test: every test: lint, collection build, ansible-test sanity, Molecule, unit and lab integration
