@@ -17,7 +17,7 @@ description:
     variable and key), renders the static rules from the check catalogue and, with O(dynamic=true), the
     dynamic thresholds from the journal's baselines, checks every file with C(promtool check rules) and
     only then replaces the files in O(dest).
-  - The rendering runs in a separate process (C(python -m yunwei alerts rules)): no journal store is
+  - The rendering runs in a separate process, C(python -m yunwei alerts rules), so that no journal store is
     opened in an Ansible worker (docs/journal.md, fork safety).
   - A refused rule set leaves the files in O(dest) as they were, and the task fails with promtool's output.
 author:
@@ -67,7 +67,15 @@ promtool:
   type: str
 """
 
-if __name__ == "__main__":
-    from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule
 
-    AnsibleModule(argument_spec={}).fail_json(msg="yunwei.ops.alert_rules runs on the controller (action plugin)")
+
+def main():
+    # The options as documented; the work is the action plugin's, on the controller: never on a host.
+    module = AnsibleModule(argument_spec=dict(dest=dict(type="path"), dynamic=dict(type="bool", default=True),
+                                              store=dict(type="str")))
+    module.fail_json(msg="yunwei.ops.alert_rules runs on the controller (action plugin)")
+
+
+if __name__ == "__main__":
+    main()
