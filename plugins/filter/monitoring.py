@@ -56,6 +56,9 @@ def monitoring_problems(settings):
         if not isinstance(url, str) or not URL.match(url):
             problems.append("monitoring_webhook_url: the address of `yunwei alerts serve` (http://HOST:PORT/...) "
                             "is required on the monitoring host, got %r%s" % (url, origin(url)))
+        if not settings.get("webhook_token_set"):
+            problems.append("monitoring_webhook_token: missing or shorter than 16 characters on the monitoring host "
+                            "(the bearer token Alertmanager sends to `yunwei alerts serve`, from ansible-vault)")
     if settings.get("db"):
         if not settings.get("pg_password_set"):
             problems.append("monitoring_pg_password: missing on a db host (the exporter's password, from ansible-vault)")

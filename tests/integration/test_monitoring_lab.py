@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -46,7 +47,9 @@ class Monitoring:
         self.listen = url.netloc
         self.channels = Channels()
         self.config = tmp / "alerting.yml"
-        self.config.write_text(yaml.safe_dump(self.channels.config(self.listen, retry={"attempts": 5, "interval": "2s"})))
+        self.token = lab_secrets(lab)["monitoring_webhook_token"]  # what Alertmanager sends (vaulted)
+        self.config.write_text(yaml.safe_dump(self.channels.config(self.listen, retry={"attempts": 5, "interval": "2s"},
+                                                                   token=self.token)))
         self.store = tmp / "journal.sqlite"
         self.env = {**os.environ, "YUNWEI_VAR": str(tmp / "var"), "YUNWEI_STORE": str(self.store),
                     "YUNWEI_OPERATOR": "zhang"}
@@ -179,16 +182,36 @@ def test_postgres_exporter_login_has_least_privilege(mon):
     provision = Path(mon.lab.inventory).parents[0]
     for f in [*provision.parent.glob("*.log"), *provision.parent.glob("*.sqlite")]:
         assert password.encode() not in f.read_bytes(), f  # the setup's log and journal
+        assert mon.token.encode() not in f.read_bytes(), f
+
+
+def test_receiver_refuses_a_delivery_without_alertmanagers_token(mon):
+    """Alertmanager reads the token from a file its group only can read; anyone else on the network
+    posting a fake alert is refused and nothing is recorded."""
+    mode = mon.lab.exec("mon01", "stat", "-c", "%a %U %G", "/etc/prometheus/alertmanager-webhook.token").stdout.split()
+    assert mode == ["640", "root", "prometheus"]
+    assert mon.token not in mon.lab.exec("mon01", "cat", "/etc/prometheus/alertmanager.yml").stdout
+    body = json.dumps({"version": "4", "status": "firing", "receiver": "yunwei", "alerts": [{
+        "status": "firing", "fingerprint": "forged", "startsAt": "2026-12-01T06:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+        "labels": {"alertname": "WEB_NGINX_001", "id": "WEB-NGINX-001", "host": "web01", "severity": "critical"},
+        "annotations": {"summary": "forged"}}]}).encode()
+    req = urllib.request.Request(f"http://{mon.listen}/alertmanager", data=body,
+                                 headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(req, timeout=5)
+    assert exc.value.code == 401
+    assert mon.alerts() == []
+
+
+def lab_secrets(lab) -> dict[str, str]:
+    from yunwei_dev.lab.monitoring import vault_secrets
+
+    inventory = yaml.safe_load(Path(lab.inventory).read_text())
+    return vault_secrets(Path(inventory["all"]["vars"]["monitoring_vault_vars_file"]))
 
 
 def lab_pg_password(mon) -> str:
-    from ansible.parsing.vault import VaultLib, VaultSecret
-    from yunwei_dev.lab.monitoring import vault_password_path
-
-    inventory = yaml.safe_load(Path(mon.lab.inventory).read_text())
-    vault = VaultLib([("default", VaultSecret(vault_password_path().read_bytes().strip()))])
-    data = yaml.safe_load(vault.decrypt(Path(inventory["all"]["vars"]["monitoring_vault_vars_file"]).read_bytes()))
-    return data["monitoring_pg_password"]
+    return lab_secrets(mon.lab)["monitoring_pg_password"]
 
 
 def test_bad_threshold_override_refused_before_any_host_old_rules_kept(mon, tmp_path):

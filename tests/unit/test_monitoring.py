@@ -193,6 +193,41 @@ def test_webhook_records_tickets_and_notifies_every_channel_in_its_format(env, c
         rec.stop()
 
 
+def test_webhook_without_the_bearer_token_is_refused_and_nothing_recorded(env, channels):
+    token = "tok-" + "x" * 28
+    cfg = mconfig.parse_config(channels.config("127.0.0.1:0", token=token), "test")
+    store = open_store(env / "journal.sqlite")
+    rec = Receiver(cfg, store)
+    rec.start()
+    server = make_server(rec, "127.0.0.1:0")
+    import threading
+    import urllib.error
+    import urllib.request
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/alertmanager"
+    body = json.dumps(payload()).encode()
+    try:
+        for headers in ({}, {"Authorization": "Bearer wrong-token-of-some-length"}, {"Authorization": token}):
+            with pytest.raises(urllib.error.HTTPError) as exc:
+                urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers), timeout=5)
+            assert exc.value.code == 401
+        assert store.query("SELECT COUNT(*) FROM alerts")[0][0] == 0 and channels.all_received() == []
+        req = urllib.request.Request(url, data=body, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert resp.status == 200
+        assert store.query("SELECT COUNT(*) FROM alerts")[0][0] == 1
+        assert cfg.redact(f"token {token}") == "token ***"
+    finally:
+        server.shutdown()
+        rec.stop()
+    # listening beyond this machine without a token: refused, naming the key
+    with pytest.raises(InputError, match="token"):
+        mconfig.parse_config(channels.config("10.0.0.5:9095"), "alerting.yml")
+    with pytest.raises(InputError, match="token"):
+        mconfig.parse_config(channels.config("10.0.0.5:9095", token="short"), "alerting.yml")
+
+
 def test_repeated_delivery_and_restart_notify_once(env, channels):
     rec = make_receiver(env, channels)
     assert rec.receive(json.dumps(payload()).encode())[0] == 200
@@ -322,3 +357,20 @@ def test_alert_timeline_in_health_daily_and_monthly(env, channels):
         html = Path(files[0]).read_text()
         assert "实时监控告警" in html and "平均确认用时" in html and "告警统计（按规则）" in html, kind
         assert "WEB-NGINX-001" in html and tid in html
+
+
+# ----------------------------------------------------------------------------- role settings
+def test_role_settings_refuse_wildcard_bind_and_missing_vaulted_secrets():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".collections"))
+    from ansible_collections.yunwei.ops.plugins.filter.monitoring import monitoring_problems
+
+    good = {"listen_address": "10.0.0.7", "ports": {"monitoring_node_exporter_port": 9100},
+            "durations": {"monitoring_scrape_interval": "1s"}, "probe_urls": [], "server": True,
+            "webhook_url": "http://10.0.0.5:9095/alertmanager", "webhook_token_set": True, "db": True,
+            "pg_password_set": True, "pg_user": "yunwei_monitor"}
+    assert monitoring_problems(good) == []
+    problems = monitoring_problems({**good, "listen_address": "0.0.0.0", "webhook_token_set": False,
+                                    "pg_password_set": False, "durations": {"monitoring_scrape_interval": "1 sec"}})
+    names = sorted(p.split(":")[0] for p in problems)
+    assert names == ["monitoring_listen_address", "monitoring_pg_password", "monitoring_scrape_interval",
+                     "monitoring_webhook_token"], problems

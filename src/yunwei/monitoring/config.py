@@ -26,7 +26,7 @@ from yunwei.servicedesk.config import parse_duration
 ENV_VAR = "YUNWEI_ALERTING"
 FILE_NAME = "alerting.yml"
 TYPES = ("wecom", "dingtalk", "email")
-_TOP = {"listen", "path", "channels", "retry", "timeout", "alertmanager"}
+_TOP = {"listen", "path", "token", "channels", "retry", "timeout", "alertmanager"}
 _KEYS = {
     "wecom": ({"name", "type", "url"}, {"mentioned_mobile_list"}),
     "dingtalk": ({"name", "type", "url", "secret"}, {"at_mobiles"}),
@@ -65,11 +65,12 @@ class AlertingConfig:
     retry_interval: float = 10.0
     timeout: float = 5.0
     alertmanager: str = ""  # http://HOST:9093 (optional: `alerts list` shows its silences)
+    token: str = ""  # the bearer token Alertmanager must send (monitoring_webhook_token)
     extra_secrets: tuple[str, ...] = field(default_factory=tuple)
 
     def redact(self, text: str) -> str:
-        for secret in sorted({s for c in self.channels for s in c.secrets()} | set(self.extra_secrets), key=len,
-                             reverse=True):
+        for secret in sorted({s for c in self.channels for s in c.secrets()} | set(self.extra_secrets)
+                             | ({self.token} if self.token else set()), key=len, reverse=True):
             text = text.replace(secret, "***")
         return text
 
@@ -134,8 +135,19 @@ def parse_config(data: Any, src: str) -> AlertingConfig:
     am = data.get("alertmanager", "")
     if am and (not isinstance(am, str) or not re.match(r"^https?://", am)):
         raise InputError(src, "alertmanager", "must be Alertmanager's http(s) URL")
-    return AlertingConfig(src, _listen(data.get("listen", "127.0.0.1:9095"), src), path, tuple(channels),
-                          attempts, interval, timeout, am)
+    listen = _listen(data.get("listen", "127.0.0.1:9095"), src)
+    token = data.get("token", "")
+    if token and (not isinstance(token, str) or len(token) < 16 or not re.fullmatch(r"[\x21-\x7e]+", token)):
+        raise InputError(src, "token", "must be a text of at least 16 printable characters without spaces")  # not echoed
+    if not token and not _loopback(listen):
+        raise InputError(src, "token", f"required when listening on {listen} (not only this machine): the bearer "
+                         "token Alertmanager sends (monitoring_webhook_token), so nobody else can post alerts")
+    return AlertingConfig(src, listen, path, tuple(channels), attempts, interval, timeout, am, token)
+
+
+def _loopback(listen: str) -> bool:
+    host = listen.rpartition(":")[0].strip("[]")
+    return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
 def config_path() -> Path | None:

@@ -8,11 +8,16 @@ answers 400 (retrying cannot fix it). A failed send is retried every ``retry.int
 to ``retry.attempts`` times, each failure recorded (``yunwei alerts list`` shows it); notifications
 left pending by a stop are sent after the restart. GET /healthz answers ``ok``.
 
+With ``token`` configured (required unless it listens on loopback only) a POST must carry
+``Authorization: Bearer <token>`` — Alertmanager's ``http_config.authorization`` — else it is
+answered 401 and nothing is recorded: nobody else on the network can post alerts or open tickets.
+
 Nothing secret is logged: channels are named, their URLs and keys never printed.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import queue
 import signal
@@ -135,6 +140,7 @@ class Receiver:
 def make_server(receiver: Receiver, listen: str) -> ThreadingHTTPServer:
     host, _, port = listen.rpartition(":")
     path = receiver.config.path
+    token = f"Bearer {receiver.config.token}".encode() if receiver.config.token else b""
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "yunwei-alerts"
@@ -159,6 +165,10 @@ def make_server(receiver: Receiver, listen: str) -> ThreadingHTTPServer:
         def do_POST(self) -> None:  # noqa: N802
             if self.path.split("?", 1)[0] != path:
                 self._answer(404, {"error": "not found"})
+                return
+            if token and not hmac.compare_digest(self.headers.get("Authorization", "").encode(), token):
+                _log(f"refused a delivery from {self.client_address[0]}: missing or wrong bearer token")
+                self._answer(401, {"error": "a valid bearer token is required"})
                 return
             try:
                 length = int(self.headers.get("Content-Length") or 0)

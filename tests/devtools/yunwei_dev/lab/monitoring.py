@@ -51,19 +51,35 @@ def _write_private(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def ensure_secrets(vault_file: Path) -> Path:
-    """The vault password (once per var/) and the lab's vaulted exporter password (once per lab)."""
-    from ansible.parsing.vault import VaultLib, VaultSecret
+# the lab's vaulted secrets, each generated once per lab (one added later is added to an existing file)
+SECRETS = ("monitoring_pg_password", "monitoring_webhook_token")
 
+
+def ensure_secrets(vault_file: Path) -> Path:
+    """The vault password (once per var/) and the lab's vaulted secrets (once per lab): the exporter's
+    PostgreSQL password and the bearer token Alertmanager sends to `yunwei alerts serve`."""
     pw_path = vault_password_path()
     if not pw_path.exists():
         _write_private(pw_path, (secrets.token_urlsafe(32) + "\n").encode())
-    if vault_file.exists():
-        return vault_file
-    text = f"monitoring_pg_password: {secrets.token_urlsafe(24)}\n"
-    vault = VaultLib([("default", VaultSecret(pw_path.read_bytes().strip()))])
-    _write_private(vault_file, vault.encrypt(text.encode()))
+    data = vault_secrets(vault_file) if vault_file.exists() else {}
+    missing = [k for k in SECRETS if not data.get(k)]
+    if missing:
+        from ansible.parsing.vault import VaultLib, VaultSecret
+
+        data.update({k: secrets.token_urlsafe(24) for k in missing})
+        text = "".join(f"{k}: {v}\n" for k, v in data.items())
+        vault = VaultLib([("default", VaultSecret(pw_path.read_bytes().strip()))])
+        _write_private(vault_file, vault.encrypt(text.encode()))
     return vault_file
+
+
+def vault_secrets(vault_file: Path) -> dict[str, str]:
+    """The lab's vaulted variables, decrypted (tests and the benchmark need the token and the password)."""
+    import yaml
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    vault = VaultLib([("default", VaultSecret(vault_password_path().read_bytes().strip()))])
+    return yaml.safe_load(vault.decrypt(vault_file.read_bytes())) or {}
 
 
 def gateway(network: str) -> str:
