@@ -26,7 +26,7 @@ from yunwei.servicedesk.config import parse_duration
 ENV_VAR = "YUNWEI_ALERTING"
 FILE_NAME = "alerting.yml"
 TYPES = ("wecom", "dingtalk", "email")
-_TOP = {"listen", "path", "token", "channels", "retry", "timeout", "alertmanager"}
+_TOP = {"listen", "path", "token", "channels", "retry", "timeout"}
 _KEYS = {
     "wecom": ({"name", "type", "url"}, {"mentioned_mobile_list"}),
     "dingtalk": ({"name", "type", "url", "secret"}, {"at_mobiles"}),
@@ -64,7 +64,6 @@ class AlertingConfig:
     retry_attempts: int = 5
     retry_interval: float = 10.0
     timeout: float = 5.0
-    alertmanager: str = ""  # http://HOST:9093 (optional: `alerts list` shows its silences)
     token: str = ""  # the bearer token Alertmanager must send (monitoring_webhook_token)
     extra_secrets: tuple[str, ...] = field(default_factory=tuple)
 
@@ -132,9 +131,6 @@ def parse_config(data: Any, src: str) -> AlertingConfig:
     path = data.get("path", "/alertmanager")
     if not isinstance(path, str) or not path.startswith("/"):
         raise InputError(src, "path", "must start with /")
-    am = data.get("alertmanager", "")
-    if am and (not isinstance(am, str) or not re.match(r"^https?://", am)):
-        raise InputError(src, "alertmanager", "must be Alertmanager's http(s) URL")
     listen = _listen(data.get("listen", "127.0.0.1:9095"), src)
     token = data.get("token", "")
     if token and (not isinstance(token, str) or len(token) < 16 or not re.fullmatch(r"[\x21-\x7e]+", token)):
@@ -142,7 +138,7 @@ def parse_config(data: Any, src: str) -> AlertingConfig:
     if not token and not _loopback(listen):
         raise InputError(src, "token", f"required when listening on {listen} (not only this machine): the bearer "
                          "token Alertmanager sends (monitoring_webhook_token), so nobody else can post alerts")
-    return AlertingConfig(src, listen, path, tuple(channels), attempts, interval, timeout, am, token)
+    return AlertingConfig(src, listen, path, tuple(channels), attempts, interval, timeout, token)
 
 
 def _loopback(listen: str) -> bool:
