@@ -54,6 +54,15 @@ class Monitoring:
         self.env = {**os.environ, "YUNWEI_VAR": str(tmp / "var"), "YUNWEI_STORE": str(self.store),
                     "YUNWEI_OPERATOR": "zhang"}
         self.log = (tmp / "serve.log").open("w")
+        self.start_receiver()
+        self.started = time.time()
+        self.bastion_cpu: list[tuple[float, float]] = []  # (time, busy %) of the machine the lab runs on
+        self._sampling = True
+        import threading
+
+        threading.Thread(target=self._sample_cpu, daemon=True).start()
+
+    def start_receiver(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "yunwei", "alerts", "serve", "--config", str(self.config)],
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15
@@ -63,14 +72,12 @@ class Monitoring:
                 break
             except OSError:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise AssertionError("yunwei alerts serve did not start: " + (tmp / "serve.log").read_text())
+                    raise AssertionError("yunwei alerts serve did not start: " + (self.tmp / "serve.log").read_text())
                 time.sleep(0.2)
-        self.started = time.time()
-        self.bastion_cpu: list[tuple[float, float]] = []  # (time, busy %) of the machine the lab runs on
-        self._sampling = True
-        import threading
 
-        threading.Thread(target=self._sample_cpu, daemon=True).start()
+    def stop_receiver(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
 
     def _sample_cpu(self) -> None:
         """The lab's hosts are containers on this machine: their CPU is this machine's. Sample it
@@ -117,8 +124,7 @@ class Monitoring:
 
     def close(self) -> None:
         self._sampling = False
-        self.proc.terminate()
-        self.proc.wait(timeout=15)
+        self.stop_receiver()
         self.log.close()
         self.channels.close()
 
@@ -333,6 +339,36 @@ def test_fault_notified_within_15_seconds(mon, wave):
         latencies = dict(zip(wave, pool.map(lambda n: one_fault(mon, n), wave)))
     for name, latency in latencies.items():
         assert latency < BOUND, f"{name}: fault -> notification took {latency:.1f} s (contract: < {BOUND:.0f} s)"
+
+
+def test_alert_raised_while_the_receiver_is_down_is_delivered_after_its_restart(mon):
+    """Alertmanager keeps retrying a delivery the receiver could not take: nothing is lost."""
+    host, rule = "web01", "WEB-NGINX-001"
+    mon.stop_receiver()
+    t0 = inject(mon, "nginx_stopped")
+    try:
+        deadline = time.time() + 30
+        while not any(a["labels"].get("alertname") == "WEB_NGINX_001" and a["labels"].get("host") == host
+                      and a["state"] == "active" for a in am_alerts(mon)):
+            assert time.time() < deadline, "Alertmanager never got the alert"
+            time.sleep(1)
+        time.sleep(3)  # and tried to deliver it to a receiver that is down
+    finally:
+        mon.start_receiver()
+    try:
+        assert mon.wait_firing_message(host, rule, t0, timeout=60), "the alert was lost while the receiver was down"
+    finally:
+        t1 = time.time()
+        recover(mon, "nginx_stopped")
+    assert mon.wait_resolved_message(host, rule, t1)
+    episodes = [r for r in mon.alerts() if (r["host"], r["rule_id"]) == (host, rule) and r["starts_at"] >= t0 - 5]
+    assert len(episodes) == 1, episodes
+
+
+def am_alerts(mon) -> list[dict]:
+    url = mon.prom[:-len(":9090")] + ":9093/api/v2/alerts"
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return [{"labels": a["labels"], "state": a["status"]["state"]} for a in json.load(resp)]
 
 
 def test_alerts_recorded_with_tickets_and_every_channel(mon):
