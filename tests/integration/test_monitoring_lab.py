@@ -314,8 +314,20 @@ def recover(mon, name: str) -> None:
         mon.lab.exec(host, *cmd, check=False)
 
 
+def wait_quiet(mon, host: str, rule: str, timeout: float = 90) -> None:
+    """A fault is detectable only from a normal state: wait until the rule does not fire on the host.
+    It matters for the CPU, which the lab's hosts share with everything else on this machine: load
+    from other work can hold HOST-CPU-001 firing, and a fault injected then raises no new alert."""
+    deadline = time.time() + timeout
+    expr = f'ALERTS{{host="{host}",id="{rule}"}}'
+    while mon.query(expr):
+        assert time.time() < deadline, f"{rule} on {host} kept firing for {timeout:.0f} s before the fault (machine busy?)"
+        time.sleep(1)
+
+
 def one_fault(mon, name: str) -> float:
     host, rule, _, _ = FAULTS[name]
+    wait_quiet(mon, host, rule)
     t0 = inject(mon, name)
     try:
         msg = mon.wait_firing_message(host, rule, t0)
