@@ -103,6 +103,9 @@ def main() -> int:
                 except AssertionError as exc:
                     missed.setdefault(name, []).append(str(exc).splitlines()[0])
                 print(f"{name}: {lat.get(name, [])[-1:]} missed {len(missed.get(name, []))}", file=sys.stderr)
+            partial = ROOT / "bench" / "out" / "monitoring-latency.partial.json"  # what a long run has so far
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps({"latency_s": lat, "missed": missed}, indent=1) + "\n")
         result["latency_s"] = {k: {"median": round(statistics.median(v), 2), "p90": round(quantile(v, 0.9), 2),
                                    "max": round(max(v), 2), "n": len(v), "over_15s": sum(x >= 15 for x in v),
                                    "missed": len(missed.get(k, []))} for k, v in lat.items()}
@@ -113,7 +116,8 @@ def main() -> int:
         head = mon.query("prometheus_tsdb_head_series")
         result["prometheus"] = {"samples_per_host_per_scrape": round(per_host), "head_series": head[0]["value"][1],
                                 "projection_200_hosts_samples_per_s": round(per_host * 200)}
-        result["inspection_wall_s"] = inspection_ab(args.inspections)
+        if args.inspections:
+            result["inspection_wall_s"] = inspection_ab(args.inspections)
     finally:
         mon.close()
     print(json.dumps(result, indent=2, ensure_ascii=False))
