@@ -7,10 +7,11 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test bootstrap lint build docs sanity unit integration molecule lab-up lab-down clean
 
-## demo: set everything up, bring the lab up (with backups set up and a first full backup of every
-## data set), run the main job (the daily inspection) on it, show the backups
+## demo: set everything up, bring the lab up (backups set up with a first full backup of every data
+## set, monitoring with Prometheus on mon01), run the main job (the daily inspection), show the backups
 demo: bootstrap
 	yunwei lab up
+	yunwei lab monitoring
 	yunwei inspect --profile daily
 	yunwei backup status || true
 

@@ -56,6 +56,14 @@ if [[ ! -x "$VENV/bin/python" || ! -x "$VENV/bin/pip" ]]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/pip" install -q --upgrade pip
+# promtool (checks Prometheus rules on the bastion before they reach the monitoring host): taken from
+# Debian's prometheus package without installing it, so the bastion runs no Prometheus server.
+if [[ ! -x "$VENV/bin/promtool" ]]; then
+  tmp=$(mktemp -d) && chmod 0755 "$tmp"  # readable by apt's sandbox user
+  (cd "$tmp" && apt-get download -q prometheus >/dev/null && dpkg-deb -x prometheus_*.deb root) \
+    && install -m 0755 "$tmp/root/usr/bin/promtool" "$VENV/bin/promtool"
+  rm -rf "$tmp"
+fi
 # the package with the bastion's and the developers' extras, and the development tools (the lab,
 # synthetic journals: tests/devtools, never shipped), both editable
 "$VENV/bin/pip" install -q -e '.[bastion,dev]' -e ./tests/devtools

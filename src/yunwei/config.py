@@ -34,7 +34,8 @@ LAB_MAX_TTL_HOURS = 168.0  # lab mode's ceiling: a week
 # Variables an operator could use to choose what decides trust; refused in admin mode.
 TRUST_ENV = ("YUNWEI_ALLOWED_SIGNERS", "YUNWEI_JOBS", "YUNWEI_ROOT", "YUNWEI_AUDIT_LOG",
              "YUNWEI_APPROVAL_TTL_HOURS", "YUNWEI_SCHEDULE", "YUNWEI_SERVICE_DESK", "YUNWEI_VAULT_PASSWORD_FILE")
-_KEYS = {"root", "jobs", "allowed_signers", "review", "approval", "anchors", "service_desk", "vault_password_file"}
+_KEYS = {"root", "jobs", "allowed_signers", "review", "approval", "anchors", "service_desk", "vault_password_file",
+         "alerting"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class AdminConfig:
     # ansible-vault password of the vaulted inventory variables (backup passphrases): the jobs'
     # --vault-password-file; root-owned like the rest, readable by the operators' group
     vault_password_file: Path | None = None
+    alerting: Path | None = None  # the alert channels and their keys (docs/monitoring.md)
 
     @property
     def team(self) -> bool:
@@ -207,6 +209,7 @@ def _parse(path: Path) -> AdminConfig:
         service_desk=_path(src, "service_desk", data["service_desk"]) if data.get("service_desk") else None,
         vault_password_file=(_path(src, "vault_password_file", data["vault_password_file"])
                              if data.get("vault_password_file") else None),
+        alerting=_path(src, "alerting", data["alerting"]) if data.get("alerting") else None,
     )
 
 

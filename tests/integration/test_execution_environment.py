@@ -151,7 +151,7 @@ def test_collection_and_wheel_alone_run_the_daily_inspection(lab, tmp_path):
         run = store.list_runs(job="inspect", limit=1)[0]
         checks = store.checks(run_id=run.id)
         results = [r for r in store.task_results(run.id) if r.action == "yunwei.ops.inspect"]
-    assert run.status == "ok" and {c.host for c in checks} == {"web01", "db01", "backup01", "offsite01", "drill01"}
+    assert run.status == "ok" and {c.host for c in checks} == {"web01", "db01", "backup01", "offsite01", "drill01", "mon01"}
     assert all(c.id in cat.checks and c.title.startswith(cat.checks[c.id].title) for c in checks)
     backup = next(r.result for r in results if r.host == "backup01")
     assert backup["dynamic"]["judged"] >= 1, backup["dynamic"]  # the baseline came from the configured store

@@ -103,7 +103,7 @@ def test_healthy_lab_has_no_crit(inspect):
     res = inspect(updates=True)
     assert res.rc == 0, res.output[-3000:]
     hosts = {c.host for c in res.checks}
-    assert hosts == {"web01", "db01", "backup01", "offsite01", "drill01"}
+    assert hosts == {"web01", "db01", "backup01", "offsite01", "drill01", "mon01"}
     assert res.crits() == [], [(c.host, c.id, c.instance, c.evidence) for c in res.crits()]
     assert res.one("web01", "WEB-NGINX-001").status == "ok"
     assert res.one("web01", "WEB-HTTP-003", "http://127.0.0.1/").status == "ok"
@@ -119,7 +119,7 @@ def test_healthy_lab_has_no_crit(inspect):
         task_results = store.task_results(res.run_id)
     results = [r for r in task_results if r.action == "yunwei.ops.inspect"]
     first = {r.host: r for r in task_results if r.action == "yunwei.ops.host_sample"}
-    assert sorted(r.host for r in results) == ["backup01", "db01", "drill01", "offsite01", "web01"]
+    assert sorted(r.host for r in results) == ["backup01", "db01", "drill01", "mon01", "offsite01", "web01"]
     for r in results:
         data = r.result
         timings = data["facts"]["timings"]

@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.lab]
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-HOSTS = ["backup01", "db01", "drill01", "offsite01", "web01"]
+HOSTS = ["backup01", "db01", "drill01", "mon01", "offsite01", "web01"]
 RUNS = int(os.environ.get("YUNWEI_RELIABILITY_RUNS", "100"))
 BOUND = 90.0  # seconds one inspection may take before it counts as hung
 # the lab containers share the bastion's kernel: machine-wide figures are lifted (as in test_inspection_lab)

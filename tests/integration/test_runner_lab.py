@@ -21,7 +21,7 @@ from yunwei.review import workflow  # noqa: E402
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-HOSTS = ("web01", "db01", "backup01", "offsite01", "drill01")
+HOSTS = ("web01", "db01", "backup01", "offsite01", "drill01", "mon01")
 TARGETS = ("web01", "db01")  # --limit: the website and data servers (keeps the test quick)
 LIMIT = ",".join(TARGETS)
 FILES = ("/etc/issue.net", "/etc/ssh/sshd_config")

@@ -41,8 +41,9 @@ def test_ssh_config_has_a_block_per_host():
     assert "HostName 10.89.0.3" in text and "StrictHostKeyChecking yes" in text
 
 
-def test_lab_defines_the_five_hosts_of_the_design():
-    assert [h.name for h in HOSTS] == ["web01", "db01", "backup01", "offsite01", "drill01"]
+def test_lab_defines_the_hosts_of_the_design():
+    # the design's five, and the monitoring host of issue #18 (the bastion stays a jump host)
+    assert [h.name for h in HOSTS] == ["web01", "db01", "backup01", "offsite01", "drill01", "mon01"]
     assert {h.name for h in HOSTS if h.data_volume} == {"backup01", "offsite01"}
 
 

@@ -30,6 +30,8 @@ def _cell(text: str) -> str:
 
 def judged_by(c: CheckDef, cat: Catalogue) -> str:
     """How a check is judged, in a few words: its thresholds, then the outcomes that change the status."""
+    if c.kind == "alert":
+        return "Prometheus alert rule (docs/monitoring.md)"
     parts = [f"`{t.key}` ({'low: ' if t.direction == 'low' else ''}{_num(t.warn)} / {_num(t.crit)})" for t in c.thresholds]
     first = cat.kind_statuses(c.kind)[0]
     parts += [f"{o.when} = {o.status}" for o in c.outcomes.values() if o.status and o.status != first]

@@ -552,6 +552,9 @@ def health_daily(store: Any, period: Period, plan: Plan | Sequence[Window] | Non
     from yunwei.reports.backups import day_section
 
     backup = day_section(store, period, now)
+    from yunwei.monitoring.report_data import alert_section
+
+    alerts = alert_section(store, period.since, period.until, now)
     trends = {}
     if with_trends:
         trends = {"24h": run_series(store, period.until - timedelta(hours=24), period.until, period.tz),
@@ -572,6 +575,7 @@ def health_daily(store: Any, period: Period, plan: Plan | Sequence[Window] | Non
                    "open": sum(1 for f in found if f.is_cause and f.state == analysis.STATE_OPEN)},
         "trends": trends, "empty": not runs, "no_valid_run": bool(runs) and not counted, "tickets": tickets,
         "backup": backup,
+        "alerts": alerts,
         "signoff": signoff(contract, "health-daily", [], period.last, now, period.tz),
     }
 

@@ -368,6 +368,11 @@ def health_daily(data: dict[str, Any], contract: Any, *, charts_on: bool = True,
         from yunwei.reports.service import day_ticket_table
 
         blocks.append(day_ticket_table(data["tickets"]))
+    if "alerts" in data:
+        from yunwei.monitoring.report_data import alert_blocks
+
+        blocks.append(_h("实时监控告警", 2))
+        blocks += alert_blocks(data["alerts"], unit_name="本日")
     blocks.append(_h("四、问题定位与处理建议"))
     blocks += _diagnosis(data["findings"])
     if "backup" in data:
@@ -511,6 +516,11 @@ def monthly(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
                           for a in data["results"]["by_category"]],
                          formats=[None, "int", "int", "int", "int", "int"], empty="本月无异常。"))
     blocks.append(_findings_annex(data["findings"], "异常明细"))
+    if data.get("alerts") is not None:
+        from yunwei.monitoring.report_data import alert_blocks
+
+        blocks.append(_h("实时监控告警", 2))
+        blocks += alert_blocks(data["alerts"], unit_name="本月", with_list=data["alerts"]["count"] <= 40)
     blocks.append(_h("五、运维工作"))
     w = data["work"]
     blocks.append(_table("作业执行", "作业执行", ["作业", "执行次数", "成功", "失败或中断"],

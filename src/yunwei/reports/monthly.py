@@ -272,6 +272,13 @@ def section_work(m: Month) -> dict[str, Any]:
             "changes": changes["rows"], "audit_available": changes["available"]}
 
 
+def section_alerts(m: Month) -> dict[str, Any]:
+    """Real-time alerts of the month (docs/monitoring.md): timeline, counts by rule and host, MTTA/MTTR."""
+    from yunwei.monitoring.report_data import alert_section
+
+    return alert_section(m.store, m.period.since, m.period.until, m.now)
+
+
 def section_service(m: Month, *, monthly_rows: bool = False) -> dict[str, Any]:
     """The service desk (服务台): tickets by grade and channel, response and handling times (median, p90,
     max) against the contract's clocks, breaches with their reasons, satisfaction, feedback closed."""
@@ -475,6 +482,7 @@ def monthly(store: Any, period: Period, plan: Plan | Sequence[Window] | None = N
         "hosts": results["hosts"], "totals": results["totals"], "inspections": ins, "results": results,
         "availability": avail, "health": section_health(m), "events": section_events(m, results, avail),
         "work": section_work(m), "service": section_service(m) if service else None, "risks": risks,
+        "alerts": section_alerts(m),
         "capacity": capacity,
         "measures": section_measures(m, results, risks, capacity, ins),
         "trends": trend_series(store, period.since, period.until, "day", period.tz) if with_trends else [],

@@ -11,7 +11,8 @@ from yunwei import ui
 
 # Actions that run on the controller only (no connection to the host). A failure of a validation
 # action before any other action ran is bad input refused before any host was contacted.
-_VALIDATION_ACTIONS = {"assert", "fail", "validate_argument_spec"}
+_VALIDATION_ACTIONS = {"assert", "fail", "validate_argument_spec",
+                       "yunwei.ops.alert_rules"}  # renders and checks rules on the controller only
 _CONTROLLER_ACTIONS = _VALIDATION_ACTIONS | {"debug", "set_fact", "meta", "include_vars", "include_tasks",
                                              "import_tasks", "include_role", "import_role", "set_stats"}
 

@@ -204,6 +204,71 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX followups_month ON followups (month, requester)",
         ],
     ),
+    (
+        # Real-time alerts (docs/monitoring.md): one row per alert episode (fingerprint + start) as
+        # `yunwei alerts serve` received it from Alertmanager, every delivery, one notification per
+        # episode x channel x firing/resolved (the unique key de-duplicates Alertmanager's retries and
+        # a receiver restart), and the maintenance windows that suppress notifications.
+        4,
+        [
+            """CREATE TABLE alerts (
+                id {pk},
+                fingerprint TEXT NOT NULL,
+                starts_at {real} NOT NULL,
+                ends_at {real},
+                status TEXT NOT NULL,
+                rule_id TEXT NOT NULL DEFAULT '',
+                alertname TEXT NOT NULL DEFAULT '',
+                host TEXT NOT NULL DEFAULT '',
+                instance TEXT NOT NULL DEFAULT '',
+                severity TEXT NOT NULL DEFAULT '',
+                title TEXT NOT NULL DEFAULT '',
+                summary TEXT NOT NULL DEFAULT '',
+                suggestion TEXT NOT NULL DEFAULT '',
+                labels TEXT NOT NULL DEFAULT '{{}}',
+                first_received {real} NOT NULL,
+                last_received {real} NOT NULL,
+                resolved_received {real},
+                ticket_id TEXT NOT NULL DEFAULT '',
+                silence_id {bigint},
+                UNIQUE (fingerprint, starts_at)
+            )""",
+            "CREATE INDEX alerts_starts ON alerts (starts_at)",
+            "CREATE INDEX alerts_ends ON alerts (ends_at)",
+            """CREATE TABLE alert_deliveries (
+                id {pk},
+                alert_id {bigint} NOT NULL,
+                received_at {real} NOT NULL,
+                status TEXT NOT NULL
+            )""",
+            "CREATE INDEX alert_deliveries_alert ON alert_deliveries (alert_id)",
+            """CREATE TABLE alert_notifications (
+                id {pk},
+                alert_id {bigint} NOT NULL,
+                channel TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                created_at {real} NOT NULL,
+                sent_at {real},
+                next_at {real},
+                last_error TEXT NOT NULL DEFAULT '',
+                UNIQUE (alert_id, channel, kind)
+            )""",
+            "CREATE INDEX alert_notifications_state ON alert_notifications (state, next_at)",
+            """CREATE TABLE alert_silences (
+                id {pk},
+                created_at {real} NOT NULL,
+                operator TEXT NOT NULL,
+                starts_at {real} NOT NULL,
+                ends_at {real} NOT NULL,
+                hosts TEXT NOT NULL DEFAULT '[]',
+                rules TEXT NOT NULL DEFAULT '[]',
+                reason TEXT NOT NULL,
+                ended_at {real}
+            )""",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -20,11 +20,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from yunwei.errors import YunweiError
 from yunwei.files import write_atomic
 from yunwei.procfs import pid_stat
 from yunwei_dev.lab import backups as lab_backups
 from yunwei_dev.lab import image as lab_image
+from yunwei_dev.lab import monitoring as lab_monitoring
 from yunwei_dev.lab.inventory import LabHost, build_inventory, dump_yaml, known_hosts_lines, ssh_config
 from yunwei_dev.lab.podman import ensure_installed, ensure_runs, inspect, podman
 from yunwei.paths import project_root, var_dir
@@ -46,6 +49,7 @@ HOSTS: tuple[HostSpec, ...] = (
     HostSpec("backup01", ("backup",), data_volume=True),
     HostSpec("offsite01", ("offsite",), data_volume=True),
     HostSpec("drill01", ("drill",)),
+    HostSpec("mon01", ("monitor",)),  # Prometheus + Alertmanager (docs/monitoring.md); the bastion stays a jump host
 )
 # Every host gets a small tmpfs at /srv/data, so tests can fill a filesystem for real.
 DATA_TMPFS = "/srv/data:rw,size=64m,mode=0755"
@@ -249,6 +253,18 @@ class Lab:
             )
         return rows
 
+    def monitoring(self, *, force: bool = False) -> LabState:
+        """The lab up, with monitoring set up (docs/monitoring.md): fast when nothing changed."""
+        state = self.up()
+        inventory = yaml.safe_load(self.inventory_path.read_text())
+        wanted = lab_monitoring.inventory_vars(self.dir, self.network)
+        if any(inventory["all"]["vars"].get(k) != v for k, v in wanted.items()):  # a lab brought up before
+            inventory["all"]["vars"].update(wanted)
+            write_atomic(self.inventory_path, dump_yaml(inventory))
+        lab_monitoring.apply(self.root, self.inventory_path, self.dir, state.hosts,
+                             {h.name: h.groups for h in HOSTS}, self.container, force=force)
+        return state
+
     def exec(self, host: str, *cmd: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
         """Run ``cmd`` as root inside ``host``'s container (tests use this to inject faults)."""
         proc = subprocess.run(
@@ -365,6 +381,7 @@ class Lab:
         inventory = build_inventory(hosts, user=lab_image.LAB_USER, key=self.key_path, known_hosts=self.known_hosts_path)
         # the lab's backup passphrases: ansible-vault encrypted, loaded by the backup role
         inventory["all"]["vars"]["backup_vault_vars_file"] = str(lab_backups.ensure_secrets(self.backup_vault_path))
+        inventory["all"]["vars"].update(lab_monitoring.inventory_vars(self.dir, self.network))
         self.inventory_path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.inventory_path, dump_yaml(inventory))
         if self.name != DEFAULT_NAME:
