@@ -229,7 +229,7 @@ def test_receiver_refuses_a_delivery_without_alertmanagers_token(mon):
 
 
 def lab_secrets(lab) -> dict[str, str]:
-    from yunwei_dev.lab.monitoring import vault_secrets
+    from yunwei_dev.lab.backups import vault_secrets
 
     inventory = yaml.safe_load(Path(lab.inventory).read_text())
     return vault_secrets(Path(inventory["all"]["vars"]["monitoring_vault_vars_file"]))

@@ -41,20 +41,34 @@ def _write_private(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def ensure_secrets(vault_file: Path, values: dict[str, str] | None = None) -> Path:
-    """Create the vault password (once per var/) and the lab's vaulted passphrases (once per lab)."""
+def ensure_secrets(vault_file: Path, values: dict[str, str] | None = None,
+                   names: tuple[str, ...] = SECRET_NAMES) -> Path:
+    """Create the vault password (once per var/) and the lab's vaulted secrets ``names``, each generated
+    once per lab (a name added later is added to the existing file); ``values`` replaces the file."""
     from ansible.parsing.vault import VaultLib, VaultSecret
 
     pw_path = vault_password_path()
     if not pw_path.exists():
         _write_private(pw_path, (secrets.token_urlsafe(32) + "\n").encode())
-    if vault_file.exists() and values is None:
-        return vault_file
-    values = values or {name: secrets.token_urlsafe(24) for name in SECRET_NAMES}
+    if values is None:
+        values = vault_secrets(vault_file) if vault_file.exists() else {}
+        missing = [name for name in names if not values.get(name)]
+        if not missing:
+            return vault_file
+        values.update({name: secrets.token_urlsafe(24) for name in missing})
     text = "".join(f"{k}: {v!s}\n" for k, v in values.items())
     vault = VaultLib([("default", VaultSecret(pw_path.read_bytes().strip()))])
     _write_private(vault_file, vault.encrypt(text.encode()))
     return vault_file
+
+
+def vault_secrets(vault_file: Path) -> dict[str, str]:
+    """A lab vault file's variables, decrypted (tests and the benchmark need some of them)."""
+    import yaml
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    vault = VaultLib([("default", VaultSecret(vault_password_path().read_bytes().strip()))])
+    return yaml.safe_load(vault.decrypt(vault_file.read_bytes())) or {}
 
 
 def digest(root: Path) -> str:

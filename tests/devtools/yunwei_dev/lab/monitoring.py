@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import subprocess
 import sys
 import urllib.request
@@ -24,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from yunwei.errors import YunweiError
-from yunwei.paths import var_dir
+from yunwei_dev.lab import backups as lab_backups
+from yunwei_dev.lab.backups import vault_password_path
 from yunwei.ui import progress
 
 DEFAULT_ALERT_PORT = 9095
@@ -38,48 +38,13 @@ DIGEST_PATHS = ("roles/monitoring", "playbooks/monitoring_setup.yml", "plugins/f
                 "src/yunwei/catalogue/data", "inventories/lab/group_vars")
 
 
-def vault_password_path() -> Path:
-    return Path(os.environ.get("YUNWEI_VAULT_PASSWORD_FILE") or var_dir() / "vault-pass")
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    tmp.replace(path)
-
-
-# the lab's vaulted secrets, each generated once per lab (one added later is added to an existing file)
+# the lab's vaulted secrets, each generated once per lab: the exporter's PostgreSQL password and the
+# bearer token Alertmanager sends to `yunwei alerts serve` (kept by the backups' vault helpers)
 SECRETS = ("monitoring_pg_password", "monitoring_webhook_token")
 
 
 def ensure_secrets(vault_file: Path) -> Path:
-    """The vault password (once per var/) and the lab's vaulted secrets (once per lab): the exporter's
-    PostgreSQL password and the bearer token Alertmanager sends to `yunwei alerts serve`."""
-    pw_path = vault_password_path()
-    if not pw_path.exists():
-        _write_private(pw_path, (secrets.token_urlsafe(32) + "\n").encode())
-    data = vault_secrets(vault_file) if vault_file.exists() else {}
-    missing = [k for k in SECRETS if not data.get(k)]
-    if missing:
-        from ansible.parsing.vault import VaultLib, VaultSecret
-
-        data.update({k: secrets.token_urlsafe(24) for k in missing})
-        text = "".join(f"{k}: {v}\n" for k, v in data.items())
-        vault = VaultLib([("default", VaultSecret(pw_path.read_bytes().strip()))])
-        _write_private(vault_file, vault.encrypt(text.encode()))
-    return vault_file
-
-
-def vault_secrets(vault_file: Path) -> dict[str, str]:
-    """The lab's vaulted variables, decrypted (tests and the benchmark need the token and the password)."""
-    import yaml
-    from ansible.parsing.vault import VaultLib, VaultSecret
-
-    vault = VaultLib([("default", VaultSecret(vault_password_path().read_bytes().strip()))])
-    return yaml.safe_load(vault.decrypt(vault_file.read_bytes())) or {}
+    return lab_backups.ensure_secrets(vault_file, names=SECRETS)
 
 
 def gateway(network: str) -> str:
