@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from yunwei.errors import InputError
 from yunwei.servicedesk.config import parse_duration
+from yunwei.yamlfile import load_yaml
 
 ENV_VAR = "YUNWEI_ALERTING"
 FILE_NAME = "alerting.yml"
@@ -172,12 +171,4 @@ def load_config(path: str | os.PathLike[str] | None = None) -> AlertingConfig:
     p = Path(path) if path else config_path()
     if p is None:
         return AlertingConfig()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(p), None, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(str(p), None, f"not valid YAML: {exc}") from None
-    return parse_config(data, str(p))
+    return parse_config(load_yaml(p, "alerting configuration"), str(p))  # strict: a duplicate key is refused
