@@ -325,6 +325,34 @@ def backup_missing_paths(results):
             if not (r.get("stat") or {}).get("exists") and not r.get("skipped")]
 
 
+def _label(value):
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def backup_textfile(rows):
+    """The newest backup of each data set in the backup store, for the node exporter's textfile
+    collector (Prometheus's BACKUP-AGE-001 alert, docs/monitoring.md): its time (0: none yet) and the
+    tier's crit limit of BACKUP-AGE-001 as judged for the inspection. From the judged status rows of
+    the store host; off-site copies (BACKUP-OFFSITE-001) and unreadable repositories are left out."""
+    stamps, limits = [], []
+    for row in rows or ():
+        crit = (row.get("limit_s") or {}).get("crit") if isinstance(row.get("limit_s"), dict) else None
+        if row.get("repo") != "primary" or row.get("error") or crit is None:
+            continue
+        newest = max([float(b["time"]) for b in (row.get("last") or {}).values() if b.get("time")] or [0.0])
+        labels = 'dataset="%s",tier="%s",source_host="%s"' % (
+            _label(row["dataset"]), _label(row.get("tier", "")), _label(row.get("source_host", "")))
+        stamps.append("yunwei_backup_newest_timestamp_seconds{%s} %.3f" % (labels, newest))
+        limits.append("yunwei_backup_age_crit_seconds{%s} %g" % (labels, float(crit)))
+    if not stamps:
+        return ""
+    return "\n".join([
+        "# HELP yunwei_backup_newest_timestamp_seconds Time of the newest backup of the data set in the backup store (0: none).",
+        "# TYPE yunwei_backup_newest_timestamp_seconds gauge", *stamps,
+        "# HELP yunwei_backup_age_crit_seconds The tier's crit limit of BACKUP-AGE-001 (the inspection's).",
+        "# TYPE yunwei_backup_age_crit_seconds gauge", *limits]) + "\n"
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -339,4 +367,5 @@ class FilterModule(object):
             "backup_address": backup_address,
             "backup_annotations": backup_annotations,
             "backup_missing_paths": backup_missing_paths,
+            "backup_textfile": backup_textfile,
         }

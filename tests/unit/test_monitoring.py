@@ -76,6 +76,55 @@ def test_malformed_override_is_refused_naming_host_variable_and_key(tmp_path):
     assert {f.name: f.read_text() for f in out.iterdir()} == before
 
 
+def test_backup_older_than_its_tier_alerts_from_the_backup_runs_textfile(tmp_path):
+    """BACKUP-AGE-001 end to end without the lab: the judged status rows of a backup run become the
+    node exporter textfile (role backup, filter backup_textfile); Prometheus's own rule engine
+    (promtool test rules) evaluates the rendered rule on those series as the store's node exporter
+    would expose them: a core data set past its 3 h limit alerts, naming its own host; a general one
+    within its 50 h does not; nothing fires before the limit."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".collections"))
+    from ansible_collections.yunwei.ops.plugins.filter.backup import backup_textfile
+
+    hour = 3600.0
+    rows = [  # judged rows as backup_status returns them on the store (limit_s from the catalogue)
+        {"dataset": "appdb", "tier": "core", "repo": "primary", "source_host": "db01",
+         "last": {"full": {"time": 1 * hour}, "incr": {"time": 2 * hour}}, "limit_s": {"warn": 5400, "crit": 10800}},
+        {"dataset": "site", "tier": "general", "repo": "primary", "source_host": "web01",
+         "last": {"full": {"time": 0.5 * hour}}, "limit_s": {"warn": 93600, "crit": 180000}},
+        {"dataset": "appdb", "tier": "core", "repo": "offsite", "source_host": "db01",  # BACKUP-OFFSITE-001's
+         "last": {"full": {"time": 0.0}}, "limit_s": {"warn": 10800, "crit": 93600}},
+        {"dataset": "broken", "tier": "core", "repo": "primary", "source_host": "db01", "error": "unreadable"},
+    ]
+    text = backup_textfile(rows)
+    assert 'yunwei_backup_newest_timestamp_seconds{dataset="appdb",tier="core",source_host="db01"} 7200.000' in text
+    assert "broken" not in text and text.count("yunwei_backup_newest_timestamp_seconds{") == 2
+    assert backup_textfile([]) == ""
+    target = 'host="backup01",instance="backup01",job="node"'  # what Prometheus adds to the store's series
+    series = [{"series": line.rsplit(" ", 1)[0][:-1] + "," + target + "}", "values": f"{line.rsplit(' ', 1)[1]}+0x400"}
+              for line in text.splitlines() if not line.startswith("#")]
+    out = tmp_path / "rules"
+    rules.render(out, {"web01": {}, "db01": {}, "backup01": {}})
+    labels = {"alertname": "BACKUP_AGE_001", "id": "BACKUP-AGE-001", "area": "backup", "severity": "critical",
+              "host": "db01", "repo_host": "backup01", "instance": "appdb", "dataset": "appdb", "tier": "core",
+              "source_host": "db01", "job": "node"}
+    from yunwei.catalogue import catalogue
+
+    check = catalogue().checks["BACKUP-AGE-001"]
+    firing = {"exp_labels": labels, "exp_annotations": {
+        "title": check.title, "suggestion": check.suggestion,
+        "summary": "主机 db01 的数据集 appdb（core 级）最近一次备份距今 3.1 小时，超过该级别的时限 3.0 小时（备份存储 backup01）"}}
+    test = {"rule_files": [str(out / rules.STATIC_FILE)], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m", "input_series": series,
+        "alert_rule_test": [
+            {"alertname": "BACKUP_AGE_001", "eval_time": "299m", "exp_alerts": []},  # 2 h 59 min after the newest
+            {"alertname": "BACKUP_AGE_001", "eval_time": "306m", "exp_alerts": [firing]},
+        ]}]}
+    spec = tmp_path / "backup-age.test.yml"
+    spec.write_text(yaml.safe_dump(test, allow_unicode=True))
+    proc = subprocess.run([rules.promtool(), "test", "rules", str(spec)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_rules_promtool_refuses_keep_the_old_ones(tmp_path, monkeypatch):
     out = tmp_path / "rules"
     rules.render(out, {"web01": {}})

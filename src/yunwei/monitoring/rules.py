@@ -172,8 +172,6 @@ def static_rules(hosts: list[HostLimits], cat: Catalogue | None = None) -> dict[
     for rule in sp["rules"]:
         cid = rule["id"]
         if cid not in cat.checks:
-            if rule.get("requires_check"):
-                continue  # a rule waiting for another issue's data (marked in rules.yml)
             raise YunweiError(f"monitoring rules: {cid} is not in the check catalogue")
         expr = " ".join(rule["expr"].split())
         base_labels = {"id": cid, "area": cat.checks[cid].area}
