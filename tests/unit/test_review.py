@@ -289,3 +289,49 @@ def test_revoked_approver_voids_pending_approval(env):  # noqa: F811
     env.allowed.write_text("\n".join(ln for ln in env.allowed.read_text().splitlines() if not ln.startswith("bob ")) + "\n")
     with pytest.raises(YunweiError, match="does not verify"):
         workflow.execute(req["id"], quiet=True)
+
+
+def test_alerts_of_the_changes_hosts_during_its_run_are_recorded_not_notified(env, monkeypatch):  # noqa: F811
+    """An approved change's run is a maintenance window for the hosts of its reviewed preview: an
+    alert of such a host starting during the run (what the change itself causes, e.g. a restart) is
+    recorded, suppressed by the change's id, not notified and not ticketed; another host's alert in
+    the same moment is notified; after the run (and its grace) the window is closed."""
+    import time as _time
+
+    from yunwei.monitoring import config as mconfig
+    from yunwei.monitoring import record
+    from yunwei.store import open_store
+
+    cfg = mconfig.parse_config({"channels": [{"name": "w", "type": "wecom", "url": "https://h/send?key=K123"}]}, "t")
+
+    def alert(host: str, fp: str, at: float) -> dict:
+        starts = dt.datetime.fromtimestamp(at, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        return {"version": "4", "status": "firing", "receiver": "yunwei", "alerts": [{
+            "status": "firing", "fingerprint": fp, "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
+            "labels": {"alertname": "WEB_NGINX_001", "id": "WEB-NGINX-001", "host": host, "instance": host,
+                       "severity": "critical"},
+            "annotations": {"summary": f"主机 {host} 的 nginx 未运行", "title": "nginx 运行状态", "suggestion": "启动 nginx"}}]}
+
+    def run_and_alert(job, **kw):  # the change runs: nginx restarts on local1; web09 fails meanwhile
+        with open_store() as store:
+            now = _time.time()
+            record.receive(store, alert("local1", "fp-local1", now), cfg)
+            record.receive(store, alert("web09", "fp-web09", now), cfg)
+        return fake_run_job(job, **kw)
+
+    req = approved(env)
+    monkeypatch.setattr(workflow, "run_job", run_and_alert)
+    assert workflow.execute(req["id"], quiet=True)["status"] == "successful"
+    with open_store() as store:
+        rows = {a["host"]: a for a in record.list_alerts(store)}
+        window = record.list_silences(store, include_ended=True)
+        after = _time.time() + record.CHANGE_GRACE_S + 1
+        record.receive(store, alert("local1", "fp-local1-later", after), cfg)  # after the window: notified
+        later = [a for a in record.list_alerts(store) if a["fingerprint"] == "fp-local1-later"][0]
+    assert rows["local1"]["suppressed"] and rows["local1"]["change"] == req["id"] and rows["local1"]["ticket"] is None
+    assert {n["state"] for n in rows["local1"]["notifications"]} == {"suppressed"}
+    assert req["id"] in rows["local1"]["notified_text"]
+    assert not rows["web09"]["suppressed"] and rows["web09"]["change"] is None and rows["web09"]["ticket"]
+    assert {n["state"] for n in rows["web09"]["notifications"]} == {"pending"}
+    assert [(w["hosts"], w["change"]) for w in window] == [(["local1"], req["id"])]
+    assert not later["suppressed"] and {n["state"] for n in later["notifications"]} == {"pending"}

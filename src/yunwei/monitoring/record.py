@@ -8,6 +8,9 @@ notifications per channel, and the maintenance windows (silences).
 - A firing alert inside a maintenance window (a silence matching its host and rule at its start) is
   recorded with the silence and its notifications as ``suppressed``; it opens no ticket (the change
   that caused it is reviewed and ticketed already). Its resolution is recorded the same way.
+- Executing an approved change opens a window itself (:func:`change_window`): the hosts of its
+  reviewed preview, from the run's start until ``CHANGE_GRACE_S`` after its end, with the change's
+  request id — so what the change does to its hosts is recorded as suppressed by that change.
 - Tickets: every other alert goes through the service desk (:func:`yunwei.servicedesk.alerts.ingest`):
   one ticket per fingerprint while it fires, clocks from its start.
 """
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from yunwei.errors import InputError
@@ -80,17 +85,62 @@ def add_silence(store: Any, *, hosts: list[str], alerts: list[str], start: str |
     for rid in alerts:
         if rid not in cat.checks:
             raise InputError("--alert", rid, "not a rule id of the check catalogue (e.g. WEB-NGINX-001)")
-    who = operator or current_operator()
-    with store.transaction() as cur:
-        cur.execute(store.sql("INSERT INTO alert_silences (created_at, operator, starts_at, ends_at, hosts, rules, reason) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?)"),
-                    (now, who, begin, finish, _dumps(sorted(hosts)), _dumps(sorted(alerts)), reason.strip()))
-    sid = store.query("SELECT MAX(id) FROM alert_silences WHERE operator = ? AND created_at = ?", (who, now))[0][0]
-    from yunwei import audit
-
-    audit.record("alert_silence", operator=who, silence=int(sid), hosts=sorted(hosts), rules=sorted(alerts),
-                 reason=reason.strip(), start=begin, end=finish)
+    sid = _insert_silence(store, hosts=hosts, rules=alerts, begin=begin, finish=finish, reason=reason.strip(),
+                          who=operator or current_operator())
     return next(s for s in list_silences(store, include_ended=True) if s["id"] == sid)
+
+
+def _insert_silence(store: Any, *, hosts: Iterable[str], rules: Iterable[str], begin: float, finish: float,
+                    reason: str, who: str, change_id: str = "") -> int:
+    now = time.time()
+    with store.transaction() as cur:
+        cur.execute(store.sql("INSERT INTO alert_silences (created_at, operator, starts_at, ends_at, hosts, rules, reason, "
+                              "change_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                    (now, who, begin, finish, _dumps(sorted(hosts)), _dumps(sorted(rules)), reason, change_id))
+    sid = int(store.query("SELECT MAX(id) FROM alert_silences WHERE operator = ? AND created_at = ?", (who, now))[0][0])
+    if not change_id:  # a change's window follows from its audited execution and result: no record of its own
+        from yunwei import audit
+
+        audit.record("alert_silence", operator=who, silence=sid, hosts=sorted(hosts), rules=sorted(rules),
+                     reason=reason, start=begin, end=finish)
+    return sid
+
+
+CHANGE_GRACE_S = 30.0  # after a change's run: an alert its last step caused still starts inside the window
+
+
+@contextmanager
+def change_window(request_id: str, hosts: Iterable[str], *, who: str, limit_s: float,
+                  store_url: str | None = None) -> Iterator[int | None]:
+    """A maintenance window over the run of the approved change ``request_id`` on ``hosts``: opened
+    before the run for at most ``limit_s`` (the job's timeout: a crashed run cannot leave it open for
+    long), and closed ``CHANGE_GRACE_S`` after the run ends. Alerts of those hosts starting in it are
+    recorded as suppressed by the change (``alerts list``: ``change``), not notified, and open no
+    ticket. A store that cannot be written costs the window, never the change: its alerts are then
+    notified as usual (the safe side)."""
+    from yunwei import ui
+    from yunwei.store import open_store
+
+    hosts = sorted(set(hosts))
+    sid = None
+    if hosts:
+        try:
+            with open_store(store_url, reap=False) as store:
+                begin = time.time()
+                sid = _insert_silence(store, hosts=hosts, rules=(), begin=begin, finish=begin + limit_s + CHANGE_GRACE_S,
+                                      reason=f"变更 {request_id} 执行期间", who=who, change_id=request_id)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            ui.progress(f"warning: no maintenance window for change {request_id} (its alerts will be notified): {exc}")
+    try:
+        yield sid
+    finally:
+        if sid is not None:
+            try:
+                with open_store(store_url, reap=False) as store, store.transaction() as cur:
+                    cur.execute(store.sql("UPDATE alert_silences SET ends_at = ? WHERE id = ? AND ends_at > ?"),
+                                (time.time() + CHANGE_GRACE_S, sid, time.time() + CHANGE_GRACE_S))
+            except Exception as exc:  # noqa: BLE001 - the window then ends at its ceiling
+                ui.progress(f"warning: the maintenance window of change {request_id} stays until its ceiling: {exc}")
 
 
 def end_silence(store: Any, sid: int) -> None:
@@ -110,7 +160,7 @@ def list_silences(store: Any, *, include_ended: bool = False, now: float | None 
     from yunwei.servicedesk.tickets import local
 
     now = time.time() if now is None else now
-    rows = store.query("SELECT id, created_at, operator, starts_at, ends_at, hosts, rules, reason, ended_at "
+    rows = store.query("SELECT id, created_at, operator, starts_at, ends_at, hosts, rules, reason, ended_at, change_id "
                        "FROM alert_silences ORDER BY id")
     out = []
     for r in rows:
@@ -119,7 +169,7 @@ def list_silences(store: Any, *, include_ended: bool = False, now: float | None 
             continue
         out.append({"id": int(r[0]), "created": local(r[1]), "operator": r[2], "start": local(r[3]), "end": local(end),
                     "hosts": json.loads(r[5]), "alerts": json.loads(r[6]), "reason": r[7],
-                    "active": r[3] <= now < end})
+                    "active": r[3] <= now < end, "change": r[9] or None})
     return out
 
 
@@ -263,9 +313,16 @@ def list_alerts(store: Any, *, since: float | None = None, until: float | None =
                              f"WHERE alert_id IN ({marks}) ORDER BY id", [a["id"] for a in alerts]):
             notes.setdefault(int(r[0]), []).append({"channel": r[1], "kind": r[2], "state": r[3], "attempts": int(r[4]),
                                                     "sent_at": local(r[5]) if r[5] else None, "error": r[6]})
+    changes: dict[int, str] = {}  # silence -> the approved change whose run it covered
+    silenced = sorted({a["silence_id"] for a in alerts if a["silence_id"] is not None})
+    if silenced:
+        marks = ",".join("?" for _ in silenced)
+        changes = {int(r[0]): r[1] for r in store.query(
+            f"SELECT id, change_id FROM alert_silences WHERE id IN ({marks}) AND change_id <> ''", silenced)}
     out = []
     for a in alerts:
         ns = notes.get(a["id"], [])
+        change = changes.get(a["silence_id"]) if a["silence_id"] is not None else None
         if failed and not any(n["state"] == "failed" for n in ns):
             continue
         end = a["ends_at"]
@@ -278,8 +335,9 @@ def list_alerts(store: Any, *, since: float | None = None, until: float | None =
             "summary": a["summary"], "status": a["status"], "start": local(a["starts_at"]),
             "end": local(end) if end is not None else None, "starts_at": a["starts_at"], "ends_at": end,
             "duration_s": round(span, 1), "duration": duration_text(span), "ticket": a["ticket_id"] or None,
-            "silence": a["silence_id"], "suppressed": a["silence_id"] is not None,
+            "silence": a["silence_id"], "suppressed": a["silence_id"] is not None, "change": change,
             "received": local(a["first_received"]), "notifications": ns,
-            "notified_text": "维护窗口，未通知" if a["silence_id"] is not None else (", ".join(states) or "—"),
+            "notified_text": (f"变更 {change} 维护窗口，未通知" if change else "维护窗口，未通知")
+            if a["silence_id"] is not None else (", ".join(states) or "—"),
         })
     return out

@@ -469,9 +469,14 @@ def execute(request_id: str, *, quiet: bool = False, now: dt.datetime | None = N
     else:
         job = _job_for(req)
         assert job is not None
+        from yunwei.monitoring.record import change_window
+
         try:
-            result = run_job(job, limit=req.get("limit"), extravars={**req["extravars"], **secret_values}, diff=True,
-                             content_digest=req["digest"], operator_name=who, quiet=quiet)
+            # the hosts the reviewed preview ran on: their alerts during the run are recorded, not notified
+            with change_window(request_id, ((entry.preview or {}).get("stats") or {}), who=who,
+                               limit_s=float(job.timeout or 86400)):
+                result = run_job(job, limit=req.get("limit"), extravars={**req["extravars"], **secret_values},
+                                 diff=True, content_digest=req["digest"], operator_name=who, quiet=quiet)
             status, rc, run_id = result.status, result.rc, result.run_id
             extra = {"stats": result.stats, "changes": result.changes, "failures": result.failures,
                      "artifacts": str(result.artifact_dir)}

@@ -208,7 +208,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         # Real-time alerts (docs/monitoring.md): one row per alert episode (fingerprint + start) as
         # `yunwei alerts serve` received it from Alertmanager, every delivery, one notification per
         # episode x channel x firing/resolved (the unique key de-duplicates Alertmanager's retries and
-        # a receiver restart), and the maintenance windows that suppress notifications.
+        # a receiver restart), and the maintenance windows that suppress notifications (an operator's, or
+        # the run of an approved change: change_id).
         4,
         [
             """CREATE TABLE alerts (
@@ -265,7 +266,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 hosts TEXT NOT NULL DEFAULT '[]',
                 rules TEXT NOT NULL DEFAULT '[]',
                 reason TEXT NOT NULL,
-                ended_at {real}
+                ended_at {real},
+                change_id TEXT NOT NULL DEFAULT ''
             )""",
         ],
     ),
