@@ -71,9 +71,10 @@ def vault_secrets(vault_file: Path) -> dict[str, str]:
     return yaml.safe_load(vault.decrypt(vault_file.read_bytes())) or {}
 
 
-def digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for rel in DIGEST_PATHS:
+def digest(root: Path, paths: tuple[str, ...] = DIGEST_PATHS, seed: bytes = b"") -> str:
+    """What a lab setup depends on (the files under ``paths``, after ``seed``): a change re-applies it."""
+    h = hashlib.sha256(seed)
+    for rel in paths:
         base = root / rel
         files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base]
         for path in files:

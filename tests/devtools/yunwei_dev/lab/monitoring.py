@@ -13,7 +13,6 @@ in production it is the reviewed change job `monitoring_setup`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -69,13 +68,7 @@ def inventory_vars(lab_dir: Path, network: str) -> dict[str, Any]:
 
 
 def digest(root: Path, inventory: Path) -> str:
-    h = hashlib.sha256(inventory.read_bytes())
-    for rel in DIGEST_PATHS:
-        base = root / rel
-        files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base]
-        for path in files:
-            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()[:16]
+    return lab_backups.digest(root, DIGEST_PATHS, inventory.read_bytes())
 
 
 def prometheus_url(hosts: dict[str, str]) -> str:
