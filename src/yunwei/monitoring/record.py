@@ -136,9 +136,10 @@ def change_window(request_id: str, hosts: Iterable[str], *, who: str, limit_s: f
     finally:
         if sid is not None:
             try:
+                end = time.time() + CHANGE_GRACE_S
                 with open_store(store_url, reap=False) as store, store.transaction() as cur:
                     cur.execute(store.sql("UPDATE alert_silences SET ends_at = ? WHERE id = ? AND ends_at > ?"),
-                                (time.time() + CHANGE_GRACE_S, sid, time.time() + CHANGE_GRACE_S))
+                                (end, sid, end))
             except Exception as exc:  # noqa: BLE001 - the window then ends at its ceiling
                 ui.progress(f"warning: the maintenance window of change {request_id} stays until its ceiling: {exc}")
 
