@@ -363,9 +363,10 @@ FAULTS = {
                               ">/dev/null 2>&1 & echo started"],
                              ["sh", "-c", "pkill -f 'psycopg2.connect' || true"]),
     # At nice 19: the CPU is never idle while the burner runs (the host's metric reads ~100 %, in the
-    # `nice` mode other work here does not use), yet the host's own node exporter still gets the CPU
-    # at once - a burner at normal priority starved the very exporter that must report it (missed
-    # scrapes reset the rule's `for`, or raised ALERT-UP-001) on a loaded machine.
+    # `nice` mode other work here does not use, so the test can tell the burner's load from others'),
+    # yet the host's own node exporter, in the same container, still gets the CPU first (at normal
+    # priority the burner competes with it: on a loaded machine slow scrapes can reset the rule's
+    # `for` or raise ALERT-UP-001).
     "cpu_burner": ("offsite01", "HOST-CPU-001",
                    ["sh", "-c", "for i in 1 2 3; do nohup timeout 60 nice -n 19 sh -c 'while :; do :; done' "
                     ">/dev/null 2>&1 & done"],
@@ -374,8 +375,6 @@ FAULTS = {
 # what else a fault truly causes (besides its own rule on its host, and its host's dynamic *-ANOM-001)
 ALSO_FIRES = {
     "nginx_stopped": {("web01", "WEB-HTTP-001")},  # the site probe fails with nginx
-    "connections_near_max": set(),
-    "postgres_stopped": set(),
 }
 
 
@@ -505,7 +504,7 @@ def test_no_false_alert_while_the_fault_tests_ran(mon):
     injected fault's, or what that fault truly causes, or the machine's shared CPU / load when the
     machine was busy: a rule that fires on a healthy host or service fails here."""
     window = int(time.time() - mon.started) + 1
-    fired = [r for r in mon.query(f'max_over_time(ALERTS{{alertstate="firing"}}[{window}s])')]
+    fired = mon.query(f'max_over_time(ALERTS{{alertstate="firing"}}[{window}s])')
     allowed = set()
     for name in set(INJECTED):
         host, rule, _, _ = FAULTS[name]
