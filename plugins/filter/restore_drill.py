@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: yunwei maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the restore_drill role: validate a restore test or drill on the controller before any
+host is contacted (each problem names the option or the host), and list what it restores.
+
+Pure functions of their arguments: no store, no lock, no connection (they run in forked workers).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.yunwei.ops.plugins.filter.backup import backup_dataset_hosts
+
+SCENARIOS = ("host-loss", "accidental-drop", "file-corruption", "backup-host-loss")
+
+
+def restore_drill_problems(s):
+    """Problems of a restore test / drill: ``s`` holds datasets, dataset, target, group, groups,
+    store_group, offsite_group, scenario ('' for the restore test), scenarios_done (what this version runs)."""
+    problems = []
+    groups = s.get("groups") or {}
+    datasets = s.get("datasets") or []
+    names = [d.get("name") for d in datasets]
+    wanted = s.get("dataset") or "all"
+    if wanted != "all":
+        for name in str(wanted).split(","):
+            if name.strip() not in names:
+                problems.append("restore_dataset: unknown data set %r (known: %s)" % (name.strip(), ", ".join(names)))
+    drill_hosts = list(groups.get(s.get("group") or "drill") or ())
+    target = s.get("target") or ""
+    if not drill_hosts:
+        problems.append("restore_drill_group: the inventory has no host in group %r (the drill hosts)" % s.get("group"))
+    if target and target not in drill_hosts:
+        problems.append("restore_drill_target: host %s is not a drill host (group %s: %s)" % (
+            target, s.get("group"), ", ".join(drill_hosts) or "none"))
+    # a production host: one in any group but the drill group, or one a PostgreSQL data set or a
+    # store names (a data set of every host, like /etc, does not make a drill host production)
+    group = s.get("group") or "drill"
+    production = set()
+    for name, members in groups.items():
+        if name not in (group, "all", "ungrouped"):
+            production.update(members or ())
+    for ds in datasets:
+        if ds.get("kind") == "postgresql":
+            production.update(backup_dataset_hosts(ds, groups))
+    for host in ([target] if target else drill_hosts):
+        if host in production:
+            problems.append("restore_drill_target: host %s is a production host (a member of %s); restores go "
+                            "only onto drill hosts" % (host, ", ".join(sorted(
+                                n for n, m in groups.items() if host in (m or ()) and n not in (group, "all"))) or "a data set"))
+    scenario = s.get("scenario")
+    if scenario is not None:
+        if scenario not in SCENARIOS:
+            problems.append("scenario: unknown scenario %r (known: %s)" % (scenario, ", ".join(SCENARIOS)))
+        elif scenario not in (s.get("scenarios_done") or ()):
+            problems.append("scenario: %s is not implemented in this version (implemented: %s)" % (
+                scenario, ", ".join(s.get("scenarios_done") or ())))
+    return problems
+
+
+def restore_drill_items(datasets, groups, dataset="all", kind="files"):
+    """What a restore test restores: [{name, kind, host, ...}] per data set of ``kind`` (files: one per
+    source host, since each host's snapshot is its own)."""
+    wanted = None if (dataset or "all") == "all" else {x.strip() for x in str(dataset).split(",")}
+    out = []
+    for ds in datasets or ():
+        if ds.get("kind") != kind or (wanted is not None and ds.get("name") not in wanted):
+            continue
+        if kind == "files":
+            for host in backup_dataset_hosts(ds, groups):
+                out.append(dict(ds, host=host))
+        else:
+            out.append(dict(ds, host=(backup_dataset_hosts(ds, groups) or [""])[0]))
+    return out
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"restore_drill_problems": restore_drill_problems, "restore_drill_items": restore_drill_items}

@@ -1,0 +1,657 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: yunwei maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: restore
+short_description: Restore a backup onto a drill host and prove it usable; phase times and DRILL-* checks
+version_added: "0.3.0"
+description:
+  - Runs on a drill host (never a production host), in one round trip per data set.
+  - O(action=postgresql) restores a pgBackRest backup of O(stanza) from repository O(repo) into O(pg_path)
+    (the newest backup, or O(set)), up to the backup's consistency point (O(target_type=immediate)) or a
+    point in time (O(target_type=time), O(target)); starts the restored cluster on O(port) with archiving
+    off (it must never push WAL into the production stanza), waits until recovery ended, then runs
+    amcheck C(bt_index_check) on every B-tree index, compares the row count of every table with the
+    backup's annotations C(rows:DB.SCHEMA.TABLE=N), runs O(app_checks), and stops the cluster.
+  - O(action=files) restores the newest restic snapshot of O(dataset) taken on O(host) into O(target_dir)
+    and compares the sha256 manifest of the restored tree with the manifest inside the snapshot and its
+    tag C(manifest=<sha256>).
+  - O(action=inject_drop) (on the database host of a drill) makes a copy of O(table), counts it, and drops it
+    (O(inject)), or only declares the fault time (simulation: nothing is changed); then waits until the WAL
+    holding the fault time is archived (after C(pg_switch_wal()) when injecting), so that a point-in-time
+    restore can reach it.
+  - Returns the phase times (fetch, restore, start, WAL replay, verify), the backup used, findings
+    (C(DRILL-*)) judged on the controller by the action plugin, and metrics. A failed restore or
+    verification fails the task with its findings, so the journal records why.
+author:
+  - yunwei maintainers
+options:
+  action:
+    description: What to restore.
+    type: str
+    required: true
+    choices: [postgresql, files, inject_drop]
+  dataset:
+    description: Data set name (the pgBackRest stanza, the restic tag C(dataset=)).
+    type: str
+    required: true
+  stanza:
+    description: pgBackRest stanza (default O(dataset)).
+    type: str
+  repo:
+    description: pgBackRest repository index (1 the backup store, 2 the off-site copy).
+    type: int
+    default: 1
+  set:
+    description: Backup label to restore ('' the newest).
+    type: str
+    default: ""
+  target_type:
+    description: C(immediate) (the backup's consistency point) or C(time) (point in time O(target)).
+    type: str
+    default: immediate
+    choices: [immediate, time]
+  target:
+    description: Recovery target time (O(target_type=time)), C(YYYY-MM-DD HH:MM:SS+00).
+    type: str
+    default: ""
+  pg_path:
+    description: Data directory of the restored cluster; must be under O(base_dir).
+    type: path
+  base_dir:
+    description: Folder all restores live under; nothing outside it is ever removed.
+    type: path
+    default: /var/lib/yunwei-drill
+  port:
+    description: Port of the restored cluster.
+    type: int
+    default: 5499
+  pg_bin:
+    description: Folder of the PostgreSQL server binaries.
+    type: path
+    default: /usr/lib/postgresql/15/bin
+  exclude_schemas:
+    description: Schemas whose tables are not compared (written continuously, e.g. the drill heartbeat).
+    type: list
+    elements: str
+    default: [yunwei_drill]
+  app_checks:
+    description: Application queries, each C({database, sql, min_rows}).
+    type: list
+    elements: dict
+    default: []
+  heartbeat:
+    description: Also return the newest heartbeat (C(yunwei_drill.heartbeat)) present after the restore.
+    type: bool
+    default: false
+  heartbeat_db:
+    description: Database holding the heartbeat table ('' the first database the backup counted).
+    type: str
+    default: ""
+  compare_counts:
+    description: Compare the row counts with the backup's annotations (off for a point-in-time restore, which is later).
+    type: bool
+    default: true
+  fault_time:
+    description: Epoch of the drill's fault; with it the module returns RTO (fault to the application query
+      verified) and RPO (fault minus the newest heartbeat) as C(DRILL-RTO-*) and C(DRILL-RPO-*) findings.
+    type: float
+    default: 0
+  limits:
+    description: "RTO and RPO limits in seconds: {rto_contract_s, rto_target_s, rpo_contract_s, rpo_target_s}."
+    type: dict
+    default: {}
+  table:
+    description: Table the O(action=inject_drop) drill drops (a copy of it, made for the drill).
+    type: str
+    default: approvals
+  inject:
+    description: O(action=inject_drop) really drops the copy (a drill-capable host); false only declares the fault time.
+    type: bool
+    default: false
+  keep:
+    description: Leave the restored cluster running (a drill promotes it) instead of stopping and removing it.
+    type: bool
+    default: false
+  repository:
+    description: restic repository URL (O(action=files)).
+    type: str
+  sftp_command:
+    description: restic's SFTP command, C({target}) replaced by user@host of the repository.
+    type: str
+    default: ""
+  password_file:
+    description: restic password file on the drill host.
+    type: path
+  host:
+    description: Source host of the snapshot (O(action=files)).
+    type: str
+  target_dir:
+    description: Folder the snapshot is restored into (under O(base_dir)).
+    type: path
+  timeout:
+    description: Longest time in seconds one tool command may run.
+    type: int
+    default: 7200
+attributes:
+  check_mode:
+    support: none
+    description: A restore test restores.
+  diff_mode:
+    support: none
+    description: Nothing to diff.
+"""
+
+EXAMPLES = r"""
+- name: Restore appdb onto the drill host and verify it
+  yunwei.ops.restore:
+    action: postgresql
+    dataset: appdb
+    pg_path: /var/lib/yunwei-drill/pg/appdb
+  become: true
+"""
+
+RETURN = r"""
+checks:
+  description: DRILL-* checks (docs/data-model.md), judged by the action plugin from the module's findings.
+  returned: always
+  type: list
+  elements: dict
+metrics:
+  description: Phase times (drill.*) per data set.
+  returned: always
+  type: list
+  elements: dict
+backup:
+  description: The backup restored (label or snapshot id, time, repository).
+  returned: always
+  type: dict
+phases:
+  description: Seconds per phase (fetch, restore, start, wal_replay, verify).
+  returned: always
+  type: dict
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import COUNT_SQL, fmt_time, manifest, run
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Findings
+
+MANIFEST_DIR = "/var/lib/yunwei-backup/manifests"
+
+AMCHECK_SQL = r"""
+CREATE EXTENSION IF NOT EXISTS amcheck;
+CREATE FUNCTION pg_temp.yunwei_check(idx regclass) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN PERFORM bt_index_check(idx, true); RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN RETURN SQLERRM; END $$;
+SELECT coalesce(json_agg(json_build_object('index', n.nspname || '.' || c.relname, 'result', pg_temp.yunwei_check(c.oid))),
+                '[]'::json)
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE a.amname = 'btree' AND i.indisvalid AND i.indisready AND c.relpersistence <> 't';
+"""
+HEARTBEAT_SQL = "SELECT coalesce(extract(epoch from max(at)), 0) FROM yunwei_drill.heartbeat"
+
+
+class Phases(object):
+    def __init__(self):
+        self.seconds = {}
+        self._last = None
+        self.started = time.time()
+
+    def begin(self, name):
+        now = time.time()
+        if self._last:
+            self.seconds[self._last[0]] = round(now - self._last[1], 3)
+        self._last = (name, now) if name else None
+
+    def end(self):
+        self.begin(None)
+        return self.seconds
+
+
+def _under(path, base):
+    real = os.path.realpath(path)
+    return real != os.path.realpath(base) and real.startswith(os.path.realpath(base) + os.sep)
+
+
+def _fail(module, f, inst, phases, msg, **extra):
+    f.add("DRILL-RESTORE-001", "failed", msg, inst, outcome="failed")
+    seconds = phases.end()
+    _phase_metrics(f, inst, seconds, phases.started)
+    module.fail_json(msg="restore of %s failed: %s" % (inst, msg), findings=f.findings, metrics=f.metrics,
+                     phases=seconds, **extra)
+
+
+def _phase_metrics(f, inst, seconds, started):
+    for name, secs in sorted(seconds.items()):
+        f.metric("drill.%s_s" % name, secs, inst)
+    f.metric("drill.total_s", round(time.time() - started, 3), inst)
+
+
+def psql(p, db, sql, timeout=None):
+    return run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-p", str(p["port"]), "-d", db,
+                "-c", sql], user="postgres", timeout=timeout or p["timeout"])
+
+
+def pg_ctl(p, *args):
+    return run([os.path.join(p["pg_bin"], "pg_ctl"), "-D", p["pg_path"]] + list(args), user="postgres", timeout=600)
+
+
+def stop_cluster(p):
+    if os.path.exists(os.path.join(p["pg_path"], "postmaster.pid")):
+        pg_ctl(p, "-m", "immediate", "-w", "stop")
+
+
+def choose_backup(module, p, f, inst, phases):
+    cmd = ["pgbackrest", "--stanza=%s" % p["stanza"], "--repo=%d" % p["repo"], "--output=json", "info"]
+    res = run(cmd, user="postgres", timeout=600)
+    stanza = None
+    try:
+        stanza = next((s for s in json.loads(res.out) if s.get("name") == p["stanza"]), None) if res.ok else None
+    except ValueError:
+        stanza = None
+    backups = (stanza or {}).get("backup") or []
+    if p["set"]:
+        backups = [b for b in backups if b.get("label") == p["set"]]
+    if p["target_type"] == "time" and p["target"]:
+        target = _epoch(p["target"])
+        backups = [b for b in backups if (b.get("timestamp") or {}).get("stop", 0) < target]
+    if not backups:
+        status = ((stanza or {}).get("status") or {}).get("message") or res.tail(3) or "no backup"
+        _fail(module, f, inst, phases, "存储库 repo%d 中没有可恢复的备份（%s）" % (p["repo"], status))
+    return backups[-1]
+
+
+def _epoch(text):
+    import datetime
+
+    t = datetime.datetime.strptime(text.replace("+00", ""), "%Y-%m-%d %H:%M:%S")
+    return (t - datetime.datetime(1970, 1, 1)).total_seconds()
+
+
+def do_postgresql(module, p):
+    inst = p["dataset"]
+    f = Findings()
+    phases = Phases()
+    if not p["pg_path"] or not _under(p["pg_path"], p["base_dir"]):
+        module.fail_json(msg="pg_path %s is not under %s: refused" % (p["pg_path"], p["base_dir"]))
+    phases.begin("fetch")
+    b = choose_backup(module, p, f, inst, phases)
+    label = b.get("label")
+    stop = (b.get("timestamp") or {}).get("stop") or 0
+    backup = {"label": label, "type": b.get("type"), "stop": stop, "stop_text": fmt_time(stop), "repo": p["repo"],
+              "annotation": b.get("annotation") or {}}
+    f.metric("drill.backup_age_s", max(0.0, time.time() - stop), inst)
+    phases.begin("restore")
+    stop_cluster(p)
+    if os.path.exists(p["pg_path"]):
+        shutil.rmtree(p["pg_path"])
+    parent = os.path.dirname(p["pg_path"])
+    if not os.path.isdir(parent):
+        os.makedirs(parent, 0o700)
+    shutil.chown(parent, "postgres", "postgres")  # the data directory and the server log
+    os.makedirs(p["pg_path"], 0o700)
+    shutil.chown(p["pg_path"], "postgres", "postgres")
+    args = ["pgbackrest", "--stanza=%s" % p["stanza"], "--repo=%d" % p["repo"], "--set=%s" % label,
+            "--pg1-path=%s" % p["pg_path"], "--archive-mode=off", "--log-level-console=warn"]
+    if p["target_type"] == "time":
+        args += ["--type=time", "--target=%s" % p["target"], "--target-action=promote"]
+    else:
+        args += ["--type=immediate", "--target-action=promote"]
+    res = run(args + ["restore"], user="postgres", timeout=p["timeout"])
+    if not res.ok:
+        _fail(module, f, inst, phases, "pgbackrest restore（%s，repo%d）失败：%s" % (label, p["repo"], res.tail()),
+              backup=backup)
+    # Debian keeps postgresql.conf and pg_hba.conf in /etc: the restored directory gets its own, local only
+    with open(os.path.join(p["pg_path"], "postgresql.conf"), "w") as fh:
+        fh.write("# restore drill (yunwei.ops.restore): local connections only, never archives\n"
+                 "listen_addresses = ''\nport = %d\nunix_socket_directories = '/var/run/postgresql'\n"
+                 "archive_mode = off\nhot_standby = on\nshared_buffers = 64MB\n"
+                 "hba_file = '%s/pg_hba.conf'\nident_file = '%s/pg_ident.conf'\n"
+                 % (p["port"], p["pg_path"], p["pg_path"]))
+    with open(os.path.join(p["pg_path"], "pg_hba.conf"), "w") as fh:
+        fh.write("local all postgres peer\n")
+    open(os.path.join(p["pg_path"], "pg_ident.conf"), "w").close()
+    for name in ("postgresql.conf", "pg_hba.conf", "pg_ident.conf"):
+        shutil.chown(os.path.join(p["pg_path"], name), "postgres", "postgres")
+    phases.begin("start")
+    log = os.path.join(os.path.dirname(p["pg_path"]), "%s.log" % os.path.basename(p["pg_path"]))
+    res = pg_ctl(p, "-l", log, "-t", "600", "-w", "start")
+    if not res.ok:
+        _fail(module, f, inst, phases, "恢复的集群未能启动：%s %s" % (res.tail(3), _log_tail(log)), backup=backup)
+    phases.begin("wal_replay")
+    deadline = time.time() + p["timeout"]
+    while True:
+        res = psql(p, "postgres", "SELECT pg_is_in_recovery()", timeout=60)
+        if res.ok and res.out.strip() == "f":
+            break
+        if time.time() > deadline or not os.path.exists(os.path.join(p["pg_path"], "postmaster.pid")):
+            stop_cluster(p)
+            _fail(module, f, inst, phases, "WAL 回放未完成（集群仍处于恢复状态或已退出）：%s %s" % (res.tail(2), _log_tail(log)),
+                  backup=backup)
+        time.sleep(0.5)
+    phases.begin("verify")
+    verify(p, f, inst, backup)
+    verified_at = time.time()
+    heartbeat = None
+    if p["heartbeat"]:
+        res = psql(p, p["heartbeat_db"] or (_databases(backup) or ["postgres"])[0], HEARTBEAT_SQL, timeout=60)
+        heartbeat = float(res.out.strip() or 0) if res.ok else None
+    seconds = phases.end()
+    if not p["keep"]:
+        stop_cluster(p)
+        shutil.rmtree(p["pg_path"], ignore_errors=True)
+    if p["fault_time"]:
+        rto_rpo(p, f, inst, verified_at, heartbeat)
+    f.add("DRILL-RESTORE-001", label, "%s 于 %s 恢复到演练主机并完成恢复（repo%d，备份 %s，结束于 %s）：%s" % (
+        inst, fmt_time(time.time()), p["repo"], label, backup["stop_text"], _phase_text(seconds)), inst)
+    _phase_metrics(f, inst, seconds, phases.started)
+    failed = [x for x in f.findings if x.get("outcome") == "failed"]
+    result = dict(changed=True, backup=backup, phases=seconds, heartbeat=heartbeat, verified_at=verified_at,
+                  restore_started=phases.started, findings=f.findings,
+                  metrics=f.metrics)
+    if failed:
+        module.fail_json(msg="restore test of %s failed: %s" % (inst, "; ".join(x["evidence"] for x in failed)), **result)
+    module.exit_json(**result)
+
+
+def _databases(backup):
+    return sorted({k.split(":", 1)[1].split(".", 1)[0] for k in backup["annotation"] if k.startswith("rows:")})
+
+
+def _log_tail(path):
+    try:
+        with open(path) as fh:
+            return " ".join(fh.read().splitlines()[-3:])
+    except (IOError, OSError):
+        return ""
+
+
+def _phase_text(seconds):
+    names = {"fetch": "选取备份", "restore": "恢复", "start": "启动", "wal_replay": "WAL 回放", "verify": "校验"}
+    return "，".join("%s %.1f 秒" % (names.get(k, k), v) for k, v in seconds.items())
+
+
+def verify(p, f, inst, backup):
+    """amcheck on every index, counts against the annotations, the application queries."""
+    expected = {}
+    for key, value in backup["annotation"].items():
+        if key.startswith("rows:"):
+            db, table = key[len("rows:"):].split(".", 1)
+            if table.split(".", 1)[0] not in p["exclude_schemas"]:
+                expected.setdefault(db, {})[table] = int(value)
+    dbs = sorted(expected) or ["postgres"]
+    checked, bad = 0, []
+    for db in dbs:
+        res = psql(p, db, AMCHECK_SQL)
+        line = [x for x in res.out.splitlines() if x.startswith("[")]
+        if not res.ok or not line:
+            bad.append("%s：amcheck 无法执行（%s）" % (db, res.tail(2)))
+            continue
+        for row in json.loads(line[0]):
+            checked += 1
+            if row["result"] != "ok":
+                bad.append("%s.%s：%s" % (db, row["index"], row["result"]))
+    if bad or not checked:
+        f.add("DRILL-AMCHECK-001", checked, "amcheck 未通过：%s" % ("；".join(bad[:10]) or "没有可校验的索引"), inst,
+              outcome="failed")
+    else:
+        f.add("DRILL-AMCHECK-001", checked, "%d 个 B-tree 索引均通过 amcheck（bt_index_check，heapallindexed）" % checked, inst)
+    compared, diffs = 0, []
+    if not p["compare_counts"]:
+        expected = {}
+    elif not expected:
+        diffs.append("备份 %s 未记录行数（缺少 rows: 注记）" % backup["label"])
+    for db in sorted(expected):
+        res = psql(p, db, COUNT_SQL)
+        line = [x for x in res.out.splitlines() if x.startswith("{")]
+        if not res.ok or not line:
+            diffs.append("%s：无法统计行数（%s）" % (db, res.tail(2)))
+            continue
+        actual = json.loads(line[0])["tables"]
+        for table, rows in sorted(expected[db].items()):
+            compared += 1
+            got = actual.get(table)
+            if got is None:
+                diffs.append("%s.%s 不存在（备份时 %d 行）" % (db, table, rows))
+            elif int(got) != rows:
+                diffs.append("%s.%s 恢复后 %d 行，备份时 %d 行" % (db, table, int(got), rows))
+    if not p["compare_counts"]:
+        pass
+    elif diffs:
+        f.add("DRILL-ROWS-001", compared, "行数不一致：%s" % "；".join(diffs[:10]), inst, outcome="failed")
+    else:
+        f.add("DRILL-ROWS-001", compared, "%d 张表的行数均与备份时记录一致（%s）" % (
+            compared, "，".join("%s %d" % (t, n) for db in sorted(expected) for t, n in sorted(expected[db].items()))[:600]), inst)
+    for check in p["app_checks"]:
+        db, sql = check.get("database") or dbs[0], check.get("sql") or ""
+        exact = check.get("rows") is not None
+        want = int(check["rows"]) if exact else int(check.get("min_rows", 1))
+        res = psql(p, db, sql, timeout=300)
+        rows = len([x for x in res.out.splitlines() if x.strip()]) if res.ok else 0
+        expect = ("预期 %d 行" if exact else "预期至少 %d 行") % want
+        if not res.ok or rows < want or (exact and rows != want):
+            f.add("DRILL-APP-001", rows, "应用查询（%s）%s" % (sql[:120], "失败：%s" % res.tail(2) if not res.ok else
+                                                          "返回 %d 行，%s" % (rows, expect)), inst, outcome="failed")
+        else:
+            f.add("DRILL-APP-001", rows, "应用查询（%s）返回 %d 行（%s）" % (sql[:120], rows, expect), inst)
+
+
+def rto_rpo(p, f, inst, verified_at, heartbeat):
+    """RTO = fault -> the application query verified on the restored copy; RPO = fault - the newest
+    heartbeat present after the restore. Each against the contract and our target (``limits``: the
+    action plugin judges ``value`` > ``max`` as 不通过 on the controller)."""
+    lim = p["limits"] or {}
+    rto = max(0.0, verified_at - p["fault_time"])
+    f.metric("drill.rto_s", round(rto, 3), inst)
+    for cid, key, what in (("DRILL-RTO-001", "rto_contract_s", "合同"), ("DRILL-RTO-002", "rto_target_s", "目标")):
+        f.add(cid, round(rto, 1), "故障 %s 至应用查询恢复 %s：RTO %.1f 秒（%s上限 %s 秒）" % (
+            fmt_time(p["fault_time"]), fmt_time(verified_at), rto, what, lim.get(key, "?")), inst,
+            limits={"max": lim.get(key)})
+    if heartbeat is None or heartbeat <= 0:
+        for cid in ("DRILL-RPO-001", "DRILL-RPO-002"):
+            f.add(cid, "unknown", "恢复后的数据库中没有心跳记录（yunwei_drill.heartbeat），无法测量 RPO", inst, outcome="failed")
+        return
+    rpo = max(0.0, p["fault_time"] - heartbeat)
+    f.metric("drill.rpo_s", round(rpo, 3), inst)
+    for cid, key, what in (("DRILL-RPO-001", "rpo_contract_s", "合同"), ("DRILL-RPO-002", "rpo_target_s", "目标")):
+        f.add(cid, round(rpo, 1), "故障 %s，恢复后最新心跳 %s：RPO %.1f 秒（%s上限 %s 秒）" % (
+            fmt_time(p["fault_time"]), fmt_time(heartbeat), rpo, what, lim.get(key, "?")), inst,
+            limits={"max": lim.get(key)})
+
+
+# each statement its own transaction (one psql -c each): the copy is committed before T, the drop at T
+INJECT_SQL = (
+    "DROP TABLE IF EXISTS public.yunwei_drill_{table}",
+    "CREATE TABLE public.yunwei_drill_{table} AS SELECT * FROM public.{table}",
+    "SELECT json_build_object('rows', (SELECT count(*) FROM public.yunwei_drill_{table}), "
+    "'before', extract(epoch from clock_timestamp()))",
+    "DROP TABLE public.yunwei_drill_{table}",
+    "SELECT json_build_object('fault', extract(epoch from clock_timestamp()), 'wal', pg_walfile_name(pg_switch_wal()))",
+)
+SIMULATE_SQL = (
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+    "SELECT json_build_object('rows', (SELECT count(*) FROM public.{table}), "
+    "'before', extract(epoch from clock_timestamp()), 'fault', extract(epoch from clock_timestamp()), "
+    "'wal', pg_walfile_name(pg_current_wal_lsn())); COMMIT",
+)
+ARCHIVED_SQL = "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver"
+
+
+def do_inject_drop(module, p):
+    """The accidental-drop fault on the database host: a copy of ``table`` made, counted and dropped at
+    time T (injected), or only T and the count declared (simulated: read-only). Then wait until the WAL
+    segment holding T is archived - the DBA's first step (pg_switch_wal) when the primary survives."""
+    import re
+
+    if not re.match(r"^[a-z_][a-z0-9_]{0,40}$", p["table"]):
+        module.fail_json(msg="table %r: letters, digits and _ only" % p["table"])
+    db = p["heartbeat_db"] or "postgres"
+    cmd = ["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-p", str(p["port"]), "-d", db]
+    for statement in INJECT_SQL if p["inject"] else SIMULATE_SQL:
+        cmd += ["-c", statement.format(table=p["table"])]
+    res = run(cmd, user="postgres", timeout=600)
+    docs = [json.loads(x) for x in res.out.splitlines() if x.startswith("{")]
+    if not res.ok or not docs:
+        module.fail_json(msg="the drill's fault could not be %s on %s: %s" % (
+            "injected" if p["inject"] else "declared", db, res.tail()), findings=[], metrics=[])
+    fault = {}
+    for doc in docs:
+        fault.update(doc)
+    deadline = time.time() + p["timeout"]
+    archived = ""
+    while time.time() < deadline:
+        res = run(["psql", "-XAtq", "-p", str(p["port"]), "-d", db, "-c", ARCHIVED_SQL], user="postgres", timeout=60)
+        archived = res.out.strip()
+        # the fault's segment is archived (or a later one); names compare in order within a timeline
+        if res.ok and archived and archived[8:] >= fault["wal"][8:]:
+            break
+        time.sleep(1)
+    else:
+        module.fail_json(msg="the WAL segment %s holding the fault was not archived within %d s (last archived: %s)" % (
+            fault["wal"], p["timeout"], archived or "none"), fault=fault, findings=[], metrics=[])
+    fault.update(table=p["table"], injected=p["inject"], archived_at=time.time(), database=db,
+                 copy="public.yunwei_drill_%s" % p["table"] if p["inject"] else "public.%s" % p["table"])
+    module.exit_json(changed=p["inject"], fault=fault, findings=[], metrics=[])
+
+
+def restic(p, args, timeout=None):
+    env = {"RESTIC_PASSWORD_FILE": p["password_file"], "RESTIC_CACHE_DIR": os.path.join(p["base_dir"], "restic-cache")}
+    cmd = ["restic", "-r", p["repository"]]
+    if p["repository"].startswith("sftp:") and p["sftp_command"]:
+        target = p["repository"][len("sftp:"):].split(":", 1)[0]
+        cmd += ["-o", "sftp.command=%s" % p["sftp_command"].replace("{target}", target)]
+    return run(cmd + list(args), env=env, timeout=timeout or p["timeout"])
+
+
+def do_files(module, p):
+    inst = "%s@%s" % (p["dataset"], p["host"])
+    f = Findings()
+    phases = Phases()
+    if not p["target_dir"] or not _under(p["target_dir"], p["base_dir"]):
+        module.fail_json(msg="target_dir %s is not under %s: refused" % (p["target_dir"], p["base_dir"]))
+    phases.begin("fetch")
+    res = restic(p, ["snapshots", "--json", "--host", p["host"], "--tag", "dataset=%s" % p["dataset"]], timeout=600)
+    try:
+        snaps = json.loads(res.out or "null") if res.ok else None
+    except ValueError:
+        snaps = None
+    if not snaps:
+        _fail(module, f, inst, phases, "无法读取快照列表或没有快照：%s" % (res.tail(3) or "无快照"))
+    snap = sorted(snaps, key=lambda s: s.get("time", ""))[-1]
+    tags = dict(t.split("=", 1) for t in snap.get("tags") or () if "=" in t)
+    backup = {"label": snap.get("short_id") or snap.get("id", "")[:8], "id": snap.get("id"), "stop_text": snap.get("time"),
+              "manifest": tags.get("manifest", ""), "type": tags.get("type", ""), "paths": snap.get("paths") or []}
+    phases.begin("restore")
+    if os.path.exists(p["target_dir"]):
+        shutil.rmtree(p["target_dir"])
+    os.makedirs(p["target_dir"], 0o700)
+    res = restic(p, ["restore", snap["id"], "--target", p["target_dir"]])
+    if not res.ok:
+        _fail(module, f, inst, phases, "restic restore（快照 %s）失败：%s" % (backup["label"], res.tail()), backup=backup)
+    phases.begin("verify")
+    mname = "%s.sha256" % p["dataset"]
+    recorded_path = p["target_dir"] + os.path.join(MANIFEST_DIR, mname)
+    sources = [x for x in backup["paths"] if x != os.path.join(MANIFEST_DIR, mname)]
+    problems = []
+    try:
+        with open(recorded_path) as fh:
+            recorded = fh.read()
+    except (IOError, OSError):
+        recorded = None
+        problems.append("快照中没有 sha256 清单（%s）" % mname)
+    if recorded is not None and hashlib.sha256(recorded.encode("utf-8")).hexdigest() != backup["manifest"]:
+        problems.append("快照中的清单与标签 manifest=%s 不符" % (backup["manifest"][:12] or "（无）"))
+    actual = manifest(sources, p["target_dir"] + MANIFEST_DIR, root=p["target_dir"])
+    compared = actual.count("\n")
+    if recorded is not None:
+        want = _entries(recorded)
+        got = _entries(actual)
+        for path in sorted(set(want) | set(got)):
+            if path not in got:
+                problems.append("缺少 %s" % path)
+            elif path not in want:
+                problems.append("多出 %s" % path)
+            elif want[path] != got[path]:
+                problems.append("内容不同 %s" % path)
+    seconds = phases.end()
+    shutil.rmtree(p["target_dir"], ignore_errors=True)
+    f.add("DRILL-RESTORE-001", backup["label"], "%s 快照 %s（%s）已恢复到演练主机：%s" % (
+        inst, backup["label"], backup["stop_text"], _phase_text(seconds)), inst)
+    if problems:
+        f.add("DRILL-MANIFEST-001", compared, "清单不一致（%d 处）：%s" % (len(problems), "；".join(problems[:10])), inst,
+              outcome="failed")
+    else:
+        f.add("DRILL-MANIFEST-001", compared, "%d 个文件的 sha256 与快照清单（%s）一致" % (compared, backup["manifest"][:12]), inst)
+    _phase_metrics(f, inst, seconds, phases.started)
+    result = dict(changed=True, backup=backup, phases=seconds, findings=f.findings, metrics=f.metrics)
+    if problems:
+        module.fail_json(msg="restore test of %s failed: %s" % (inst, "; ".join(problems[:5])), **result)
+    module.exit_json(**result)
+
+
+def _entries(text):
+    out = {}
+    for line in text.splitlines():
+        if "  " in line:
+            digest, path = line.split("  ", 1)
+            out[path] = digest
+    return out
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            action=dict(type="str", required=True, choices=["postgresql", "files", "inject_drop"]),
+            dataset=dict(type="str", required=True),
+            stanza=dict(type="str"),
+            repo=dict(type="int", default=1),
+            set=dict(type="str", default=""),
+            target_type=dict(type="str", default="immediate", choices=["immediate", "time"]),
+            target=dict(type="str", default=""),
+            pg_path=dict(type="path"),
+            base_dir=dict(type="path", default="/var/lib/yunwei-drill"),
+            port=dict(type="int", default=5499),
+            pg_bin=dict(type="path", default="/usr/lib/postgresql/15/bin"),
+            exclude_schemas=dict(type="list", elements="str", default=["yunwei_drill"]),
+            app_checks=dict(type="list", elements="dict", default=[]),
+            heartbeat=dict(type="bool", default=False),
+            heartbeat_db=dict(type="str", default=""),
+            compare_counts=dict(type="bool", default=True),
+            fault_time=dict(type="float", default=0),
+            limits=dict(type="dict", default={}),
+            table=dict(type="str", default="approvals"),
+            inject=dict(type="bool", default=False),
+            keep=dict(type="bool", default=False),
+            repository=dict(type="str"),
+            sftp_command=dict(type="str", default=""),
+            password_file=dict(type="path", no_log=False),
+            host=dict(type="str"),
+            target_dir=dict(type="path"),
+            timeout=dict(type="int", default=7200),
+        ),
+        required_if=[("action", "files", ["repository", "password_file", "host", "target_dir"]),
+                     ("action", "postgresql", ["pg_path"]), ("target_type", "time", ["target"])],
+        supports_check_mode=False,
+    )
+    p = module.params
+    p["stanza"] = p["stanza"] or p["dataset"]
+    os.umask(0o077)
+    if not os.path.isdir(p["base_dir"]):
+        os.makedirs(p["base_dir"], 0o711)
+    {"postgresql": do_postgresql, "files": do_files, "inject_drop": do_inject_drop}[p["action"]](module, p)
+
+
+if __name__ == "__main__":
+    main()
