@@ -50,7 +50,15 @@ def restore_drill_problems(s):
                                 n for n, m in groups.items() if host in (m or ()) and n not in (group, "all"))) or "a data set"))
     scenario = s.get("scenario")
     if scenario is not None:
-        if scenario not in SCENARIOS:
+        fault = s.get("fault") or "auto"
+        if fault not in ("auto", "inject", "simulate"):
+            problems.append("restore_drill_fault: %r is not auto, inject or simulate" % fault)
+        elif fault == "inject" and not s.get("fault_host_marked"):
+            problems.append("restore_drill_fault: a real fault was asked for on %s, which is not marked drill-capable "
+                            "(restore_drill_fault_injection: true, lab inventories only); nothing was touched" % s.get("fault_host"))
+        if not scenario:
+            problems.append("scenario: required (-e scenario=S; known: %s)" % ", ".join(SCENARIOS))
+        elif scenario not in SCENARIOS:
             problems.append("scenario: unknown scenario %r (known: %s)" % (scenario, ", ".join(SCENARIOS)))
         elif scenario not in (s.get("scenarios_done") or ()):
             problems.append("scenario: %s is not implemented in this version (implemented: %s)" % (

@@ -57,7 +57,7 @@ options:
     default: immediate
     choices: [immediate, time]
   target:
-    description: Recovery target time (O(target_type=time)), C(YYYY-MM-DD HH:MM:SS+00).
+    description: Recovery target time (O(target_type=time)), C(YYYY-MM-DD HH:MM:SS[.ffffff]+00) or epoch seconds.
     type: str
     default: ""
   pg_path:
@@ -114,6 +114,10 @@ options:
     description: O(action=inject_drop) really drops the copy (a drill-capable host); false only declares the fault time.
     type: bool
     default: false
+  note:
+    description: Said first in the evidence of C(DRILL-RESTORE-001) (a drill - whether its fault was injected or simulated).
+    type: str
+    default: ""
   keep:
     description: Leave the restored cluster running (a drill promotes it) instead of stopping and removing it.
     type: bool
@@ -276,8 +280,19 @@ def choose_backup(module, p, f, inst, phases):
 def _epoch(text):
     import datetime
 
-    t = datetime.datetime.strptime(text.replace("+00", ""), "%Y-%m-%d %H:%M:%S")
+    text = text.replace("+00", "")
+    fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in text else "%Y-%m-%d %H:%M:%S"
+    t = datetime.datetime.strptime(text, fmt)
     return (t - datetime.datetime(1970, 1, 1)).total_seconds()
+
+
+def target_text(target):
+    """pgBackRest's --target of a point in time: an epoch (what a drill measured) as UTC with microseconds."""
+    try:
+        epoch = float(target)
+    except (TypeError, ValueError):
+        return target
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch)) + (".%06d+00" % int((epoch % 1) * 1e6))
 
 
 def do_postgresql(module, p):
@@ -354,8 +369,10 @@ def do_postgresql(module, p):
         shutil.rmtree(p["pg_path"], ignore_errors=True)
     if p["fault_time"]:
         rto_rpo(p, f, inst, verified_at, heartbeat)
-    f.add("DRILL-RESTORE-001", label, "%s 于 %s 恢复到演练主机并完成恢复（repo%d，备份 %s，结束于 %s）：%s" % (
-        inst, fmt_time(time.time()), p["repo"], label, backup["stop_text"], _phase_text(seconds)), inst)
+    target = "，恢复到时间点 %s" % p["target"] if p["target_type"] == "time" else ""
+    f.add("DRILL-RESTORE-001", label, "%s%s 于 %s 恢复到演练主机并完成恢复（repo%d，备份 %s，结束于 %s%s）：%s" % (
+        p["note"] + "；" if p["note"] else "", inst, fmt_time(time.time()), p["repo"], label, backup["stop_text"], target,
+        _phase_text(seconds)), inst)
     _phase_metrics(f, inst, seconds, phases.started)
     failed = [x for x in f.findings if x.get("outcome") == "failed"]
     result = dict(changed=True, backup=backup, phases=seconds, heartbeat=heartbeat, verified_at=verified_at,
@@ -454,8 +471,12 @@ def rto_rpo(p, f, inst, verified_at, heartbeat):
     action plugin judges ``value`` > ``max`` as 不通过 on the controller)."""
     lim = p["limits"] or {}
     rto = max(0.0, verified_at - p["fault_time"])
-    f.metric("drill.rto_s", round(rto, 3), inst)
-    for cid, key, what in (("DRILL-RTO-001", "rto_contract_s", "合同"), ("DRILL-RTO-002", "rto_target_s", "目标")):
+    failed = [x["id"] for x in f.findings if x.get("outcome") == "failed"]
+    for cid in ("DRILL-RTO-001", "DRILL-RTO-002") if failed else ():
+        f.add(cid, "unknown", "恢复后的校验未通过（%s），服务未恢复，RTO 无法成立" % "、".join(failed), inst, outcome="failed")
+    if not failed:
+        f.metric("drill.rto_s", round(rto, 3), inst)
+    for cid, key, what in (("DRILL-RTO-001", "rto_contract_s", "合同"), ("DRILL-RTO-002", "rto_target_s", "目标")) if not failed else ():
         f.add(cid, round(rto, 1), "故障 %s 至应用查询恢复 %s：RTO %.1f 秒（%s上限 %s 秒）" % (
             fmt_time(p["fault_time"]), fmt_time(verified_at), rto, what, lim.get(key, "?")), inst,
             limits={"max": lim.get(key)})
@@ -522,6 +543,7 @@ def do_inject_drop(module, p):
         module.fail_json(msg="the WAL segment %s holding the fault was not archived within %d s (last archived: %s)" % (
             fault["wal"], p["timeout"], archived or "none"), fault=fault, findings=[], metrics=[])
     fault.update(table=p["table"], injected=p["inject"], archived_at=time.time(), database=db,
+                 fault_text=fmt_time(fault["fault"]),
                  copy="public.yunwei_drill_%s" % p["table"] if p["inject"] else "public.%s" % p["table"])
     module.exit_json(changed=p["inject"], fault=fault, findings=[], metrics=[])
 
@@ -634,6 +656,7 @@ def main():
             table=dict(type="str", default="approvals"),
             inject=dict(type="bool", default=False),
             keep=dict(type="bool", default=False),
+            note=dict(type="str", default=""),
             repository=dict(type="str"),
             sftp_command=dict(type="str", default=""),
             password_file=dict(type="path", no_log=False),
@@ -647,6 +670,7 @@ def main():
     )
     p = module.params
     p["stanza"] = p["stanza"] or p["dataset"]
+    p["target"] = target_text(p["target"])
     os.umask(0o077)
     if not os.path.isdir(p["base_dir"]):
         os.makedirs(p["base_dir"], 0o711)
