@@ -118,6 +118,10 @@ options:
     description: Said first in the evidence of C(DRILL-RESTORE-001) (a drill - whether its fault was injected or simulated).
     type: str
     default: ""
+  scenario:
+    description: The drill's scenario, returned as C(scenario) (what C(yunwei drill status) groups by).
+    type: str
+    default: ""
   keep:
     description: Leave the restored cluster running (a drill promotes it) instead of stopping and removing it.
     type: bool
@@ -230,7 +234,7 @@ def _under(path, base):
 
 
 def _fail(module, f, inst, phases, msg, **extra):
-    f.add("DRILL-RESTORE-001", "failed", msg, inst, outcome="failed")
+    f.add("DRILL-RESTORE-001", (extra.get("backup") or {}).get("label") or "failed", msg, inst, outcome="failed")
     seconds = phases.end()
     _phase_metrics(f, inst, seconds, phases.started)
     module.fail_json(msg="restore of %s failed: %s" % (inst, msg), findings=f.findings, metrics=f.metrics,
@@ -376,6 +380,7 @@ def do_postgresql(module, p):
     _phase_metrics(f, inst, seconds, phases.started)
     failed = [x for x in f.findings if x.get("outcome") == "failed"]
     result = dict(changed=True, backup=backup, phases=seconds, heartbeat=heartbeat, verified_at=verified_at,
+                  scenario=p["scenario"],
                   restore_started=phases.started, findings=f.findings,
                   metrics=f.metrics)
     if failed:
@@ -657,6 +662,7 @@ def main():
             inject=dict(type="bool", default=False),
             keep=dict(type="bool", default=False),
             note=dict(type="str", default=""),
+            scenario=dict(type="str", default=""),
             repository=dict(type="str"),
             sftp_command=dict(type="str", default=""),
             password_file=dict(type="path", no_log=False),
