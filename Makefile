@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST_ARGS ?=
 
-.PHONY: demo test bootstrap lint build docs sanity unit integration molecule lab-up lab-down clean
+.PHONY: demo test bootstrap lint build docs sanity unit integration molecule lab-up lab-down clean drill
 
 ## demo: set everything up, bring the lab up (with backups set up and a first full backup of every
 ## data set), run the main job (the daily inspection) on it, show the backups
@@ -39,10 +39,14 @@ sanity: build
 
 ## docs: regenerate the tables of docs/inspection.md and docs/backup.md from the check catalogue
 docs: bootstrap
-	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md
+	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md docs/restore_drill.md
 
 unit: bootstrap
 	pytest tests/unit $(PYTEST_ARGS)
+
+## drill: the restore tests and drills on the lab, with the long set make test leaves out (docs/restore_drill.md)
+drill: bootstrap
+	pytest tests/integration/test_restore_drill_lab.py tests/drill $(PYTEST_ARGS)
 
 integration: bootstrap
 	pytest tests/integration $(PYTEST_ARGS)

@@ -25,7 +25,7 @@ def restore_drill_problems(s):
     if wanted != "all":
         for name in str(wanted).split(","):
             if name.strip() not in names:
-                problems.append("restore_dataset: unknown data set %r (known: %s)" % (name.strip(), ", ".join(names)))
+                problems.append("restore_drill_dataset: unknown data set %r (known: %s)" % (name.strip(), ", ".join(names)))
     drill_hosts = list(groups.get(s.get("group") or "drill") or ())
     target = s.get("target") or ""
     if not drill_hosts:

@@ -264,7 +264,7 @@ def test_role_validation_switches_and_merge():
 def test_docs_tables_are_generated_from_the_catalogue_and_current():
     from yunwei.catalogue import docs
 
-    pages = {name: ROOT / "docs" / name for name in ("inspection.md", "backup.md")}
+    pages = {name: ROOT / "docs" / name for name in ("inspection.md", "backup.md", "restore_drill.md")}
     texts = {name: page.read_text(encoding="utf-8") for name, page in pages.items()}
     for name, text in texts.items():
         assert docs.render(text) == text, f"docs/{name} is stale: run `make docs`"
