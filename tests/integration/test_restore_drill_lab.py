@@ -58,7 +58,7 @@ def last_run(job: str):
 
 def test_restore_test_restores_onto_drill01_and_proves_it_usable(env):
     lab = env["lab"]
-    assert main(["run", "restore_test", "-e", "restore_dataset=appdb,site", "-q"]) == 0
+    assert main(["run", "restore_test", "-e", "restore_drill_dataset=appdb,site", "-q"]) == 0
     run, checks, metrics = last_run("restore_test")
     assert run.status == "ok" and run.hosts == ["drill01"], run.reason
     for key in [("DRILL-RESTORE-001", "appdb"), ("DRILL-AMCHECK-001", "appdb"), ("DRILL-ROWS-001", "appdb"),
@@ -77,7 +77,7 @@ def test_restore_test_restores_onto_drill01_and_proves_it_usable(env):
 
 
 def test_bad_input_exits_2_naming_the_option_or_host_before_any_host_is_contacted(env):
-    cases = [(["restore_test", "-e", "restore_dataset=nope"], "restore_dataset: unknown data set 'nope'"),
+    cases = [(["restore_test", "-e", "restore_drill_dataset=nope"], "restore_drill_dataset: unknown data set 'nope'"),
              (["restore_test", "-e", "restore_drill_target=db01"], "host db01 is not a drill host"),
              (["drill", "-e", "scenario=meteor"], "scenario: unknown scenario 'meteor'"),
              (["drill"], "scenario: required"),
@@ -124,7 +124,7 @@ def test_corrupted_backup_fails_loudly(env):
     try:
         lab.exec("backup01", "sh", "-c", f"printf 'CORRUPTED' | dd of={pg_file} bs=1 seek=$(( $(stat -c %s {pg_file}) / 2 )) "
                  "conv=notrunc status=none")
-        assert main(["run", "restore_test", "-e", "restore_dataset=appdb", "-q"]) == 1
+        assert main(["run", "restore_test", "-e", "restore_drill_dataset=appdb", "-q"]) == 1
         run, checks, _ = last_run("restore_test")
         assert run.status == "failed" and "restore test failed" in run.reason
         failed = [c for c in checks.values() if c.status == "fail"]
@@ -140,7 +140,7 @@ def test_wrong_passphrase_and_manifest_mismatch_fail_loudly(env):
     saved = lab.exec("drill01", "base64", "-w0", pass_file).stdout
     try:
         lab.exec("drill01", "sh", "-c", f"echo not-the-password-0123456789 > {pass_file}")
-        assert main(["run", "restore_test", "-e", "restore_dataset=site", "-q"]) == 1
+        assert main(["run", "restore_test", "-e", "restore_drill_dataset=site", "-q"]) == 1
         run, checks, _ = last_run("restore_test")
         restore = checks[("DRILL-RESTORE-001", "site@web01")]
         assert run.status == "failed" and restore.status == "fail" and "wrong password" in restore.evidence, restore.evidence
@@ -158,7 +158,7 @@ def test_wrong_passphrase_and_manifest_mismatch_fail_loudly(env):
                        f"--tag type=incr --tag manifest=$(sha256sum {manifest} | cut -c1-64) /var/www/yunwei /etc/nginx {manifest}"
                        " | tail -1").stdout
         snap = yaml.safe_load(out)["snapshot_id"]
-        assert main(["run", "restore_test", "-e", "restore_dataset=site", "-q"]) == 1
+        assert main(["run", "restore_test", "-e", "restore_drill_dataset=site", "-q"]) == 1
         run, checks, _ = last_run("restore_test")
         check = checks[("DRILL-MANIFEST-001", "site@web01")]
         assert run.status == "failed" and check.status == "fail" and "缺少 /var/www/yunwei/ghost.html" in check.evidence, \
@@ -167,4 +167,4 @@ def test_wrong_passphrase_and_manifest_mismatch_fail_loudly(env):
         lab.exec("web01", "sh", "-c", f"base64 -d > {manifest}", input=original)
         if snap:
             lab.exec("web01", "sh", "-c", f"{RESTIC} forget {snap}")
-    assert main(["run", "restore_test", "-e", "restore_dataset=site", "-q"]) == 0
+    assert main(["run", "restore_test", "-e", "restore_drill_dataset=site", "-q"]) == 0
