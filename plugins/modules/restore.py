@@ -22,14 +22,14 @@ description:
     and compares the sha256 manifest of the restored tree with the manifest inside the snapshot and its
     tag C(manifest=<sha256>).
   - O(action=inject_drop) (on the database host of a drill) makes a copy of O(table), counts it, and drops it
-    (O(inject)), or only declares the fault time (simulation: nothing is changed); then waits until the WAL
+    (O(inject)), or only declares the fault time (a simulation changes nothing); then waits until the WAL
     holding the fault time is archived (after C(pg_switch_wal()) when injecting), so that a point-in-time
     restore can reach it.
   - Returns the phase times (fetch, restore, start, WAL replay, verify), the backup used, findings
     (C(DRILL-*)) judged on the controller by the action plugin, and metrics. A failed restore or
     verification fails the task with its findings, so the journal records why.
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   action:
     description: What to restore.
@@ -464,8 +464,8 @@ def verify(p, f, inst, backup):
         rows = len([x for x in res.out.splitlines() if x.strip()]) if res.ok else 0
         expect = ("预期 %d 行" if exact else "预期至少 %d 行") % want
         if not res.ok or rows < want or (exact and rows != want):
-            f.add("DRILL-APP-001", rows, "应用查询（%s）%s" % (sql[:120], "失败：%s" % res.tail(2) if not res.ok else
-                                                          "返回 %d 行，%s" % (rows, expect)), inst, outcome="failed")
+            why = "失败：%s" % res.tail(2) if not res.ok else "返回 %d 行，%s" % (rows, expect)
+            f.add("DRILL-APP-001", rows, "应用查询（%s）%s" % (sql[:120], why), inst, outcome="failed")
         else:
             f.add("DRILL-APP-001", rows, "应用查询（%s）返回 %d 行（%s）" % (sql[:120], rows, expect), inst)
 
