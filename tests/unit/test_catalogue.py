@@ -269,8 +269,9 @@ def test_docs_tables_are_generated_from_the_catalogue_and_current():
     for name, text in texts.items():
         assert docs.render(text) == text, f"docs/{name} is stale: run `make docs`"
     cat = catalogue()
+    page = {"backup": "backup.md", "drill": "restore_drill.md"}
     for cid, c in cat.checks.items():  # every check in its page's table: the backup area's in backup.md
-        assert f"| {cid} |" in texts["backup.md" if c.area == "backup" else "inspection.md"]
+        assert f"| {cid} |" in texts[page.get(c.area, "inspection.md")]
     for key, t in cat.thresholds.items():
         assert f"| {key} |" in texts["backup.md" if cat.checks[t.check].area == "backup" else "inspection.md"]
     text = texts["inspection.md"]
