@@ -25,6 +25,8 @@ description:
     (O(inject)), or only declares the fault time (a simulation changes nothing); then waits until the WAL
     holding the fault time is archived (after C(pg_switch_wal()) when injecting), so that a point-in-time
     restore can reach it.
+  - O(action=store_loss) (on the backup store of a drill) makes its repositories unavailable by renaming
+    O(paths) beside themselves (O(inject)), or only declares the fault time; O(state=back) renames them back.
   - Returns the phase times (fetch, restore, start, WAL replay, verify), the backup used, findings
     (C(DRILL-*)) judged on the controller by the action plugin, and metrics. A failed restore or
     verification fails the task with its findings, so the journal records why.
@@ -35,7 +37,7 @@ options:
     description: What to restore.
     type: str
     required: true
-    choices: [postgresql, files, inject_drop]
+    choices: [postgresql, files, inject_drop, store_loss]
   dataset:
     description: Data set name (the pgBackRest stanza, the restic tag C(dataset=)).
     type: str
@@ -52,10 +54,11 @@ options:
     type: str
     default: ""
   target_type:
-    description: C(immediate) (the backup's consistency point) or C(time) (point in time O(target)).
+    description: C(immediate) (the backup's consistency point), C(time) (point in time O(target)) or C(latest)
+      (the end of the repository's WAL archive).
     type: str
     default: immediate
-    choices: [immediate, time]
+    choices: [immediate, time, latest]
   target:
     description: Recovery target time (O(target_type=time)), C(YYYY-MM-DD HH:MM:SS[.ffffff]+00) or epoch seconds.
     type: str
@@ -122,6 +125,16 @@ options:
     description: The drill's scenario, returned as C(scenario) (what C(yunwei drill status) groups by).
     type: str
     default: ""
+  paths:
+    description: Repository folders of the store host that O(action=store_loss) makes unavailable.
+    type: list
+    elements: path
+    default: []
+  state:
+    description: O(action=store_loss) - C(lost) hides O(paths) (renamed beside themselves), C(back) puts them back.
+    type: str
+    default: lost
+    choices: [lost, back]
   keep:
     description: Leave the restored cluster running (a drill promotes it) instead of stopping and removing it.
     type: bool
@@ -326,6 +339,8 @@ def do_postgresql(module, p):
             "--pg1-path=%s" % p["pg_path"], "--archive-mode=off", "--log-level-console=warn"]
     if p["target_type"] == "time":
         args += ["--type=time", "--target=%s" % p["target"], "--target-action=promote"]
+    elif p["target_type"] == "latest":
+        args += ["--type=default"]  # replay all the archive holds, then promote
     else:
         args += ["--type=immediate", "--target-action=promote"]
     res = run(args + ["restore"], user="postgres", timeout=p["timeout"])
@@ -373,7 +388,7 @@ def do_postgresql(module, p):
         shutil.rmtree(p["pg_path"], ignore_errors=True)
     if p["fault_time"]:
         rto_rpo(p, f, inst, verified_at, heartbeat)
-    target = "，恢复到时间点 %s" % p["target"] if p["target_type"] == "time" else ""
+    target = {"time": "，恢复到时间点 %s" % p["target"], "latest": "，回放至归档末尾"}.get(p["target_type"], "")
     f.add("DRILL-RESTORE-001", label, "%s%s 于 %s 恢复到演练主机并完成恢复（repo%d，备份 %s，结束于 %s%s）：%s" % (
         p["note"] + "；" if p["note"] else "", inst, fmt_time(time.time()), p["repo"], label, backup["stop_text"], target,
         _phase_text(seconds)), inst)
@@ -553,6 +568,37 @@ def do_inject_drop(module, p):
     module.exit_json(changed=p["inject"], fault=fault, findings=[], metrics=[])
 
 
+HIDDEN = ".yunwei-drill-lost"
+
+
+def do_store_loss(module, p):
+    """The backup-host-loss fault on the store: its repositories renamed away (same filesystem, nothing
+    is deleted) at time T, or put back. Simulated (``inject`` false): T declared, nothing touched."""
+    if p["state"] == "back":
+        back = []
+        for path in p["paths"]:
+            if os.path.exists(path + HIDDEN):
+                if os.path.exists(path):
+                    module.fail_json(msg="both %s and %s exist: put back by hand" % (path, path + HIDDEN))
+                os.rename(path + HIDDEN, path)
+                back.append(path)
+        module.exit_json(changed=bool(back), back=back, findings=[], metrics=[])
+    if not p["inject"]:
+        module.exit_json(changed=False, fault={"fault": time.time(), "fault_text": fmt_time(time.time()), "injected": False},
+                         findings=[], metrics=[])
+    stale = [x for x in p["paths"] if os.path.exists(x + HIDDEN)]
+    if stale:
+        module.fail_json(msg="a previous drill left %s: put it back first (state=back)" % ", ".join(stale))
+    hidden = []
+    for path in p["paths"]:
+        if os.path.isdir(path):
+            os.rename(path, path + HIDDEN)
+            hidden.append(path)
+    now = time.time()
+    module.exit_json(changed=True, fault={"fault": now, "fault_text": fmt_time(now), "injected": True, "hidden": hidden},
+                     findings=[], metrics=[])
+
+
 def restic(p, args, timeout=None):
     env = {"RESTIC_PASSWORD_FILE": p["password_file"], "RESTIC_CACHE_DIR": os.path.join(p["base_dir"], "restic-cache")}
     cmd = ["restic", "-r", p["repository"]]
@@ -614,8 +660,8 @@ def do_files(module, p):
                 problems.append("内容不同 %s" % path)
     seconds = phases.end()
     shutil.rmtree(p["target_dir"], ignore_errors=True)
-    f.add("DRILL-RESTORE-001", backup["label"], "%s 快照 %s（%s）已恢复到演练主机：%s" % (
-        inst, backup["label"], backup["stop_text"], _phase_text(seconds)), inst)
+    f.add("DRILL-RESTORE-001", backup["label"], "%s%s 快照 %s（%s）已恢复到演练主机：%s" % (
+        p["note"] + "；" if p["note"] else "", inst, backup["label"], backup["stop_text"], _phase_text(seconds)), inst)
     if problems:
         f.add("DRILL-MANIFEST-001", compared, "清单不一致（%d 处）：%s" % (len(problems), "；".join(problems[:10])), inst,
               outcome="failed")
@@ -640,12 +686,14 @@ def _entries(text):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            action=dict(type="str", required=True, choices=["postgresql", "files", "inject_drop"]),
+            action=dict(type="str", required=True, choices=["postgresql", "files", "inject_drop", "store_loss"]),
+            paths=dict(type="list", elements="path", default=[]),
+            state=dict(type="str", default="lost", choices=["lost", "back"]),
             dataset=dict(type="str", required=True),
             stanza=dict(type="str"),
             repo=dict(type="int", default=1),
             set=dict(type="str", default=""),
-            target_type=dict(type="str", default="immediate", choices=["immediate", "time"]),
+            target_type=dict(type="str", default="immediate", choices=["immediate", "time", "latest"]),
             target=dict(type="str", default=""),
             pg_path=dict(type="path"),
             base_dir=dict(type="path", default="/var/lib/yunwei-drill"),
@@ -680,7 +728,8 @@ def main():
     os.umask(0o077)
     if not os.path.isdir(p["base_dir"]):
         os.makedirs(p["base_dir"], 0o711)
-    {"postgresql": do_postgresql, "files": do_files, "inject_drop": do_inject_drop}[p["action"]](module, p)
+    {"postgresql": do_postgresql, "files": do_files, "inject_drop": do_inject_drop,
+     "store_loss": do_store_loss}[p["action"]](module, p)
 
 
 if __name__ == "__main__":

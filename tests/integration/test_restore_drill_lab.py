@@ -80,6 +80,7 @@ def test_bad_input_exits_2_naming_the_option_or_host_before_any_host_is_contacte
     cases = [(["restore_test", "-e", "restore_drill_dataset=nope"], "restore_drill_dataset: unknown data set 'nope'"),
              (["restore_test", "-e", "restore_drill_target=db01"], "host db01 is not a drill host"),
              (["drill", "-e", "scenario=meteor"], "scenario: unknown scenario 'meteor'"),
+             (["drill", "-e", "scenario=host-loss"], "scenario: host-loss is not implemented in this version"),
              (["drill"], "scenario: required"),
              (["drill_unmarked", "-e", "scenario=accidental-drop", "-e", "restore_drill_fault=inject"],
               "a real fault was asked for on db01, which is not marked drill-capable")]
@@ -168,3 +169,21 @@ def test_wrong_passphrase_and_manifest_mismatch_fail_loudly(env):
         if snap:
             lab.exec("web01", "sh", "-c", f"{RESTIC} forget {snap}")
     assert main(["run", "restore_test", "-e", "restore_drill_dataset=site", "-q"]) == 0
+
+
+def test_backup_host_loss_drill_restores_from_the_offsite_copy(env):
+    lab = env["lab"]
+    assert main(["run", "drill", "-e", "scenario=backup-host-loss", "-q"]) == 0
+    run, checks, metrics = last_run("drill")
+    assert run.status == "ok", run.reason
+    restore = checks[("DRILL-RESTORE-001", "appdb")]
+    assert restore.status == "pass" and "故障已注入" in restore.evidence and "repo2" in restore.evidence, restore.evidence
+    assert checks[("DRILL-MANIFEST-001", "site@web01")].status == "pass"
+    assert "异地副本" in checks[("DRILL-RESTORE-001", "site@web01")].evidence
+    for cid in ("DRILL-AMCHECK-001", "DRILL-APP-001", "DRILL-RTO-001", "DRILL-RTO-002", "DRILL-RPO-001"):
+        assert checks[(cid, "appdb")].status == "pass", checks[(cid, "appdb")].evidence
+    # the off-site archive holds the WAL up to the last segment switch (archive_timeout 60 s)
+    assert 0 <= metrics[("drill.rpo_s", "appdb")] <= 180
+    # the store was put back: its repositories are where they were and open
+    assert lab.exec("backup01", "sh", "-c", "ls -d /srv/backup/*lost* 2>/dev/null | wc -l").stdout.strip() == "0"
+    lab.exec("backup01", "runuser", "-u", "pgbackrest", "--", "pgbackrest", "--stanza=appdb", "--repo=1", "info")

@@ -54,6 +54,7 @@ def test_validation_of_the_scenario_and_the_fault():
     assert problems(scenario="")[0].startswith("scenario: required")
     assert problems(scenario="meteor")[0].startswith("scenario: unknown scenario 'meteor'")
     assert problems(scenario="host-loss") == ["scenario: host-loss is not implemented in this version (implemented: accidental-drop)"]
+    assert problems(scenario="backup-host-loss", scenarios_done=["accidental-drop", "backup-host-loss"]) == []
     out = problems(scenario="accidental-drop", fault="inject", fault_host="db01", fault_host_marked=False)
     assert out == ["restore_drill_fault: a real fault was asked for on db01, which is not marked drill-capable "
                    "(restore_drill_fault_injection: true, lab inventories only); nothing was touched"]
