@@ -50,7 +50,9 @@ if ! cmp -s scripts/fontconfig/65-yunwei-cjk-aliases.conf "$FONTCONF" 2>/dev/nul
   fi
 fi
 
-if [[ ! -x "$VENV/bin/python" ]]; then
+# a bootstrap killed while creating the venv leaves one without pip: start that one again
+if [[ ! -x "$VENV/bin/python" || ! -x "$VENV/bin/pip" ]]; then
+  rm -rf "$VENV"
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/pip" install -q --upgrade pip

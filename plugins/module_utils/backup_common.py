@@ -62,6 +62,28 @@ class ToolResult(object):
         return "\n".join(picked)
 
 
+def probe_user(module, tool, user):
+    """Who reads an existing repository before the setup ran on this host, or None to skip the probe.
+
+    A backup host rebuilt around a kept repository disk has the repository but neither the tool nor
+    its service account yet. The probe then reads as root (read-only commands); the tool itself is
+    installed by the setup's package step, which runs before the probe. In check mode the packages
+    were not installed, so the probe is skipped (None): the real run probes before it writes."""
+    import pwd
+    import shutil
+
+    if shutil.which(tool, path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") is None:
+        if module.check_mode:
+            return None
+        module.fail_json(msg="%s is not installed on this host: cannot open the existing repository "
+                             "(nothing was changed)" % tool)
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return "root"
+    return user
+
+
 def run(cmd, user=None, env=None, timeout=None, cwd="/"):
     """Run ``cmd`` (a list) as ``user`` (runuser when we are root and it is another user).
 

@@ -16,7 +16,7 @@ description:
     of the last verify and partial check, and the free space of the repository filesystems (with a
     days-until-full forecast from the samples this module keeps in C(/var/lib/yunwei-backup/usage.json)).
   - On a database host (O(role=db)) reads C(pg_stat_archiver), the WAL insert position and the archive
-    status folder: the WAL archive lag, which is the live recovery point.
+    status folder, giving the WAL archive lag, which is the live recovery point.
   - Computes the values of C(BACKUP-AGE-001), C(BACKUP-FULL-001), C(BACKUP-OFFSITE-001),
     C(BACKUP-ENC-001), C(BACKUP-WAL-001/002), C(BACKUP-VERIFY-001), C(BACKUP-REPO-001/002/003) with the
     pure function C(backup_status.compute) of the collection's module_utils; its action plugin judges
@@ -24,7 +24,7 @@ description:
     O(thresholds) over the defaults), as the inspection does.
   - Read-only (apart from its own usage samples).
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   role:
     description: What this host is for the backups.

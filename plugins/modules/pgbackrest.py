@@ -20,14 +20,14 @@ description:
     C(BACKUP-CHECK-001) and metrics. A failed backup fails the task with the checks included, so the
     journal records why.
   - O(action=verify) (on the repository host) runs C(pgbackrest verify) and judges it from its output and
-    from the repository's content (something must have been checked), not from the exit code alone:
+    from the repository's content (something must have been checked), not from the exit code alone;
     C(BACKUP-VERIFY-002) names every invalid or missing file. The result is kept in
     C(/var/lib/yunwei-backup/) for the status.
   - O(action=probe) (on the repository host) tells whether O(cipher_pass) opens the existing repository;
     it fails, changing nothing, when it does not. The passphrase reaches pgBackRest through its environment,
     never its command line.
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   action:
     description: What to do.
@@ -85,6 +85,9 @@ attributes:
   check_mode:
     support: partial
     description: counts and probe run in check mode; backup and verify report what they would do.
+    details: >-
+      O(action=counts) and O(action=probe) only read and run as usual; O(action=backup) and
+      O(action=verify) change nothing and report what they would do.
   diff_mode:
     support: none
     description: Nothing to diff.
@@ -131,7 +134,7 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import COUNT_SQL, run, write_state
+from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import COUNT_SQL, probe_user, run, write_state
 from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Findings
 
 DB_LIST_SQL = "SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn AND datname <> 'postgres' ORDER BY 1"
@@ -333,8 +336,15 @@ def do_verify(module, p):
 
 def do_probe(module, p):
     """Does cipher_pass open the existing repository? Through the environment, never argv."""
+    user = probe_user(module, "pgbackrest", p["os_user"])
+    if user is None:
+        module.exit_json(changed=False, skipped=True, findings=[], metrics=[],
+                         msg="pgbackrest is not installed yet: the passphrase is probed when the job runs, "
+                             "before any repository is written")
     env = {"PGBACKREST_REPO%d_CIPHER_PASS" % p["repo"]: p["cipher_pass"] or "",
-           "PGBACKREST_REPO%d_CIPHER_TYPE" % p["repo"]: p["cipher_type"]}
+           "PGBACKREST_REPO%d_CIPHER_TYPE" % p["repo"]: p["cipher_type"],
+           "PGBACKREST_LOG_LEVEL_FILE": "off"}  # no log file left behind owned by the probing account
+    p = dict(p, os_user=user)
     if p["repo_path"]:
         env["PGBACKREST_REPO%d_PATH" % p["repo"]] = p["repo_path"]
     res = pgbr(p, "--output=json", "info", env=env)

@@ -27,7 +27,7 @@ description:
     nothing, when it does not (the setup runs it before writing any password file).
   - Passwords are read from files (E(RESTIC_PASSWORD_FILE)), never given on a command line.
 author:
-  - yunwei maintainers
+  - yunwei maintainers (!UNKNOWN)
 options:
   action:
     description: What to do.
@@ -110,6 +110,9 @@ attributes:
   check_mode:
     support: partial
     description: Reports what it would do; nothing is written in check mode.
+    details: >-
+      O(action=backup) and O(action=init) report the snapshot or repositories they would create; the
+      other actions read repositories and run as usual.
   diff_mode:
     support: none
     description: Nothing to diff.
@@ -152,7 +155,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.yunwei.ops.plugins.module_utils.backup_checks import MIN_RETENTION_DAYS
-from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import STATE_DIR, manifest, run, write_state
+from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import STATE_DIR, manifest, probe_user, run, write_state
 from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Findings
 
 MANIFEST_DIR = os.path.join(STATE_DIR, "manifests")
@@ -327,6 +330,12 @@ def do_probe(module, p):
                 if os.path.exists(os.path.join(p["repo_path"], ds["name"], "config"))]
     if not existing:
         module.exit_json(changed=False, opened=[], findings=[], metrics=[])
+    user = probe_user(module, "restic", p["os_user"])
+    if user is None:
+        module.exit_json(changed=False, skipped=True, opened=[], findings=[], metrics=[],
+                         msg="restic is not installed yet: the password is probed when the job runs, "
+                             "before any repository is written")
+    p = dict(p, os_user=user)
     tmp = tempfile.mkdtemp(prefix="yunwei-probe-")
     try:
         os.chmod(tmp, 0o711)

@@ -271,7 +271,11 @@ def _check_site(site_path: Path, repo_jobs: dict[str, Job], site_jobs: dict[str,
 
 
 def get_job(name: str, site: str | Path | None = None) -> Job:
+    """The job called ``name``; ``backup-verify`` finds ``backup_verify`` (job names have no hyphen,
+    while operators and the contract's documents often write one). Callers record ``job.name``."""
     jobs = load_catalogue(site)
+    if name not in jobs and name.replace("-", "_") in jobs:
+        name = name.replace("-", "_")
     if name not in jobs:
         src = str(site_catalogue(site) or default_catalogue_path())
         known = ", ".join(sorted(jobs)) or "none"

@@ -348,3 +348,31 @@ def test_vault_password_file_in_admin_mode_comes_from_the_configuration(tmp_path
     config._cache.clear()
     with pytest.raises(InputError, match="vault_password_file.*not trusted"):
         paths.vault_password_file()
+
+
+class _Module:
+    """Just what probe_user uses of AnsibleModule."""
+
+    def __init__(self, check_mode):
+        self.check_mode = check_mode
+        self.failed = None
+
+    def fail_json(self, msg):
+        self.failed = msg
+        raise SystemExit(1)
+
+
+def test_probe_on_a_rebuilt_backup_host(monkeypatch):
+    """A kept repository disk on a reinstalled host: no service account yet -> read as root; no tool
+    yet -> skipped in the preview, a clear failure in a real run (the package step runs first)."""
+    from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import probe_user
+
+    monkeypatch.setattr("shutil.which", lambda tool, path=None: "/usr/bin/" + tool)
+    assert probe_user(_Module(False), "pgbackrest", "root") == "root"
+    assert probe_user(_Module(False), "pgbackrest", "yunwei-no-such-account") == "root"
+    monkeypatch.setattr("shutil.which", lambda tool, path=None: None)
+    assert probe_user(_Module(True), "restic", "restic") is None
+    module = _Module(False)
+    with pytest.raises(SystemExit):
+        probe_user(module, "restic", "restic")
+    assert "restic is not installed" in module.failed and "nothing was changed" in module.failed

@@ -127,3 +127,14 @@ def test_health_daily_shows_the_days_backups(store):
     assert "1 项超出时限或异常" in day["text"]
     empty = backups.day_section(store, day_period(date(2026, 11, 1), TZ), now=local(5, 23))
     assert empty["rows"] == [] and "本日无备份状态记录" in empty["text"]
+
+
+def test_repository_instances_and_tool_errors_read_in_chinese():
+    """A damaged repository must not put English state words into the client's documents."""
+    from yunwei.reports import humanise as hz
+
+    assert hz.instance_text("site/primary") == "site/备份存储"
+    assert hz.instance_text("appdb/offsite") == "appdb/异地副本"
+    assert hz.instance_text("appdb/repo1") == "appdb/repo1" and hz.instance_text("port 5432") == "端口 5432"
+    assert hz.instance_text("primary") == "主库"  # a replication role alone keeps its meaning
+    assert hz.ascii_status_words(hz.instance_text("etc/primary") + " " + hz.local_text("error: pack damaged", None)) == []

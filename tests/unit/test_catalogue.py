@@ -40,6 +40,8 @@ def test_catalogue_loads_with_one_vocabulary():
         assert c.id.startswith(cat.areas[c.area]["prefix"] + "-")
         assert c.is_info or c.suggestion or all(o.suggestion for o in c.outcomes.values() if o.status not in (None, "ok"))
     assert cat.thresholds["fs_days_full"].direction == "low" and cat.thresholds["fs_pct"].check == "HOST-FS-001"
+    # a threshold in another unit than its check's says so (DB-REPL-001 measures bytes and seconds)
+    assert (cat.thresholds["db_repl_lag_bytes"].unit, cat.thresholds["db_repl_lag_s"].unit) == ("B", "s")
 
 
 # What must not reach the client's prose (docs/reports.md: command syntax and configuration keys

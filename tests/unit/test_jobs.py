@@ -20,6 +20,10 @@ def test_repository_catalogue(monkeypatch):
     assert jobs["login_banner"].job_class == CHANGE and jobs["login_banner"].playbook_path().is_file()
     assert all(j.inventory == "inventories/lab" for j in jobs.values() if j.name != "ticket_watch")
     assert jobs["ticket_watch"].inventory == "inventories/controller"     # the bastion only (service desk)
+    # written with a hyphen, as in the contract's documents: the same job, recorded under its own name
+    assert get_job("login-banner").name == "login_banner" and get_job("ticket-watch").name == "ticket_watch"
+    with pytest.raises(InputError, match="unknown job"):
+        get_job("login--banner")
 
 
 def test_validation_does_not_need_the_playbook(tmp_path):

@@ -181,7 +181,7 @@ def _build(raw: dict[str, Any]) -> Catalogue:
         for e in doc["checks"]:
             ths = tuple(
                 Threshold(key=k, check=e["id"], warn=_num(v["warn"]), crit=_num(v["crit"]), direction=v["direction"],
-                          unit=str(e.get("unit", "")), description=str(v.get("description", "")),
+                          unit=str(v.get("unit", e.get("unit", ""))), description=str(v.get("description", "")),
                           maximum=None if v.get("max") is None else float(v["max"]))
                 for k, v in (e.get("thresholds") or {}).items())
             for t in ths:

@@ -17,7 +17,7 @@ CHECK_KEYS = {
     "instance", "profiles", "controls", "tags", "service", "severity", "vars", "anomaly",
 }
 REQUIRED_CHECK_KEYS = {"id", "title", "measures"}
-THRESHOLD_KEYS = {"warn", "crit", "direction", "description", "max"}
+THRESHOLD_KEYS = {"warn", "crit", "direction", "description", "max", "unit"}  # unit: when not the check's
 OUTCOME_KEYS = {"status", "when", "suggestion"}
 METRIC_KEYS = {"area", "title", "unit", "description", "baseline"}
 BASELINE_KEYS = {"direction", "floor", "suggestion"}

@@ -107,7 +107,7 @@ def status_rows(status: Any, period: Period) -> list[dict[str, Any]]:
                     "repo": REPO_LABEL.get(repo, repo), "repo_host": first.get("repo_host") or "—",
                     "sources": "、".join(hosts), "newest": newest, "age": age, "limit": limit_text, "full": full,
                     "verify": verify, "status": worst, "status_label": cat.STATUS_LABEL.get(worst, worst),
-                    "error": first.get("error") or ""})
+                    "error": hz.local_text(first.get("error") or "", period.tz)})
     return out
 
 
@@ -126,7 +126,7 @@ def space_rows(status: Any) -> list[dict[str, Any]]:
 
 
 def _abnormal(status: Any, period: Period) -> list[dict[str, Any]]:
-    return [{"host": c["host"], "title": c["title"], "instance": c["instance"], "status": c["status"],
+    return [{"host": c["host"], "title": c["title"], "instance": hz.instance_text(c["instance"]), "status": c["status"],
              "status_label": cat.STATUS_LABEL.get(c["status"], c["status"]),
              "evidence": hz.local_text(c["evidence"], period.tz), "suggestion": c["suggestion"]}
             for c in status.checks if c["status"] != "ok"]
@@ -366,7 +366,8 @@ def month_section(store: Any, period: Period, plan: Any, now: datetime | None = 
     for r in verifies:
         for c in store.checks(run_id=r.id):
             if c.id == "BACKUP-VERIFY-002" and c.run_id in verify_ids:
-                out["verify"].append({"time": _local(c.time, period), "host": c.host, "instance": c.instance,
+                out["verify"].append({"time": _local(c.time, period), "host": c.host,
+                                      "instance": hz.instance_text(c.instance or ""),
                                       "status": c.status, "status_label": cat.STATUS_LABEL.get(c.status, c.status),
                                       "evidence": hz.local_text(c.evidence, period.tz)})
     if status is not None:

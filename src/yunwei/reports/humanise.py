@@ -26,10 +26,19 @@ WORDS = {
 }
 
 
+# the backup repositories an instance names after its data set ('site/primary', 'appdb/offsite')
+REPOSITORY_WORDS = {"primary": "备份存储", "offsite": "异地副本"}
+
+
 def instance_text(instance: str) -> str:
-    """The object of a check as the client reads it ('port 5432' -> '端口 5432')."""
+    """The object of a check as the client reads it ('port 5432' -> '端口 5432', 'site/primary' ->
+    'site/备份存储')."""
     text = (instance or "").strip()
+    head, sep, last = text.rpartition("/")
+    if sep and head and last.lower() in REPOSITORY_WORDS:
+        return f"{head}/{REPOSITORY_WORDS[last.lower()]}"
     return WORDS.get(text.lower(), re.sub(r"^port (\d+)$", r"端口 \1", text))
+
 _BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _RATE_UNITS = ("B/s", "KB/s", "MB/s", "GB/s", "TB/s")
 
