@@ -27,6 +27,11 @@ description:
     restore can reach it.
   - O(action=store_loss) (on the backup store of a drill) makes its repositories unavailable by renaming
     O(paths) beside themselves (O(inject)), or only declares the fault time; O(state=back) renames them back.
+  - O(action=probe) (read-only, on the drill host before anything is restored or injected) asks each
+    repository whether it holds a backup of the data sets O(pg_sets) (pgBackRest repository O(repo)) and
+    O(files_sets) (restic repositories); returns C(missing), those that positively hold none (no stanza,
+    no backup, no repository or no snapshot of that host), and C(preflight=true). Any other error (wrong
+    passphrase, unreachable store) is not reported here: the restore itself fails and records it.
   - Returns the phase times (fetch, restore, start, WAL replay, verify), the backup used, findings
     (C(DRILL-*)) judged on the controller by the action plugin, and metrics. A failed restore or
     verification fails the task with its findings, so the journal records why.
@@ -37,11 +42,11 @@ options:
     description: What to restore.
     type: str
     required: true
-    choices: [postgresql, files, inject_drop, store_loss]
+    choices: [postgresql, files, inject_drop, store_loss, probe]
   dataset:
-    description: Data set name (the pgBackRest stanza, the restic tag C(dataset=)).
+    description: Data set name (the pgBackRest stanza, the restic tag C(dataset=)); required but for O(action=probe).
     type: str
-    required: true
+    default: ""
   stanza:
     description: pgBackRest stanza (default O(dataset)).
     type: str
@@ -139,8 +144,19 @@ options:
     description: Leave the restored cluster running (a drill promotes it) instead of stopping and removing it.
     type: bool
     default: false
+  pg_sets:
+    description: PostgreSQL data sets (pgBackRest stanzas) O(action=probe) asks about.
+    type: list
+    elements: str
+    default: []
+  files_sets:
+    description: "File data sets O(action=probe) asks about, each C({name, host}) (C(repository) too, else
+      O(repository) with C({dataset}) replaced by the name)."
+    type: list
+    elements: dict
+    default: []
   repository:
-    description: restic repository URL (O(action=files)).
+    description: restic repository URL (O(action=files); O(action=probe) replaces C({dataset})).
     type: str
   sftp_command:
     description: restic's SFTP command, C({target}) replaced by user@host of the repository.
@@ -674,6 +690,45 @@ def do_files(module, p):
     module.exit_json(**result)
 
 
+# pgBackRest info status codes that mean "nothing was ever backed up here" (1 missing stanza path,
+# 2 no valid backups, 3 missing stanza data); 4 (cipher mismatch) and 99 are errors, not absence
+_PG_ABSENT = (1, 2, 3)
+_RESTIC_ABSENT = ("Is there a repository at the following location", "unable to open config file",
+                  "repository does not exist")
+
+
+def do_probe(module, p):
+    """Read-only pre-flight of a restore test or drill: which data sets have no backup at all yet.
+
+    Only a positive "nothing here" counts (so that bad input exits 2 naming the data set before anything
+    is restored or injected); a repository that cannot be read for another reason is left to the
+    restore, which fails with that reason and is recorded as 不通过."""
+    missing = []
+    for name in p["pg_sets"]:
+        res = run(["pgbackrest", "--stanza=%s" % name, "--repo=%d" % p["repo"], "--output=json", "info"],
+                  user="postgres", timeout=600)
+        try:
+            stanza = next((s for s in json.loads(res.out) if s.get("name") == name), None)
+        except ValueError:
+            stanza = None
+        if stanza is None:
+            continue
+        code = (stanza.get("status") or {}).get("code")
+        if code in _PG_ABSENT or (code == 0 and not stanza.get("backup")):
+            missing.append({"dataset": name, "repo": "repo%d" % p["repo"],
+                            "why": (stanza.get("status") or {}).get("message") or "no backup"})
+    for item in p["files_sets"]:
+        q = dict(p, repository=(item.get("repository") or p["repository"] or "").replace("{dataset}", str(item.get("name"))))
+        res = restic(q, ["snapshots", "--json", "--host", item.get("host") or "", "--tag", "dataset=%s" % item.get("name")],
+                     timeout=600)
+        where = "%s@%s" % (item.get("name"), item.get("host"))
+        if res.ok and (res.out or "").strip() in ("[]", "null"):
+            missing.append({"dataset": where, "repo": q["repository"], "why": "no snapshot of this host"})
+        elif not res.ok and any(x in (res.err or "") + (res.out or "") for x in _RESTIC_ABSENT):
+            missing.append({"dataset": where, "repo": q["repository"], "why": "no restic repository"})
+    module.exit_json(changed=False, preflight=True, missing=missing, findings=[], metrics=[])
+
+
 def _entries(text):
     out = {}
     for line in text.splitlines():
@@ -686,10 +741,12 @@ def _entries(text):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            action=dict(type="str", required=True, choices=["postgresql", "files", "inject_drop", "store_loss"]),
+            action=dict(type="str", required=True, choices=["postgresql", "files", "inject_drop", "store_loss", "probe"]),
+            pg_sets=dict(type="list", elements="str", default=[]),
+            files_sets=dict(type="list", elements="dict", default=[]),
             paths=dict(type="list", elements="path", default=[]),
             state=dict(type="str", default="lost", choices=["lost", "back"]),
-            dataset=dict(type="str", required=True),
+            dataset=dict(type="str", default=""),
             stanza=dict(type="str"),
             repo=dict(type="int", default=1),
             set=dict(type="str", default=""),
@@ -718,8 +775,9 @@ def main():
             target_dir=dict(type="path"),
             timeout=dict(type="int", default=7200),
         ),
-        required_if=[("action", "files", ["repository", "password_file", "host", "target_dir"]),
-                     ("action", "postgresql", ["pg_path"]), ("target_type", "time", ["target"])],
+        required_if=[("action", "files", ["dataset", "repository", "password_file", "host", "target_dir"]),
+                     ("action", "inject_drop", ["dataset"]), ("action", "store_loss", ["dataset"]),
+                     ("action", "postgresql", ["dataset", "pg_path"]), ("target_type", "time", ["target"])],
         supports_check_mode=False,
     )
     p = module.params
@@ -729,7 +787,7 @@ def main():
     if not os.path.isdir(p["base_dir"]):
         os.makedirs(p["base_dir"], 0o711)
     {"postgresql": do_postgresql, "files": do_files, "inject_drop": do_inject_drop,
-     "store_loss": do_store_loss}[p["action"]](module, p)
+     "store_loss": do_store_loss, "probe": do_probe}[p["action"]](module, p)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,12 @@ def env(lab, tmp_path_factory):
                      for name in JOBS}}
     # an inventory where db01 is not marked drill-capable (the catalogue's vars, set by the administrator)
     jobs["jobs"]["drill_unmarked"] = {**jobs["jobs"]["drill"], "vars": {"restore_drill_fault_injection": False}}
+    # two data sets never backed up (no pgBackRest stanza, no restic repository): the role's defaults plus them
+    datasets = yaml.safe_load((ROOT / "roles/backup/defaults/main.yml").read_text())["backup_datasets"]
+    datasets += [{"name": "newdb", "kind": "postgresql", "tier": "core", "hosts": "db",
+                  "source": {"cluster": "15/main", "port": 5432, "databases": ["appdb"]}},
+                 {"name": "newsite", "kind": "files", "tier": "general", "hosts": "web", "source": {"paths": ["/var/www/yunwei"]}}]
+    jobs["jobs"]["restore_test_new"] = {**jobs["jobs"]["restore_test"], "vars": {"backup_datasets": datasets}}
     (tmp / "jobs.yml").write_text(yaml.safe_dump(jobs))
     mp = pytest.MonkeyPatch()
     mp.setenv("YUNWEI_VAR", str(tmp / "var"))
@@ -90,6 +96,20 @@ def test_bad_input_exits_2_naming_the_option_or_host_before_any_host_is_contacte
         assert run.status == "failed" and run.reason.startswith("bad input, no host contacted") and message in run.reason, \
             (args, run.reason)
         assert not checks
+
+
+def test_a_data_set_with_no_backup_yet_exits_2_naming_it_before_anything_is_touched(env):
+    lab = env["lab"]
+    before = lab.exec("drill01", "sh", "-c", "ls -A /var/lib/yunwei-drill/pg /var/lib/yunwei-drill/files 2>/dev/null | sort").stdout
+    assert main(["run", "restore_test_new", "-e", "restore_drill_dataset=newdb,newsite,appdb", "-q"]) == 2
+    run, checks, _ = last_run("restore_test_new")
+    assert run.status == "failed" and run.reason.startswith("bad input, nothing changed (read-only pre-flight only)"), run.reason
+    for message in ("restore_drill_dataset: data set newdb has no backup yet (repo1",
+                    "restore_drill_dataset: data set newsite@web01 has no backup yet (sftp:restic@backup01:/srv/backup/restic/newsite"):
+        assert message in run.reason, run.reason
+    assert "data set appdb" not in run.reason and not checks  # appdb has backups; nothing was restored
+    after = lab.exec("drill01", "sh", "-c", "ls -A /var/lib/yunwei-drill/pg /var/lib/yunwei-drill/files 2>/dev/null | sort").stdout
+    assert before == after
 
 
 def test_accidental_drop_drill_measures_rto_and_rpo(env):
