@@ -16,7 +16,8 @@ from typing import Any
 from yunwei.catalogue import catalogue
 
 RESTORE_JOBS = ("restore_test",)
-DRILL_JOBS = ("drill",)
+# the quarterly drill run by hand (-e scenario=S) and as the schedule runs it (one job per scenario)
+DRILL_JOBS = ("drill", "drill_accidental_drop", "drill_backup_host_loss")
 SCENARIOS = ("host-loss", "accidental-drop", "file-corruption", "backup-host-loss")
 
 

@@ -649,6 +649,8 @@ def summary(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
         blocks.append(_p("本期无未关闭隐患，下阶段按合同要求继续执行日常巡检、资源巡检与备份恢复测试。"))
     blocks.append(_h("六、备份与恢复测试"))
     blocks += [_p(f"{s['title']}：{s['text']}") for s in (data["backup"], data["restore_test"])]
+    if data["restore_test"].get("drill_text"):
+        blocks.append(_p(f"恢复演练：{data['restore_test']['drill_text']}"))
     if data.get("service"):
         from yunwei.reports.service import service_blocks
 

@@ -12,4 +12,6 @@ KINDS: dict[str, str] = {
     "monthly-bundle": "month",
     "tickets": "month",      # 《故障申告登记表》 (the service desk)
     "feedback": "week",      # 需求反馈周汇总
+    "restore-test": "month",  # 《数据备份恢复测试报告》 (restore drills)
+    "drill": "quarter",       # 《恢复演练报告》
 }

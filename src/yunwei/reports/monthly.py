@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from yunwei.paths import project_root
-from yunwei.reports import analysis, health
+from yunwei.reports import analysis, drills, health
 from yunwei.reports import catalog as cat
 from yunwei.reports import humanise as hz
 from yunwei.reports.assemble import (
@@ -381,7 +381,7 @@ def section_backup(m: Month) -> dict[str, Any]:
     from yunwei.reports.backups import month_section
 
     return {"backup": month_section(m.store, m.period, m.plan, m.now),
-            "restore_test": job_section(m.store, m.period, cat.RESTORE_JOBS, "restore_drill", "备份恢复测试")}
+            "restore_test": drills.section(m.store, m.period, m.plan.contract, m.now)}
 
 
 def job_section(store: Any, period: Period, jobs: Sequence[str], role: str, title: str) -> dict[str, Any]:
@@ -571,7 +571,7 @@ def summary(store: Any, period: Period, plan: Plan | Sequence[Window] | None = N
         "measures": list(dict.fromkeys(f"{r['title']}（{r['host']}）：{r['suggestion']}"
                                        for r in risks if r["suggestion"] and r["state"] != "已关闭")),
         "backup": job_section(store, period, cat.BACKUP_JOBS, "backup", "数据备份"),
-        "restore_test": job_section(store, period, cat.RESTORE_JOBS, "restore_drill", "备份恢复测试"),
+        "restore_test": drills.section(store, period, plan.contract, now),
         "contract_period": plan.contract.period_text(), "observed_until": _local(end, period),
         "service": section_service(Month(store, period, plan, now), monthly_rows=True),
         "signoff": signoff(plan.contract, kind, [], period.last, now, period.tz),
