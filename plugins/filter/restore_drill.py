@@ -66,6 +66,27 @@ def restore_drill_problems(s):
     return problems
 
 
+def restore_drill_put_back_problems(datasets, groups, dataset, host, drill_group="drill"):
+    """Problems of a production restore (restore_files): one files data set, one of its source hosts."""
+    problems = []
+    ds = next((d for d in datasets or () if d.get("name") == dataset), None)
+    if not dataset or "," in str(dataset) or dataset == "all":
+        problems.append("restore_drill_dataset: name one files data set (-e restore_drill_dataset=NAME)")
+    elif ds is None:
+        problems.append("restore_drill_dataset: unknown data set %r (known: %s)" % (
+            dataset, ", ".join(str(d.get("name")) for d in datasets or ())))
+    elif ds.get("kind") != "files":
+        problems.append("restore_drill_dataset: %s is a %s data set; restore_files puts back files only" % (dataset, ds.get("kind")))
+    if not host:
+        problems.append("restore_drill_host: required (-e restore_drill_host=HOST, the host whose files are put back)")
+    elif ds is not None and ds.get("kind") == "files" and host not in backup_dataset_hosts(ds, groups):
+        problems.append("restore_drill_host: host %s is not a source of data set %s (%s)" % (
+            host, dataset, ", ".join(backup_dataset_hosts(ds, groups)) or "no host"))
+    elif host in (groups or {}).get(drill_group, ()):
+        problems.append("restore_drill_host: %s is a drill host; restore tests go there through restore_test" % host)
+    return problems
+
+
 def restore_drill_items(datasets, groups, dataset="all", kind="files"):
     """What a restore test restores: [{name, kind, host, ...}] per data set of ``kind`` (files: one per
     source host, since each host's snapshot is its own)."""
@@ -84,4 +105,5 @@ def restore_drill_items(datasets, groups, dataset="all", kind="files"):
 
 class FilterModule(object):
     def filters(self):
-        return {"restore_drill_problems": restore_drill_problems, "restore_drill_items": restore_drill_items}
+        return {"restore_drill_problems": restore_drill_problems, "restore_drill_items": restore_drill_items,
+                "restore_drill_put_back_problems": restore_drill_put_back_problems}

@@ -32,6 +32,14 @@ description:
     O(files_sets) (restic repositories); returns C(missing), those that positively hold none (no stanza,
     no backup, no repository or no snapshot of that host), and C(preflight=true). Any other error (wrong
     passphrase, unreachable store) is not reported here: the restore itself fails and records it.
+  - O(action=put_back) (a change job on the production host O(host) itself, through two-person review)
+    puts the files of the restic snapshot of O(dataset) (the newest of O(host), or O(set)) back in place.
+    It reads the sha256 manifest inside the snapshot (C(restic dump), checked against the snapshot's tag
+    C(manifest=)) and compares it with the live files; only files that differ or are missing are
+    restored (staged under O(base_dir), then renamed into place), files that are not in the backup are
+    kept. In check mode nothing is written (restic reads without its cache) and the diff lists every file
+    that would be overwritten or restored - the review's preview. The restored files are checked against
+    the manifest afterwards.
   - Returns the phase times (fetch, restore, start, WAL replay, verify), the backup used, findings
     (C(DRILL-*)) judged on the controller by the action plugin, and metrics. A failed restore or
     verification fails the task with its findings, so the journal records why.
@@ -42,7 +50,7 @@ options:
     description: What to restore.
     type: str
     required: true
-    choices: [postgresql, files, inject_drop, store_loss, probe]
+    choices: [postgresql, files, inject_drop, store_loss, probe, put_back]
   dataset:
     description: Data set name (the pgBackRest stanza, the restic tag C(dataset=)); required but for O(action=probe).
     type: str
@@ -140,6 +148,11 @@ options:
     type: str
     default: lost
     choices: [lost, back]
+  include:
+    description: O(action=put_back) - only these paths (and what is under them); empty, everything the snapshot holds.
+    type: list
+    elements: path
+    default: []
   keep:
     description: Leave the restored cluster running (a drill promotes it) instead of stopping and removing it.
     type: bool
@@ -177,11 +190,12 @@ options:
     default: 7200
 attributes:
   check_mode:
-    support: none
-    description: A restore test restores.
+    support: partial
+    details: O(action=put_back) and O(action=probe) support check mode (put_back's preview); the other
+      actions restore onto a drill host or inject a drill's fault and do nothing in check mode.
   diff_mode:
-    support: none
-    description: Nothing to diff.
+    support: partial
+    details: O(action=put_back) returns the list of files overwritten or restored as its diff.
 """
 
 EXAMPLES = r"""
@@ -729,6 +743,113 @@ def do_probe(module, p):
     module.exit_json(changed=False, preflight=True, missing=missing, findings=[], metrics=[])
 
 
+def do_put_back(module, p):
+    """Put the files of a snapshot back on this (production) host: only those that differ from the
+    snapshot's manifest; check mode lists them and writes nothing (the review's preview)."""
+    ds, host = p["dataset"], p["host"]
+    check = module.check_mode
+    if os.path.realpath(p["base_dir"] or "/") == "/":
+        module.fail_json(msg="base_dir %s: refused (the staging folder is removed after the run)" % p["base_dir"])
+    args = ["snapshots", "--json", "--host", host, "--tag", "dataset=%s" % ds]
+    res = restic(p, (["--no-cache"] if check else []) + args, timeout=600)
+    try:
+        snaps = json.loads(res.out or "null") if res.ok else None
+    except ValueError:
+        snaps = None
+    if p["set"]:
+        snaps = [s for s in snaps or () if p["set"] in (s.get("id"), s.get("short_id"))]
+    if not snaps:
+        module.fail_json(msg="no snapshot %sof %s on %s to put back: %s" % (
+            (p["set"] + " ") if p["set"] else "", ds, host, res.tail(3) or "none"))
+    snap = sorted(snaps, key=lambda s: s.get("time", ""))[-1]
+    tags = dict(t.split("=", 1) for t in snap.get("tags") or () if "=" in t)
+    label = snap.get("short_id") or snap.get("id", "")[:8]
+    mpath = os.path.join(MANIFEST_DIR, "%s.sha256" % ds)
+    res = restic(p, (["--no-cache"] if check else []) + ["dump", snap["id"], mpath], timeout=600)
+    if not res.ok or hashlib.sha256(res.out.encode("utf-8")).hexdigest() != tags.get("manifest"):
+        module.fail_json(msg="snapshot %s: its manifest %s is missing or does not match its tag manifest=%s; "
+                             "nothing was changed (%s)" % (label, mpath, tags.get("manifest", "none")[:12], res.tail(2)))
+    want = _entries(res.out)
+    scope = [x.rstrip("/") for x in p["include"]]
+    if scope:
+        want = {k: v for k, v in want.items() if any(k == s or k.startswith(s + "/") for s in scope)}
+        if not want:
+            module.fail_json(msg="include: snapshot %s holds nothing under %s; nothing was changed" % (label, ", ".join(scope)))
+    sources = [x for x in snap.get("paths") or () if x != mpath]
+    live = _entries(manifest(scope or sources, MANIFEST_DIR))
+    differ = sorted(k for k in want if live.get(k) != want[k])
+    extra = sorted(k for k in live if k not in want)
+    lines = ["%s %s  (%s)" % ("~" if k in live else "+", k, "differs from the backup: overwritten" if k in live
+                                                              else "missing: restored") for k in differ]
+    lines += ["? %s  (not in the backup: kept)" % k for k in extra]
+    header = "put back %s on %s from snapshot %s (%s): %d file(s) overwritten, %d restored, %d not in the backup (kept)" % (
+        ds, host, label, snap.get("time", "")[:19], sum(1 for k in differ if k in live),
+        sum(1 for k in differ if k not in live), len(extra))
+    result = dict(changed=bool(differ), snapshot={"id": snap.get("id"), "label": label, "time": snap.get("time")},
+                  files=differ, kept=extra, findings=[], metrics=[],
+                  diff={"prepared": "\n".join([header] + lines) + "\n"} if module._diff else {})
+    if check or not differ:
+        module.exit_json(**result)
+    staging = os.path.join(p["base_dir"], "put-back-%s-%d" % (ds, os.getpid()))
+    try:
+        os.makedirs(staging, 0o700)
+        # restic's --include takes patterns: many files, or names with pattern characters, restore whole
+        whole = len(differ) > 500 or any(c in k for k in differ for c in "*?[\\")
+        include = [] if whole else [a for k in differ for a in ("--include", k)]
+        res = restic(p, ["restore", snap["id"], "--target", staging] + include)
+        if not res.ok:
+            module.fail_json(msg="restic restore of snapshot %s failed, nothing was changed: %s" % (label, res.tail()), **result)
+        for path in differ:
+            _put(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    wrong = [k for k in differ if _digest(k) != want[k]]
+    if wrong:
+        module.fail_json(msg="after the restore %d file(s) still differ from the snapshot's manifest: %s" % (
+            len(wrong), ", ".join(wrong[:10])), **result)
+    module.exit_json(**result)
+
+
+def _digest(path):
+    """One entry of a manifest (backup_common.manifest): sha256 of a file, symlink:<target> of a link."""
+    if os.path.islink(path):
+        return "symlink:%s" % os.readlink(path)
+    try:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    except (IOError, OSError):
+        return None
+
+
+def _put(staging, dest):
+    """Move one staged file (or symlink) into place: a temporary name beside it, then a rename. Missing
+    folders are made as the snapshot had them (mode, owner)."""
+    src = staging + dest
+    missing = []
+    parent = os.path.dirname(dest)
+    while parent and not os.path.isdir(parent):
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    for folder in reversed(missing):
+        os.mkdir(folder)
+        st = os.stat(staging + folder)
+        os.chmod(folder, st.st_mode & 0o7777)
+        os.chown(folder, st.st_uid, st.st_gid)
+    tmp = "%s.yunwei-put-back" % dest
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    st = os.lstat(src)
+    if os.path.islink(src):
+        os.symlink(os.readlink(src), tmp)
+    else:
+        shutil.copy2(src, tmp)
+        os.chown(tmp, st.st_uid, st.st_gid)
+    os.replace(tmp, dest)
+
+
 def _entries(text):
     out = {}
     for line in text.splitlines():
@@ -741,7 +862,9 @@ def _entries(text):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            action=dict(type="str", required=True, choices=["postgresql", "files", "inject_drop", "store_loss", "probe"]),
+            action=dict(type="str", required=True,
+                        choices=["postgresql", "files", "inject_drop", "store_loss", "probe", "put_back"]),
+            include=dict(type="list", elements="path", default=[]),
             pg_sets=dict(type="list", elements="str", default=[]),
             files_sets=dict(type="list", elements="dict", default=[]),
             paths=dict(type="list", elements="path", default=[]),
@@ -776,18 +899,22 @@ def main():
             timeout=dict(type="int", default=7200),
         ),
         required_if=[("action", "files", ["dataset", "repository", "password_file", "host", "target_dir"]),
-                     ("action", "inject_drop", ["dataset"]), ("action", "store_loss", ["dataset"]),
+                     ("action", "inject_drop", ["dataset"]),
+                     ("action", "put_back", ["dataset", "repository", "password_file", "host"]), ("action", "store_loss", ["dataset"]),
                      ("action", "postgresql", ["dataset", "pg_path"]), ("target_type", "time", ["target"])],
-        supports_check_mode=False,
+        supports_check_mode=True,
     )
     p = module.params
+    if module.check_mode and p["action"] not in ("put_back", "probe"):
+        module.exit_json(changed=False, skipped=True, msg="check mode: %s restores or injects, nothing done" % p["action"],
+                         findings=[], metrics=[])
     p["stanza"] = p["stanza"] or p["dataset"]
     p["target"] = target_text(p["target"])
     os.umask(0o077)
-    if not os.path.isdir(p["base_dir"]):
+    if not os.path.isdir(p["base_dir"]) and not module.check_mode:
         os.makedirs(p["base_dir"], 0o711)
     {"postgresql": do_postgresql, "files": do_files, "inject_drop": do_inject_drop,
-     "store_loss": do_store_loss, "probe": do_probe}[p["action"]](module, p)
+     "store_loss": do_store_loss, "probe": do_probe, "put_back": do_put_back}[p["action"]](module, p)
 
 
 if __name__ == "__main__":

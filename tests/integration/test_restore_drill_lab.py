@@ -10,15 +10,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import sys
+
 import pytest
 import yaml
 
-from yunwei.cli import main
-from yunwei.paths import project_root, var_dir
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from runner_helpers import make_key, write_allowed  # noqa: E402
+
+from yunwei.cli import main  # noqa: E402
+from yunwei.paths import project_root, var_dir  # noqa: E402
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 ROOT = project_root()
-JOBS = ("restore_test", "drill")
+JOBS = ("restore_test", "drill", "restore_files")
 RESTIC = ("RESTIC_PASSWORD_FILE=/etc/yunwei-backup/restic.pass RESTIC_CACHE_DIR=/var/cache/yunwei-restic restic "
           "-r sftp:restic@backup01:/srv/backup/restic/site -o 'sftp.command=ssh -i /etc/yunwei-backup/id_ed25519 "
           "-o UserKnownHostsFile=/etc/yunwei-backup/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes "
@@ -207,3 +212,59 @@ def test_backup_host_loss_drill_restores_from_the_offsite_copy(env):
     # the store was put back: its repositories are where they were and open
     assert lab.exec("backup01", "sh", "-c", "ls -d /srv/backup/*lost* 2>/dev/null | wc -l").stdout.strip() == "0"
     lab.exec("backup01", "runuser", "-u", "pgbackrest", "--", "pgbackrest", "--stanza=appdb", "--repo=1", "info")
+
+
+def test_production_restore_is_a_reviewed_change_whose_preview_lists_what_is_overwritten(env, monkeypatch, capsys):
+    """restore_files puts the site back on web01 only through two-person review: refused by `run` and
+    without an approval; the check-mode preview lists each file that differs (and one not in the backup,
+    kept); executed after a second operator approved, the files are the snapshot's again."""
+    from yunwei.review import workflow
+
+    lab, tmp = env["lab"], env["tmp"]
+    keys = {name: make_key(tmp, name) for name in ("alice", "bob")}
+    write_allowed(tmp / "allowed_signers", keys)
+    monkeypatch.setenv("YUNWEI_ALLOWED_SIGNERS", str(tmp / "allowed_signers"))
+
+    def as_operator(name):
+        monkeypatch.setenv("YUNWEI_OPERATOR", name)
+        monkeypatch.setenv("YUNWEI_SIGNING_KEY", str(keys[name]))
+
+    site = "/var/www/yunwei"
+    original = {f: lab.exec("web01", "sha256sum", f"{site}/{f}").stdout.split()[0] for f in ("index.html", "guide.html")}
+    lab.exec("web01", "sh", "-c", f"echo DEFACED >> {site}/index.html; rm {site}/guide.html; echo new > {site}/extra-drill.html")
+    try:
+        args = ["-e", "restore_drill_dataset=site", "-e", "restore_drill_host=web01"]
+        as_operator("alice")
+        assert main(["run", "restore_files", *args, "-q"]) == 1  # a change job: never through `run`
+        assert main(["request", "restore_files", *args, "-q"]) == 0
+        out = capsys.readouterr().out
+        req_id = out.split("request ")[1].split()[0]
+        preview = workflow.show(req_id)["preview"]
+        assert preview["status"] == "successful", preview.get("failures")
+        (change,) = [c for c in preview["changes"] if c["host"] == "web01"]
+        lines = change["diff"].splitlines()
+        assert "1 file(s) overwritten, 1 restored, 1 not in the backup (kept)" in lines[0], lines
+        assert sorted(lines[1:]) == [f"+ {site}/guide.html  (missing: restored)",
+                                     f"? {site}/extra-drill.html  (not in the backup: kept)",
+                                     f"~ {site}/index.html  (differs from the backup: overwritten)"], lines
+        assert "DEFACED" in lab.exec("web01", "cat", f"{site}/index.html").stdout  # the preview changed nothing
+
+        assert main(["execute", req_id, "-q"]) == 1  # no approval yet: refused
+        assert "has no approval" in capsys.readouterr().err
+        assert "DEFACED" in lab.exec("web01", "cat", f"{site}/index.html").stdout
+
+        as_operator("bob")
+        assert main(["approve", req_id]) == 0
+        as_operator("alice")
+        assert main(["execute", req_id, "-q"]) == 0
+        for f, digest in original.items():
+            assert lab.exec("web01", "sha256sum", f"{site}/{f}").stdout.split()[0] == digest
+        assert lab.exec("web01", "stat", "-c", "%U %a", f"{site}/guide.html").stdout.split() == \
+            lab.exec("web01", "stat", "-c", "%U %a", f"{site}/notice.html").stdout.split()
+        assert lab.exec("web01", "cat", f"{site}/extra-drill.html").stdout == "new\n"  # not in the backup: kept
+    finally:
+        lab.exec("web01", "rm", "-f", f"{site}/extra-drill.html")
+        for f, digest in original.items():  # a failed run leaves the site as the backup has it
+            if lab.exec("web01", "sh", "-c", f"sha256sum {site}/{f} 2>/dev/null | cut -c1-64").stdout.strip() != digest:
+                lab.exec("web01", "sh", "-c", f"{RESTIC} restore latest --host web01 --tag dataset=site --target / "
+                         f"--include {site}/{f}")

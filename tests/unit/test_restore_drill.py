@@ -18,6 +18,7 @@ from ansible_collections.yunwei.ops.plugins.action.restore import over_limits  #
 from ansible_collections.yunwei.ops.plugins.filter.restore_drill import (  # noqa: E402
     restore_drill_items,
     restore_drill_problems,
+    restore_drill_put_back_problems,
 )
 from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import manifest  # noqa: E402
 from ansible_collections.yunwei.ops.plugins.modules.restore import _entries, target_text  # noqa: E402
@@ -159,3 +160,16 @@ def test_drill_status_last_results_and_obligations():
                                   {"what": "每季度恢复演练", "period": "2026-Q4", "met": True}]
     assert not status.ok
     assert compute(None, now).obligations[0]["met"] is False
+
+
+def test_production_restore_names_one_files_data_set_and_one_of_its_hosts():
+    def problems(dataset, host):
+        return restore_drill_put_back_problems(DATASETS, GROUPS, dataset, host)
+
+    assert problems("site", "web01") == [] and problems("etc", "db01") == []
+    assert problems("all", "web01") == ["restore_drill_dataset: name one files data set (-e restore_drill_dataset=NAME)"]
+    assert problems("nope", "web01")[0].startswith("restore_drill_dataset: unknown data set 'nope'")
+    assert problems("appdb", "db01") == ["restore_drill_dataset: appdb is a postgresql data set; restore_files puts back files only"]
+    assert problems("site", "") == ["restore_drill_host: required (-e restore_drill_host=HOST, the host whose files are put back)"]
+    assert problems("site", "db01") == ["restore_drill_host: host db01 is not a source of data set site (web01)"]
+    assert problems("etc", "drill01") == ["restore_drill_host: drill01 is a drill host; restore tests go there through restore_test"]
