@@ -32,6 +32,11 @@ description:
     O(files_sets) (restic repositories); returns C(missing), those that positively hold none (no stanza,
     no backup, no repository or no snapshot of that host), and C(preflight=true). Any other error (wrong
     passphrase, unreachable store) is not reported here: the restore itself fails and records it.
+  - O(action=host_loss) (on the database host of a drill) stops the cluster O(cluster) at once and moves its
+    data directory beside itself (O(inject); nothing is deleted), or only declares the fault time;
+    O(state=back) moves it back and starts the cluster.
+  - O(action=inject_corruption) (on the source host of a files data set) damages the first three files under
+    O(paths) (O(inject)), or only declares the fault time and names them.
   - O(action=put_back) (a change job on the production host O(host) itself, through two-person review)
     puts the files of the restic snapshot of O(dataset) (the newest of O(host), or O(set)) back in place.
     It reads the sha256 manifest inside the snapshot (C(restic dump), checked against the snapshot's tag
@@ -50,7 +55,7 @@ options:
     description: What to restore.
     type: str
     required: true
-    choices: [postgresql, files, inject_drop, store_loss, probe, put_back]
+    choices: [postgresql, files, inject_drop, store_loss, probe, put_back, host_loss, inject_corruption]
   dataset:
     description: Data set name (the pgBackRest stanza, the restic tag C(dataset=)); required but for O(action=probe).
     type: str
@@ -148,6 +153,10 @@ options:
     type: str
     default: lost
     choices: [lost, back]
+  cluster:
+    description: O(action=host_loss) - the PostgreSQL cluster (C(15/main)) whose data directory is lost.
+    type: str
+    default: ""
   include:
     description: O(action=put_back) - only these paths (and what is under them); empty, everything the snapshot holds.
     type: list
@@ -515,9 +524,9 @@ def verify(p, f, inst, backup):
             f.add("DRILL-APP-001", rows, "应用查询（%s）返回 %d 行（%s）" % (sql[:120], rows, expect), inst)
 
 
-def rto_rpo(p, f, inst, verified_at, heartbeat):
+def rto_rpo(p, f, inst, verified_at, heartbeat, newest="恢复后最新心跳"):
     """RTO = fault -> the application query verified on the restored copy; RPO = fault - the newest
-    heartbeat present after the restore. Each against the contract and our target (``limits``: the
+    heartbeat present after the restore (files: the time of the snapshot restored, ``newest``). Each against the contract and our target (``limits``: the
     action plugin judges ``value`` > ``max`` as 不通过 on the controller)."""
     lim = p["limits"] or {}
     rto = max(0.0, verified_at - p["fault_time"])
@@ -532,13 +541,14 @@ def rto_rpo(p, f, inst, verified_at, heartbeat):
             limits={"max": lim.get(key)})
     if heartbeat is None or heartbeat <= 0:
         for cid in ("DRILL-RPO-001", "DRILL-RPO-002"):
-            f.add(cid, "unknown", "恢复后的数据库中没有心跳记录（yunwei_drill.heartbeat），无法测量 RPO", inst, outcome="failed")
+            f.add(cid, "unknown", "恢复后没有%s，无法测量 RPO" % ("心跳记录（yunwei_drill.heartbeat）" if "心跳" in newest else newest),
+                  inst, outcome="failed")
         return
     rpo = max(0.0, p["fault_time"] - heartbeat)
     f.metric("drill.rpo_s", round(rpo, 3), inst)
     for cid, key, what in (("DRILL-RPO-001", "rpo_contract_s", "合同"), ("DRILL-RPO-002", "rpo_target_s", "目标")):
-        f.add(cid, round(rpo, 1), "故障 %s，恢复后最新心跳 %s：RPO %.1f 秒（%s上限 %s 秒）" % (
-            fmt_time(p["fault_time"]), fmt_time(heartbeat), rpo, what, lim.get(key, "?")), inst,
+        f.add(cid, round(rpo, 1), "故障 %s，%s %s：RPO %.1f 秒（%s上限 %s 秒）" % (
+            fmt_time(p["fault_time"]), newest, fmt_time(heartbeat), rpo, what, lim.get(key, "?")), inst,
             limits={"max": lim.get(key)})
 
 
@@ -629,6 +639,73 @@ def do_store_loss(module, p):
                      findings=[], metrics=[])
 
 
+def _cluster_dir(module, cluster):
+    """The data directory of a Debian cluster (``15/main``), from pg_lsclusters."""
+    version, _, name = cluster.partition("/")
+    res = run(["pg_lsclusters", "-h", version, name], timeout=60)
+    cols = res.out.split()
+    if not res.ok or len(cols) < 6:
+        module.fail_json(msg="cluster %s not found (pg_lsclusters): %s" % (cluster, res.tail(2)))
+    return version, name, cols[5]
+
+
+def do_host_loss(module, p):
+    """The host-loss fault on the database host: the cluster stopped at once (as a crash would) and its
+    data directory moved beside itself at time T - renamed, never deleted, so the lab is put back
+    (state=back). Simulated (``inject`` false): T declared, nothing touched."""
+    version, name, data = _cluster_dir(module, p["cluster"])
+    hidden = data.rstrip("/") + HIDDEN
+    if p["state"] == "back":
+        if not os.path.exists(hidden):
+            module.exit_json(changed=False, back=[], findings=[], metrics=[])
+        if os.path.exists(data):
+            module.fail_json(msg="both %s and %s exist: put back by hand" % (data, hidden))
+        os.rename(hidden, data)
+        res = run(["pg_ctlcluster", version, name, "start"], timeout=300)
+        if not res.ok:
+            module.fail_json(msg="data directory put back, but the cluster did not start: %s" % res.tail())
+        module.exit_json(changed=True, back=[data], findings=[], metrics=[])
+    if not p["inject"]:
+        now = time.time()
+        module.exit_json(changed=False, fault={"fault": now, "fault_text": fmt_time(now), "injected": False, "data": data},
+                         findings=[], metrics=[])
+    if os.path.exists(hidden):
+        module.fail_json(msg="a previous drill left %s: put it back first (state=back)" % hidden)
+    res = run(["pg_ctlcluster", version, name, "stop", "-m", "immediate"], timeout=300)
+    now = time.time()
+    if not res.ok and "is not running" not in res.tail():
+        module.fail_json(msg="the cluster %s could not be stopped: %s" % (p["cluster"], res.tail()))
+    os.rename(data, hidden)
+    module.exit_json(changed=True, fault={"fault": now, "fault_text": fmt_time(now), "injected": True, "data": data},
+                     findings=[], metrics=[])
+
+
+DAMAGE = b"\0yunwei drill: this file was damaged on purpose\0"
+
+
+def do_inject_corruption(module, p):
+    """The file-corruption fault: the first three files under ``paths`` damaged at time T (their middle
+    overwritten; the restore puts them back), or only T declared and the files named (simulated)."""
+    files = []
+    for top in p["paths"]:
+        for dirpath, dirs, names in os.walk(top):
+            dirs.sort()
+            files += [os.path.join(dirpath, n) for n in sorted(names)
+                      if os.path.isfile(os.path.join(dirpath, n)) and not os.path.islink(os.path.join(dirpath, n))]
+    files = files[:3]
+    if not files:
+        module.fail_json(msg="no file under %s to damage" % ", ".join(p["paths"]))
+    now = time.time()
+    if p["inject"]:
+        for path in files:
+            size = os.path.getsize(path)
+            with open(path, "r+b") as fh:
+                fh.seek(size // 2)
+                fh.write(DAMAGE)
+    module.exit_json(changed=p["inject"], fault={"fault": now, "fault_text": fmt_time(now), "injected": p["inject"],
+                                                 "files": files}, findings=[], metrics=[])
+
+
 def restic(p, args, timeout=None):
     env = {"RESTIC_PASSWORD_FILE": p["password_file"], "RESTIC_CACHE_DIR": os.path.join(p["base_dir"], "restic-cache")}
     cmd = ["restic", "-r", p["repository"]]
@@ -689,6 +766,7 @@ def do_files(module, p):
             elif want[path] != got[path]:
                 problems.append("内容不同 %s" % path)
     seconds = phases.end()
+    verified_at = time.time()
     shutil.rmtree(p["target_dir"], ignore_errors=True)
     f.add("DRILL-RESTORE-001", backup["label"], "%s%s 快照 %s（%s）已恢复到演练主机：%s" % (
         p["note"] + "；" if p["note"] else "", inst, backup["label"], backup["stop_text"], _phase_text(seconds)), inst)
@@ -697,8 +775,11 @@ def do_files(module, p):
               outcome="failed")
     else:
         f.add("DRILL-MANIFEST-001", compared, "%d 个文件的 sha256 与快照清单（%s）一致" % (compared, backup["manifest"][:12]), inst)
+    if p["fault_time"]:  # a drill: RTO to the verified restore, RPO back to the time of the snapshot restored
+        rto_rpo(p, f, inst, verified_at, _restic_epoch(backup["stop_text"]), "所恢复快照的时间")
     _phase_metrics(f, inst, seconds, phases.started)
-    result = dict(changed=True, backup=backup, phases=seconds, findings=f.findings, metrics=f.metrics)
+    result = dict(changed=True, backup=backup, phases=seconds, findings=f.findings, metrics=f.metrics,
+                  scenario=p["scenario"], restore_started=phases.started, verified_at=verified_at)
     if problems:
         module.fail_json(msg="restore test of %s failed: %s" % (inst, "; ".join(problems[:5])), **result)
     module.exit_json(**result)
@@ -850,6 +931,19 @@ def _put(staging, dest):
     os.replace(tmp, dest)
 
 
+def _restic_epoch(text):
+    """restic's snapshot time (``2026-12-01T02:05:00.123456789+08:00`` or ``...Z``) as epoch seconds."""
+    import datetime
+    import re
+
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|([+-])(\d\d):?(\d\d))?$", text or "")
+    if not m:
+        return None
+    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+    offset = 0 if m.group(2) in (None, "Z") else (int(m.group(4)) * 60 + int(m.group(5))) * (1 if m.group(3) == "+" else -1)
+    return (t - datetime.datetime(1970, 1, 1)).total_seconds() - offset * 60
+
+
 def _entries(text):
     out = {}
     for line in text.splitlines():
@@ -863,8 +957,10 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             action=dict(type="str", required=True,
-                        choices=["postgresql", "files", "inject_drop", "store_loss", "probe", "put_back"]),
+                        choices=["postgresql", "files", "inject_drop", "store_loss", "probe", "put_back", "host_loss",
+                                 "inject_corruption"]),
             include=dict(type="list", elements="path", default=[]),
+            cluster=dict(type="str", default=""),
             pg_sets=dict(type="list", elements="str", default=[]),
             files_sets=dict(type="list", elements="dict", default=[]),
             paths=dict(type="list", elements="path", default=[]),
@@ -900,7 +996,8 @@ def main():
         ),
         required_if=[("action", "files", ["dataset", "repository", "password_file", "host", "target_dir"]),
                      ("action", "inject_drop", ["dataset"]),
-                     ("action", "put_back", ["dataset", "repository", "password_file", "host"]), ("action", "store_loss", ["dataset"]),
+                     ("action", "put_back", ["dataset", "repository", "password_file", "host"]),
+                     ("action", "host_loss", ["cluster"]), ("action", "inject_corruption", ["paths"]), ("action", "store_loss", ["dataset"]),
                      ("action", "postgresql", ["dataset", "pg_path"]), ("target_type", "time", ["target"])],
         supports_check_mode=True,
     )
@@ -914,7 +1011,8 @@ def main():
     if not os.path.isdir(p["base_dir"]) and not module.check_mode:
         os.makedirs(p["base_dir"], 0o711)
     {"postgresql": do_postgresql, "files": do_files, "inject_drop": do_inject_drop,
-     "store_loss": do_store_loss, "probe": do_probe, "put_back": do_put_back}[p["action"]](module, p)
+     "store_loss": do_store_loss, "probe": do_probe, "put_back": do_put_back, "host_loss": do_host_loss,
+     "inject_corruption": do_inject_corruption}[p["action"]](module, p)
 
 
 if __name__ == "__main__":

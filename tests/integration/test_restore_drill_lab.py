@@ -91,7 +91,10 @@ def test_bad_input_exits_2_naming_the_option_or_host_before_any_host_is_contacte
     cases = [(["restore_test", "-e", "restore_drill_dataset=nope"], "restore_drill_dataset: unknown data set 'nope'"),
              (["restore_test", "-e", "restore_drill_target=db01"], "host db01 is not a drill host"),
              (["drill", "-e", "scenario=meteor"], "scenario: unknown scenario 'meteor'"),
-             (["drill", "-e", "scenario=host-loss"], "scenario: host-loss is not implemented in this version"),
+             (["drill_unmarked", "-e", "scenario=host-loss", "-e", "restore_drill_fault=inject"],
+              "a real fault was asked for on db01, which is not marked drill-capable"),
+             (["drill_unmarked", "-e", "scenario=file-corruption", "-e", "restore_drill_fault=inject"],
+              "a real fault was asked for on web01, which is not marked drill-capable"),
              (["drill"], "scenario: required"),
              (["drill_unmarked", "-e", "scenario=accidental-drop", "-e", "restore_drill_fault=inject"],
               "a real fault was asked for on db01, which is not marked drill-capable")]

@@ -61,6 +61,12 @@ def test_validation_of_the_scenario_and_the_fault():
                    "(restore_drill_fault_injection: true, lab inventories only); nothing was touched"]
     assert problems(scenario="accidental-drop", fault="inject", fault_host="db01", fault_host_marked=True) == []
     assert problems(scenario="accidental-drop", fault="yes")[0].startswith("restore_drill_fault: 'yes' is not")
+    every = ["accidental-drop", "backup-host-loss", "host-loss", "file-corruption"]
+    for scenario, host in (("host-loss", "db01"), ("file-corruption", "web01")):
+        assert problems(scenario=scenario, scenarios_done=every, fault_host=host, fault_host_marked=True) == []
+        assert problems(scenario=scenario, scenarios_done=every, fault="inject", fault_host=host, fault_host_marked=False) == [
+            f"restore_drill_fault: a real fault was asked for on {host}, which is not marked drill-capable "
+            "(restore_drill_fault_injection: true, lab inventories only); nothing was touched"]
 
 
 def test_items_one_per_source_host_of_a_files_data_set():

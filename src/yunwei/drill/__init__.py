@@ -17,7 +17,7 @@ from yunwei.catalogue import catalogue
 
 RESTORE_JOBS = ("restore_test",)
 # the quarterly drill run by hand (-e scenario=S) and as the schedule runs it (one job per scenario)
-DRILL_JOBS = ("drill", "drill_accidental_drop", "drill_backup_host_loss")
+DRILL_JOBS = ("drill", "drill_accidental_drop", "drill_backup_host_loss", "drill_host_loss", "drill_file_corruption")
 SCENARIOS = ("host-loss", "accidental-drop", "file-corruption", "backup-host-loss")
 
 
