@@ -42,7 +42,7 @@ description:
     It reads the sha256 manifest inside the snapshot (C(restic dump), checked against the snapshot's tag
     C(manifest=)) and compares it with the live files; only files that differ or are missing are
     restored (staged under O(base_dir), then renamed into place), files that are not in the backup are
-    kept. In check mode nothing is written (restic reads without its cache) and the diff lists every file
+    kept. In check mode nothing is written (restic reads without its cache and without a repository lock) and the diff lists every file
     that would be overwritten or restored - the review's preview. The restored files are checked against
     the manifest afterwards.
   - Returns the phase times (fetch, restore, start, WAL replay, verify), the backup used, findings
@@ -427,7 +427,7 @@ def do_postgresql(module, p):
         shutil.rmtree(p["pg_path"], ignore_errors=True)
     if p["fault_time"]:
         rto_rpo(p, f, inst, verified_at, heartbeat)
-    target = {"time": "，恢复到时间点 %s" % p["target"], "latest": "，回放至归档末尾"}.get(p["target_type"], "")
+    target = {"time": "，恢复到时间点 %s" % _target_shown(p["target"]), "latest": "，回放至归档末尾"}.get(p["target_type"], "")
     f.add("DRILL-RESTORE-001", label, "%s%s 于 %s 恢复到演练主机并完成恢复（repo%d，备份 %s，结束于 %s%s）：%s" % (
         p["note"] + "；" if p["note"] else "", inst, fmt_time(time.time()), p["repo"], label, backup["stop_text"], target,
         _phase_text(seconds)), inst)
@@ -440,6 +440,15 @@ def do_postgresql(module, p):
     if failed:
         module.fail_json(msg="restore test of %s failed: %s" % (inst, "; ".join(x["evidence"] for x in failed)), **result)
     module.exit_json(**result)
+
+
+def _target_shown(target):
+    """The recovery target as evidence shows times (ISO UTC with milliseconds: the reports localise it)."""
+    try:
+        epoch = _epoch(target)
+    except ValueError:
+        return target
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + (".%03dZ" % int((epoch % 1) * 1000))
 
 
 def _databases(backup):
@@ -814,8 +823,8 @@ def do_probe(module, p):
                             "why": (stanza.get("status") or {}).get("message") or "no backup"})
     for item in p["files_sets"]:
         q = dict(p, repository=(item.get("repository") or p["repository"] or "").replace("{dataset}", str(item.get("name"))))
-        res = restic(q, ["snapshots", "--json", "--host", item.get("host") or "", "--tag", "dataset=%s" % item.get("name")],
-                     timeout=600)
+        res = restic(q, ["--no-lock", "snapshots", "--json", "--host", item.get("host") or "", "--tag",
+                         "dataset=%s" % item.get("name")], timeout=600)
         where = "%s@%s" % (item.get("name"), item.get("host"))
         if res.ok and (res.out or "").strip() in ("[]", "null"):
             missing.append({"dataset": where, "repo": q["repository"], "why": "no snapshot of this host"})
@@ -832,7 +841,7 @@ def do_put_back(module, p):
     if os.path.realpath(p["base_dir"] or "/") == "/":
         module.fail_json(msg="base_dir %s: refused (the staging folder is removed after the run)" % p["base_dir"])
     args = ["snapshots", "--json", "--host", host, "--tag", "dataset=%s" % ds]
-    res = restic(p, (["--no-cache"] if check else []) + args, timeout=600)
+    res = restic(p, (["--no-cache", "--no-lock"] if check else []) + args, timeout=600)
     try:
         snaps = json.loads(res.out or "null") if res.ok else None
     except ValueError:
@@ -846,7 +855,7 @@ def do_put_back(module, p):
     tags = dict(t.split("=", 1) for t in snap.get("tags") or () if "=" in t)
     label = snap.get("short_id") or snap.get("id", "")[:8]
     mpath = os.path.join(MANIFEST_DIR, "%s.sha256" % ds)
-    res = restic(p, (["--no-cache"] if check else []) + ["dump", snap["id"], mpath], timeout=600)
+    res = restic(p, (["--no-cache", "--no-lock"] if check else []) + ["dump", snap["id"], mpath], timeout=600)
     if not res.ok or hashlib.sha256(res.out.encode("utf-8")).hexdigest() != tags.get("manifest"):
         module.fail_json(msg="snapshot %s: its manifest %s is missing or does not match its tag manifest=%s; "
                              "nothing was changed (%s)" % (label, mpath, tags.get("manifest", "none")[:12], res.tail(2)))

@@ -271,3 +271,43 @@ def test_production_restore_is_a_reviewed_change_whose_preview_lists_what_is_ove
             if lab.exec("web01", "sh", "-c", f"sha256sum {site}/{f} 2>/dev/null | cut -c1-64").stdout.strip() != digest:
                 lab.exec("web01", "sh", "-c", f"{RESTIC} restore latest --host web01 --tag dataset=site --target / "
                          f"--include {site}/{f}")
+
+
+def test_the_reports_of_this_months_tests_and_this_quarters_drills(env):
+    """《数据备份恢复测试报告》 and 《恢复演练报告》 from this module's journal (the runs above): the
+    failures are 不通过 with their reasons, the refusals tested nothing, the drills have a timeline."""
+    from datetime import datetime, timezone
+
+    import openpyxl
+
+    from yunwei.reports import drills
+    from yunwei.reports import generate as gen
+    from yunwei.reports.contract import load_contract
+    from yunwei.reports.periods import client_tz, parse_period
+    from yunwei.store import open_store
+
+    now = datetime.now(timezone.utc)
+    local = now.astimezone(client_tz())
+    opts = gen.Options(formats=["html", "docx", "xlsx"], out_dir=env["tmp"] / "reports", now=now,
+                       contract=load_contract(ROOT / "contract.yml"), charts=False)
+    month = parse_period("month", f"{local:%Y-%m}", client_tz())
+    quarter = parse_period("quarter", f"{local.year}-Q{(local.month - 1) // 3 + 1}", client_tz())
+    with open_store() as store:
+        data = drills.restore_test(store, month, opts.plan, now=now)
+        assert data["tested"] >= 4 and data["failed"] >= 3 and data["passed"] >= 3, (data["tested"], data["failed"])
+        assert data["refused"] >= 2 and data["obligation"]["state"] == "已完成"
+        evidence = " ".join(p["evidence"] for p in data["problems"])
+        assert "wrong password" in evidence and "缺少 /var/www/yunwei/ghost.html" in evidence
+        assert "not-the-password" not in evidence
+        files = {p.suffix[1:]: p for p in gen.generate("restore-test", store, month, opts)}
+        q = drills.drill(store, quarter, opts.plan, now=now)
+        scenarios = {r["scenario"] for r in q["runs"] if not r["refused"]}
+        assert {"accidental-drop", "backup-host-loss"} <= scenarios
+        drop = next(r for r in q["runs"] if r["scenario"] == "accidental-drop")
+        assert drop["fault_mode"] == "实际注入（演练环境）" and len(drop["timeline"]) == 5
+        assert all(t["time"] != "—" for t in drop["timeline"])
+        files |= {f"drill.{p.suffix[1:]}": p for p in gen.generate("drill", store, quarter, opts)}
+    results = [r[-1] for r in openpyxl.load_workbook(files["xlsx"])["恢复结果"].iter_rows(values_only=True)][1:]
+    assert "不通过" in results and "通过" in results
+    html = files["drill.html"].read_text(encoding="utf-8")
+    assert "《恢复演练报告》" in html and "误删表（误操作）" in html and "备份主机失效（自异地副本恢复）" in html

@@ -74,7 +74,9 @@ def test_restore_test_report_counts_failures_and_names_the_action(quarter, tmp_p
     december = parse_period("month", "2026-12", client_tz())
     data = drills.restore_test(quarter, december, opts.plan, now=NOW)
     assert (data["tested"], data["passed"], data["failed"]) == (1, 2, 0)
-    assert data["runs"][0]["result_label"] == "未执行（输入错误被拒绝）"
+    assert data["refused"] == 1 and len(data["runs"]) == 1  # listed as a sentence, not as a test
+    (page,) = gen.generate("restore-test", quarter, december, _opts(tmp_path, ["html"]))
+    assert "另有 1 次因输入错误在执行前被拒绝" in page.read_text(encoding="utf-8")
 
 
 def test_drill_report_timeline_limits_and_missed_months(quarter, tmp_path):

@@ -50,6 +50,8 @@ def restore_test(data: dict[str, Any], contract: Any, **_: Any) -> dict[str, Any
     text = (f"本月执行备份恢复测试 {data['tested']} 次，恢复数据集 {data['sets']} 个次，通过 {data['passed']} 个次，"
             f"不通过 {data['failed']} 个次，恢复成功率 {fmt_cell(data['rate'], 'pct') if data['rate'] is not None else '—'}"
             "（合同要求 100%）。" if data["tested"] else "本月未执行备份恢复测试。")
+    if data["refused"]:
+        text += f"另有 {data['refused']} 次因输入错误在执行前被拒绝（未恢复任何数据，不计入）。"
     text += ("每月备份恢复测试义务：" + ob["state"] + "。")
     blocks.append(_p(text, "crit" if data["failed"] or ob["missed"] else None))
     blocks.append(_p("测试方法：每个数据集的最新备份恢复到演练主机（drill01，从不恢复到生产主机）并验证可用。数据库：pgBackRest "
@@ -64,8 +66,9 @@ def restore_test(data: dict[str, Any], contract: Any, **_: Any) -> dict[str, Any
     rows = []
     for r in data["runs"]:
         for s in r["datasets"]:
-            rows.append([r["time"], s["dataset"], f"{s['backup']}（{s['backup_time']}）", _secs(s["total_s"]),
-                         _verdict(s["total_s"], s["limits"]["rto_contract"]), _verdict(s["total_s"], s["limits"]["rto_target"]),
+            restored = s["total_s"] if s["result"] == "pass" else None  # a failed restore has no restore time
+            rows.append([r["time"], s["dataset"], f"{s['backup']}（{s['backup_time']}）", _secs(restored),
+                         _verdict(restored, s["limits"]["rto_contract"]), _verdict(restored, s["limits"]["rto_target"]),
                          s["result_label"]])
     blocks.append(_table("各数据集恢复结果", "恢复结果", ["测试时间", "数据集", "所用备份（备份时间）", "恢复耗时",
                                                   "合同 RTO", "运维目标", RESULT_COL], rows, status_col=6,
@@ -100,6 +103,7 @@ def drill(data: dict[str, Any], contract: Any, **_: Any) -> dict[str, Any]:
     blocks.append(_h("一、演练概况"))
     blocks.append(_p((f"本季度执行恢复演练 {data['drills']} 次，通过 {data['passed']} 次，不通过 {data['failed']} 次，成功率 "
                       f"{fmt_cell(data['rate'], 'pct')}。" if data["drills"] else "本季度未执行恢复演练。")
+                     + (f"另有 {data['refused']} 次因输入错误在执行前被拒绝（不计入）。" if data["refused"] else "")
                      + f"每季度恢复演练义务：{ob['state']}。合同要求 RTO ≤ {_limit_text(lim['rto_contract'])}、RPO ≤ "
                      f"{_limit_text(lim['rpo_contract'])}；运维目标 RTO ≤ {_limit_text(lim['rto_target'])}、RPO ≤ "
                      f"{_limit_text(lim['rpo_target'])}。", "crit" if data["failed"] or ob["missed"] else None))
@@ -114,7 +118,7 @@ def drill(data: dict[str, Any], contract: Any, **_: Any) -> dict[str, Any]:
     blocks.append(_table("演练记录", "演练记录", ["时间", "场景", "故障方式", "RTO", "RPO", RESULT_COL], rows, status_col=5,
                          empty="本季度无演练记录。") | {"fractions": [1.2, 1.9, 1.4, 0.8, 0.8, 0.8]})
     blocks.append(_h("二、演练过程与结果"))
-    for n, r in enumerate([r for r in data["runs"] if not r["refused"]], 1):
+    for n, r in enumerate(data["runs"], 1):
         blocks.append(_h(f"{n}. {r['scenario_label']}（{r['time']}，{r['result_label']}）", 2))
         blocks.append(_p(f"故障方式：{r['fault_mode']}。" + ("；".join(x["evidence"].split("；")[0] for s in r["datasets"][:1]
                                                               for x in s["checks"] if x["id"] == "DRILL-RESTORE-001")) + "。",
