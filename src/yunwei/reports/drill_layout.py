@@ -67,7 +67,8 @@ def restore_test(data: dict[str, Any], contract: Any, **_: Any) -> dict[str, Any
     for r in data["runs"]:
         for s in r["datasets"]:
             restored = s["total_s"] if s["result"] == "pass" else None  # a failed restore has no restore time
-            rows.append([r["time"], s["dataset"], f"{s['backup']}（{s['backup_time']}）", _secs(restored),
+            used = s["backup"] if s["backup_time"] == "—" else f"{s['backup']}（{s['backup_time']}）"
+            rows.append([r["time"], s["dataset"], used, _secs(restored),
                          _verdict(restored, s["limits"]["rto_contract"]), _verdict(restored, s["limits"]["rto_target"]),
                          s["result_label"]])
     blocks.append(_table("各数据集恢复结果", "恢复结果", ["测试时间", "数据集", "所用备份（备份时间）", "恢复耗时",
@@ -78,7 +79,8 @@ def restore_test(data: dict[str, Any], contract: Any, **_: Any) -> dict[str, Any
         for s in r["datasets"]:
             n += 1
             blocks.append(_h(f"{n}. {s['dataset']}（{r['time']}，{s['result_label']}）", 2))
-            blocks.append(_p(f"所用备份：{s['backup']}，备份时间 {s['backup_time']}，存储库 {s['repo']}。",
+            when = "" if s["backup_time"] == "—" else f"，备份时间 {s['backup_time']}"
+            blocks.append(_p(f"所用备份：{s['backup']}{when}，存储库 {s['repo']}。",
                              "crit" if s["result"] != "pass" else None))
             blocks.append(_checks_table(s, "验证项", f"验证{n}"))
             blocks.append(_table("各阶段耗时（秒）", f"耗时{n}", [x for _, x in PHASES] + ["合计"], [_phase_row(s)],
