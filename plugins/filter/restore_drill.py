@@ -60,6 +60,10 @@ def restore_drill_problems(s):
             problems.append("scenario: required (-e scenario=S; known: %s)" % ", ".join(SCENARIOS))
         elif scenario not in SCENARIOS:
             problems.append("scenario: unknown scenario %r (known: %s)" % (scenario, ", ".join(SCENARIOS)))
+        elif scenario == "file-corruption" and s.get("corrupt_dataset") not in [
+                d.get("name") for d in datasets if d.get("kind") == "files"]:
+            problems.append("restore_drill_corrupt_dataset: %r is not a files data set (known: %s)" % (
+                s.get("corrupt_dataset"), ", ".join(d.get("name") for d in datasets if d.get("kind") == "files")))
         elif scenario not in (s.get("scenarios_done") or ()):
             problems.append("scenario: %s is not implemented in this version (implemented: %s)" % (
                 scenario, ", ".join(s.get("scenarios_done") or ())))

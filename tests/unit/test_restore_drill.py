@@ -62,9 +62,13 @@ def test_validation_of_the_scenario_and_the_fault():
     assert problems(scenario="accidental-drop", fault="inject", fault_host="db01", fault_host_marked=True) == []
     assert problems(scenario="accidental-drop", fault="yes")[0].startswith("restore_drill_fault: 'yes' is not")
     every = ["accidental-drop", "backup-host-loss", "host-loss", "file-corruption"]
+    assert problems(scenario="file-corruption", scenarios_done=every, corrupt_dataset="appdb") == [
+        "restore_drill_corrupt_dataset: 'appdb' is not a files data set (known: site, etc)"]
     for scenario, host in (("host-loss", "db01"), ("file-corruption", "web01")):
-        assert problems(scenario=scenario, scenarios_done=every, fault_host=host, fault_host_marked=True) == []
-        assert problems(scenario=scenario, scenarios_done=every, fault="inject", fault_host=host, fault_host_marked=False) == [
+        assert problems(scenario=scenario, scenarios_done=every, fault_host=host, fault_host_marked=True,
+                        corrupt_dataset="site") == []
+        assert problems(scenario=scenario, scenarios_done=every, fault="inject", fault_host=host, fault_host_marked=False,
+                        corrupt_dataset="site") == [
             f"restore_drill_fault: a real fault was asked for on {host}, which is not marked drill-capable "
             "(restore_drill_fault_injection: true, lab inventories only); nothing was touched"]
 
