@@ -31,7 +31,7 @@ description:
     repository whether it holds a backup of the data sets O(pg_sets) (pgBackRest repository O(repo)) and
     O(files_sets) (restic repositories); returns C(missing), those that positively hold none (no stanza,
     no backup, no repository or no snapshot of that host), and C(preflight=true). Any other error (wrong
-    passphrase, unreachable store) is not reported here: the restore itself fails and records it.
+    passphrase, unreachable store) is not reported here - the restore itself fails and records it.
   - O(action=host_loss) (on the database host of a drill) stops the cluster O(cluster) at once and moves its
     data directory beside itself (O(inject); nothing is deleted), or only declares the fault time;
     O(state=back) moves it back and starts the cluster.
