@@ -200,10 +200,12 @@ options:
 attributes:
   check_mode:
     support: partial
+    description: Can run in check_mode and return changed status prediction without modifying target.
     details: O(action=put_back) and O(action=probe) support check mode (put_back's preview); the other
       actions restore onto a drill host or inject a drill's fault and do nothing in check mode.
   diff_mode:
     support: partial
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     details: O(action=put_back) returns the list of files overwritten or restored as its diff.
 """
 
@@ -869,8 +871,8 @@ def do_put_back(module, p):
     live = _entries(manifest(scope or sources, MANIFEST_DIR))
     differ = sorted(k for k in want if live.get(k) != want[k])
     extra = sorted(k for k in live if k not in want)
-    lines = ["%s %s  (%s)" % ("~" if k in live else "+", k, "differs from the backup: overwritten" if k in live
-                                                              else "missing: restored") for k in differ]
+    what = {True: ("~", "differs from the backup: overwritten"), False: ("+", "missing: restored")}
+    lines = ["%s %s  (%s)" % (what[k in live][0], k, what[k in live][1]) for k in differ]
     lines += ["? %s  (not in the backup: kept)" % k for k in extra]
     header = "put back %s on %s from snapshot %s (%s): %d file(s) overwritten, %d restored, %d not in the backup (kept)" % (
         ds, host, label, snap.get("time", "")[:19], sum(1 for k in differ if k in live),
