@@ -157,7 +157,7 @@ def test_drill_status_last_results_and_obligations():
               c(run_id="d1", id="DRILL-RPO-002", instance="appdb", status="pass", value=0.5, evidence="")]
     metrics = [c(run_id="d1", name="drill.rpo_s", instance="appdb", value=0.5),
                c(run_id="d1", name="drill.rto_s", instance="appdb", value=17.0)]
-    results = [c(run_id="d1", result={"scenario": "accidental-drop"})]
+    results = [c(run_id="d1", result={"results": [{"scenario": "accidental-drop"}]})]  # a loop's items
     status = compute(FakeStore(runs, checks, metrics, results), now)
     rows = {(r["kind"], r["dataset"]): r for r in status.rows}
     assert rows[("restore", "appdb")]["result"] == "fail" and rows[("restore", "appdb")]["backup"] == "L2"

@@ -44,8 +44,12 @@ def _rows_of_run(store: Any, run: Any, kind: str) -> list[dict[str, Any]]:
     metrics = {(m.name, m.instance): m.value for m in store.metrics(run_id=run.id) if m.name.startswith("drill.")}
     scenario = ""
     for t in store.task_results(run.id):
-        if isinstance(t.result, dict) and t.result.get("scenario"):
-            scenario = str(t.result["scenario"])
+        if not isinstance(t.result, dict):
+            continue
+        items = t.result.get("results") if isinstance(t.result.get("results"), list) else [t.result]
+        for item in items:  # a loop's task result keeps the scenario in its items
+            if isinstance(item, dict) and item.get("scenario"):
+                scenario = str(item["scenario"])
     by_instance: dict[str, list[Any]] = {}
     for c in checks:
         by_instance.setdefault(c.instance, []).append(c)
