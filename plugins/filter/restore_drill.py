@@ -70,9 +70,14 @@ def restore_drill_problems(s):
     return problems
 
 
-def restore_drill_put_back_problems(datasets, groups, dataset, host, drill_group="drill"):
-    """Problems of a production restore (restore_files): one files data set, one of its source hosts."""
+def restore_drill_put_back_problems(datasets, groups, dataset, host, drill_group="drill", snapshot="x"):
+    """Problems of a production restore (restore_files): one files data set, one of its source hosts, and
+    the snapshot named - the approval covers the extra vars, so the snapshot executed is the one previewed."""
     problems = []
+    if not snapshot:
+        problems.append("restore_drill_snapshot: required - the id of the snapshot to put back, so that the one "
+                        "executed is the one the reviewer saw in the preview (the restore test's 所用备份, "
+                        "`yunwei drill status`, or `restic snapshots` list them)")
     ds = next((d for d in datasets or () if d.get("name") == dataset), None)
     if not dataset or "," in str(dataset) or dataset == "all":
         problems.append("restore_drill_dataset: name one files data set (-e restore_drill_dataset=NAME)")

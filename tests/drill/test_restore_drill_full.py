@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from yunwei.cli import main
 
@@ -71,7 +72,10 @@ def test_file_corruption_drill_then_the_reviewed_put_back(env, monkeypatch, caps
         monkeypatch.setenv("YUNWEI_ALLOWED_SIGNERS", str(tmp / "allowed_signers"))
         monkeypatch.setenv("YUNWEI_OPERATOR", "alice")
         monkeypatch.setenv("YUNWEI_SIGNING_KEY", str(keys["alice"]))
-        assert main(["request", "restore_files", "-e", "restore_drill_dataset=site", "-e", "restore_drill_host=web01", "-q"]) == 0
+        snap = yaml.safe_load(lab.exec("web01", "sh", "-c", f"{RESTIC} snapshots --json --host web01 --tag dataset=site --latest 1"
+                                        ).stdout)[-1]["short_id"]
+        assert main(["request", "restore_files", "-e", "restore_drill_dataset=site", "-e", "restore_drill_host=web01",
+                     "-e", f"restore_drill_snapshot={snap}", "-q"]) == 0
         out = capsys.readouterr().out
         req_id = out.split("request ")[1].split()[0]
         assert f"~ {site}/guide.html" in out and f"~ {site}/index.html" in out and f"~ {site}/notice.html" in out

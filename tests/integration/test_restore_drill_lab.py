@@ -239,6 +239,12 @@ def test_production_restore_is_a_reviewed_change_whose_preview_lists_what_is_ove
         args = ["-e", "restore_drill_dataset=site", "-e", "restore_drill_host=web01"]
         as_operator("alice")
         assert main(["run", "restore_files", *args, "-q"]) == 1  # a change job: never through `run`
+        # which snapshot? the reviewer must see the one that will run: the preview refuses, the request shows why
+        assert main(["request", "restore_files", *args, "-q"]) == 1
+        assert "restore_drill_snapshot: required" in "".join(capsys.readouterr())
+        snap = yaml.safe_load(lab.exec("web01", "sh", "-c", f"{RESTIC} snapshots --json --host web01 --tag dataset=site --latest 1"
+                                        ).stdout)[-1]["short_id"]
+        args += ["-e", f"restore_drill_snapshot={snap}"]
         assert main(["request", "restore_files", *args, "-q"]) == 0
         out = capsys.readouterr().out
         req_id = out.split("request ")[1].split()[0]
@@ -246,7 +252,7 @@ def test_production_restore_is_a_reviewed_change_whose_preview_lists_what_is_ove
         assert preview["status"] == "successful", preview.get("failures")
         (change,) = [c for c in preview["changes"] if c["host"] == "web01"]
         lines = change["diff"].splitlines()
-        assert "1 file(s) overwritten, 1 restored, 1 not in the backup (kept)" in lines[0], lines
+        assert f"from snapshot {snap}" in lines[0] and "1 file(s) overwritten, 1 restored, 1 not in the backup (kept)" in lines[0], lines
         assert sorted(lines[1:]) == [f"+ {site}/guide.html  (missing: restored)",
                                      f"? {site}/extra-drill.html  (not in the backup: kept)",
                                      f"~ {site}/index.html  (differs from the backup: overwritten)"], lines

@@ -174,7 +174,7 @@ def test_drill_status_last_results_and_obligations():
 
 def test_production_restore_names_one_files_data_set_and_one_of_its_hosts():
     def problems(dataset, host):
-        return restore_drill_put_back_problems(DATASETS, GROUPS, dataset, host)
+        return restore_drill_put_back_problems(DATASETS, GROUPS, dataset, host, "drill", "3f2a9c1e")
 
     assert problems("site", "web01") == [] and problems("etc", "db01") == []
     assert problems("all", "web01") == ["restore_drill_dataset: name one files data set (-e restore_drill_dataset=NAME)"]
@@ -183,3 +183,6 @@ def test_production_restore_names_one_files_data_set_and_one_of_its_hosts():
     assert problems("site", "") == ["restore_drill_host: required (-e restore_drill_host=HOST, the host whose files are put back)"]
     assert problems("site", "db01") == ["restore_drill_host: host db01 is not a source of data set site (web01)"]
     assert problems("etc", "drill01") == ["restore_drill_host: drill01 is a drill host; restore tests go there through restore_test"]
+    # the snapshot must be named: the approval covers it, a newer one taken after the preview is never executed
+    assert restore_drill_put_back_problems(DATASETS, GROUPS, "site", "web01", "drill", "")[0].startswith(
+        "restore_drill_snapshot: required")
