@@ -47,4 +47,6 @@ def preload():
         require("yunwei.inspection.judge")
         require("yunwei.inspection.dynamic")
         require("yunwei.inspection.history")
+        for name in ("rules", "judge", "settings", "waivers"):
+            require("yunwei.baseline." + name)
         require("yunwei.catalogue").catalogue()
