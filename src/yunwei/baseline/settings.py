@@ -58,8 +58,8 @@ def problems(settings: dict[str, Any], origin: Callable[..., str] = _no_origin, 
             out.append(f"baseline_params.{name}: must be a number, got {value!r}{origin(value, params)}")
         elif not param_ok(spec, value):
             weaker = {"higher": "below", "lower": "above", "bits": "a mask without the bits of"}[spec["stricter"]]
-            out.append(f"baseline_params.{name}: {value!r} is {weaker} the 等保 floor {spec['limit']:g} of {spec['rule']}; "
-                       f"waive the rule instead (baseline-waivers.yml){origin(value, params)}")
+            out.append(f"baseline_params.{name}: {value!r} is {weaker} the 等保 floor {spec['limit']:g} of {spec['rule']} "
+                       f"(to accept it, waive the rule in baseline-waivers.yml){origin(value, params)}")
     for key in ("admin_accounts", "required_packages", "scan_paths", "scan_exclude", "ssh_allow_users", "ssh_allow_groups"):
         value = settings.get(key)
         if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) and v for v in value)):
