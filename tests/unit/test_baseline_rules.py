@@ -24,6 +24,7 @@ from yunwei.errors import InputError
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / ".collections"))
 from ansible_collections.yunwei.ops.plugins.module_utils.baseline_probe import os_family  # noqa: E402
+from runner_helpers import env  # noqa: E402,F401  (fixture)
 
 FACTS = json.loads((Path(__file__).parent / "fixtures" / "baseline" / "debian12-lab-web01.json").read_text())
 FAMILIES = yaml.safe_load((ROOT / "roles" / "baseline" / "vars" / "main.yml").read_text())["baseline_os_families"]
@@ -236,3 +237,41 @@ def test_valid_settings_and_switches():
                               "switches": {"baseline_rule_base_ssh_011_enabled": False}}) == []
     assert settings.disabled_rules({"baseline_rule_base_ssh_011_enabled": False,
                                     "baseline_rule_base_ssh_003_enabled": True}) == ["BASE-SSH-011"]
+
+
+# -- waivers through two-person review (like a schedule change) ----------------------------------
+
+def test_waivers_take_effect_only_through_review(env, monkeypatch):  # noqa: F811
+    from yunwei.errors import YunweiError
+    from yunwei.review import workflow
+
+    path = env.root / "baseline-waivers.yml"
+    path.write_text(yaml.safe_dump({"waivers": [GOOD]}, allow_unicode=True))
+    monkeypatch.setenv("YUNWEI_WAIVERS", str(path))
+    assert waivers.load_active() == ([], None)
+    env.as_operator("alice")
+    req = workflow.create_request("waivers", quiet=True, key=str(env.keys["alice"]))  # --key honoured
+    with pytest.raises(YunweiError, match="same person"):
+        workflow.approve(req["id"])
+    assert waivers.load_active() == ([], None)
+    env.as_operator("bob")
+    workflow.approve(req["id"])
+    path.write_text(path.read_text().replace("2027-06-30", "2099-06-30"))  # edited after the approval
+    with pytest.raises(YunweiError):
+        workflow.execute(req["id"], quiet=True)
+    assert waivers.load_active() == ([], None)
+    path.write_text(yaml.safe_dump({"waivers": [GOOD]}, allow_unicode=True))  # the approved bytes again
+    workflow.execute(req["id"], quiet=True)
+    active, meta = waivers.load_active()
+    assert [w.expires for w in active] == ["2027-06-30"] and meta["approver"] == "bob" and meta["requester"] == "alice"
+
+
+def test_a_bad_waiver_file_is_refused_at_request(env, monkeypatch):  # noqa: F811
+    from yunwei.review import workflow
+
+    path = env.root / "baseline-waivers.yml"
+    path.write_text(yaml.safe_dump({"waivers": [{**GOOD, "rule": "BASE-NOPE-001"}]}))
+    env.as_operator("alice")
+    with pytest.raises(InputError) as e:
+        workflow.create_request("waivers", quiet=True, waivers_file=str(path))
+    assert e.value.key == "waivers[0].rule" and e.value.source == str(path)

@@ -249,9 +249,10 @@ def create_request(job_name: str, *, limit: str | None = None, extravars: dict[s
     job: Job | None = None
     fk = _file_kind(job_name)
     if fk is not None:
-        module, key, resolver = fk
+        module, file_key, resolver = fk  # never `key`: that is the operator's signing key
         req.update(kind=job_name, job=job_name)
-        req[key] = str(call(getattr(module, resolver), {SCHEDULE_KIND: schedule_file, WAIVERS_KIND: waivers_file}[job_name]))
+        req[file_key] = str(call(getattr(module, resolver),
+                                 {SCHEDULE_KIND: schedule_file, WAIVERS_KIND: waivers_file}[job_name]))
     else:
         job = call(get_job, job_name, jobs_file)
         if not job.is_change:
