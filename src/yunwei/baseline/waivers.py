@@ -26,7 +26,6 @@ exits 2 naming the file and the key.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import fnmatch
 import hashlib
 import json
@@ -37,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 from yunwei.errors import InputError, YunweiError
-from yunwei.files import write_atomic
 from yunwei.paths import project_root, var_dir
 from yunwei.yamlfile import load_yaml_text
 
@@ -202,37 +200,23 @@ def proposed_digest(path: str | None) -> tuple[str, dict[str, str]]:
 
 
 def preview_change(path: str) -> dict[str, Any]:
-    """The review preview: a diff against the active copy, and which waivers are added, changed, removed."""
-    file = Path(path)
-    new_text = file.read_text(encoding="utf-8")
-    yml, _ = active_paths()
-    old_text = yml.read_text(encoding="utf-8") if yml.is_file() else ""
-    diff = "\n".join(line.rstrip("\n") for line in difflib.unified_diff(
-        old_text.splitlines(keepends=True), new_text.splitlines(keepends=True), fromfile="active waivers",
-        tofile=str(file)))
-    changes = [{"host": "bastion", "task": "activate baseline waivers", "diff": diff}] if diff else []
-    return {"run_id": None, "status": "successful", "rc": 0, "stats": {}, "changes": changes, "failures": []}
+    """The review preview: the diff of the proposed file against the active waivers."""
+    from yunwei.review import reviewed_file
+
+    return reviewed_file.preview_change(path, active_paths()[0], "baseline waivers")
 
 
 def activate(req: dict[str, Any], *, approver: str, operator_name: str | None = None) -> dict[str, Any]:
     """Install the approved bytes (digest checked again) as the active waivers."""
     from yunwei import audit
+    from yunwei.review import reviewed_file
 
-    file = Path(req["waivers_file"])
-    data = file.read_bytes()
-    digest = _digest(data)
-    if digest != req["digest"]:
-        raise InputError(str(file), None, f"changed since it was approved ({digest} != {req['digest']})")
-    parse(data.decode("utf-8"), str(file))
     yml, meta_path = active_paths()
     previous = (active_meta() or {}).get("digest")
-    write_atomic(yml, data)
-    meta = {"digest": digest, "request": req["id"], "requester": req["requester"], "approver": approver,
-            "source": str(file), "activated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "previous": previous}
-    write_atomic(meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    audit.record("waivers_change", request=req["id"], job=KIND, operator=operator_name or approver, digest=digest,
-                 previous=previous, requester=req["requester"], approver=approver)
+    meta = reviewed_file.install(req, file_key="waivers_file", validate=parse, active_yml=yml, meta_path=meta_path,
+                                 previous=previous, approver=approver)
+    audit.record("waivers_change", request=req["id"], job=KIND, operator=operator_name or approver,
+                 digest=meta["digest"], previous=previous, requester=req["requester"], approver=approver)
     return meta
 
 
