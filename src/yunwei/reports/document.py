@@ -528,7 +528,8 @@ def _baseline_status(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [_p(f"安全基线核查：{st['text']}", "warn" if st["overdue"] is not False else None)] if st else []
 
 
-JOB_TEXT = {"login_banner": "登录警示横幅", "schedule": "巡检计划调整"}
+JOB_TEXT = {"login_banner": "登录警示横幅", "schedule": "巡检计划调整", "baseline-enforce": "安全基线整改",
+            "waivers": "安全基线豁免变更"}
 
 
 # ----------------------------------------------------------------------------- 季度 / 年度

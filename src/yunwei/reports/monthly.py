@@ -282,7 +282,8 @@ def section_service(m: Month, *, monthly_rows: bool = False) -> dict[str, Any]:
 
 JOB_LABEL = {"inspect": "日常巡检", "inspection": "日常巡检", "resources": "资源巡检", "ping": "连通性检查",
              "ticket_watch": "工单时限巡查",
-             "login_banner": "登录警示横幅（变更）", "backup": "数据备份", "restore_drill": "恢复演练"}
+             "login_banner": "登录警示横幅（变更）", "backup": "数据备份", "restore_drill": "恢复演练",
+             "baseline-audit": "安全基线核查", "baseline-enforce": "安全基线整改（变更）"}
 
 
 def item_days(bad: Sequence[Any], period: Period) -> dict[Item, set[date]]:
