@@ -12,7 +12,7 @@ short_description: Audit a Linux host against the 等保 2.0 level 3 security ba
 version_added: "0.2.0"
 description:
   - Collects, in one call, what the security baseline rules of GB/T 22239-2019 level 3 (8.1.4 安全计算环境)
-    need from the host, as it is in force: C(sshd -T), the PAM stacks of passwd, sshd, login, su and sudo with
+    need from the host, as it is in force - C(sshd -T), the PAM stacks of passwd, sshd, login, su and sudo with
     their includes, C(visudo -c) and C(sudo -l -U) per account, the loaded audit rules, the umask and TMOUT of an
     interactive login shell, logrotate's effective settings, kernel parameters, listening ports, packages,
     pending security updates, and one walk over the system paths (world-writable, unowned, setuid files).
