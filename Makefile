@@ -49,6 +49,7 @@ integration: bootstrap
 molecule: bootstrap
 	yunwei lab up
 	molecule test -s inspection
+	molecule test -s baseline
 
 lab-up: bootstrap
 	yunwei lab up
