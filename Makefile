@@ -37,9 +37,9 @@ build: bootstrap
 sanity: build
 	bash tests/sanity/run.sh
 
-## docs: regenerate the tables of docs/inspection.md and docs/backup.md from the check catalogue
+## docs: regenerate the tables of docs/inspection.md, docs/backup.md and docs/baseline.md from the check catalogue
 docs: bootstrap
-	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md
+	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md docs/baseline.md
 
 unit: bootstrap
 	pytest tests/unit $(PYTEST_ARGS)
@@ -52,6 +52,7 @@ molecule: bootstrap
 	yunwei lab up
 	molecule test -s inspection
 	molecule test -s backup
+	molecule test -s baseline
 
 lab-up: bootstrap
 	yunwei lab up

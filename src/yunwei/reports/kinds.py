@@ -12,4 +12,5 @@ KINDS: dict[str, str] = {
     "monthly-bundle": "month",
     "tickets": "month",      # 《故障申告登记表》 (the service desk)
     "feedback": "week",      # 需求反馈周汇总
+    "baseline": "day",       # 《安全基线核查报告》: the last baseline audit on or before the day
 }
