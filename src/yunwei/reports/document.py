@@ -552,7 +552,7 @@ def monthly(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
     blocks.append(_p("改进措施："))
     for i, m in enumerate(data["measures"] or ["本月无需新增改进措施。"], 1):
         blocks.append(_p(f"{i}. {m}" if data["measures"] else m))
-    blocks.append(_h("九、备份恢复测试与安全基线核查"))
+    blocks.append(_h("九、数据备份、恢复测试与安全基线核查"))
     blocks += [_p(f"{s['title']}：{s['text']}") for s in (data["backup"], data["restore_test"])]
     if "per_dataset" in data["backup"]:
         blocks += backup_blocks(data["backup"], monthly=True)
@@ -655,7 +655,7 @@ def summary(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
         blocks.append(_p(f"{i}. {m}"))
     if not data["measures"]:
         blocks.append(_p("本期无未关闭隐患，下阶段按合同要求继续执行日常巡检、资源巡检与备份恢复测试。"))
-    blocks.append(_h("六、备份恢复测试与安全基线核查"))
+    blocks.append(_h("六、数据备份、恢复测试与安全基线核查"))
     blocks += [_p(f"{s['title']}：{s['text']}") for s in (data["backup"], data["restore_test"])]
     blocks += _baseline_status(data)
     if data.get("service"):
