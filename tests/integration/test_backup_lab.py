@@ -51,8 +51,8 @@ def env(lab, tmp_path_factory):
 def secrets_of(lab, vault_pass: Path) -> dict[str, str]:
     from ansible.parsing.vault import VaultLib, VaultSecret
 
-    raw = (Path(lab.inventory).parents[1] / "backup-vault.yml") if lab.name != "yunwei" else None
-    path = raw if raw and raw.exists() else var_dir() / "labs" / lab.name / "backup-vault.yml"
+    # the lab's own folder, fixed when the lab was opened: var_dir() now answers the test's YUNWEI_VAR
+    path = lab.lab.backup_vault_path
     plain = VaultLib([("default", VaultSecret(vault_pass.read_bytes().strip()))]).decrypt(path.read_bytes())
     return yaml.safe_load(plain)
 
@@ -129,8 +129,9 @@ def test_incremental_backup_shows_in_status_and_no_secret_leaks(env, capsys):
 
     # the passphrases appear nowhere: command lines, journal, runner artifacts, audit, logs, repository, hosts' logs
     texts = list(seen)
-    for path in [*env["tmp"].rglob("*"), *(var_dir() / "labs" / lab.name).glob("*.log"),
-                 *(var_dir() / "labs" / lab.name).glob("*.sqlite*")]:
+    logs = [*lab.lab.dir.glob("*.log"), *lab.lab.dir.glob("*.sqlite*")]  # the lab's own folder, not the test's var
+    assert logs, f"no lab log in {lab.lab.dir} to search"
+    for path in [*env["tmp"].rglob("*"), *logs]:
         if path.is_file():
             texts.append(path.read_bytes().decode(errors="replace"))
     tracked = subprocess.run(["git", "grep", "-I", "-l", "-F", "-e", secrets["backup_restic_password"], "--", "."],
