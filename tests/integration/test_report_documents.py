@@ -94,7 +94,9 @@ def year_pdfs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lab_pdfs(lab, tmp_path_factory):
-    """Three daily inspections of the lab (nginx stopped on web01 during the second), rendered."""
+    """Three daily inspections of the lab (nginx stopped on web01 during the second), rendered; with
+    the lab's backups set up (a no-op when test_backup_lab did it), so the backup sections are real."""
+    lab = lab.lab.up(backups=True)
     tmp = tmp_path_factory.mktemp("labjournal")
     store_path = tmp / "journal.sqlite"
     evars = tmp / "vars.json"
