@@ -170,10 +170,20 @@ def test_lab_down_leaves_nothing_behind(lab):
     # named after this run's lab, so parallel checkouts (each with its own YUNWEI_LAB_NAME) never share it
     name = f"{lab.lab.name}-downtest"
     other = Lab(name)
+    # a backup volume an earlier lab of this name left behind (another checkout, a machine image):
+    # its repositories are not ours, so `lab up` must start the store empty
+    stale = other.volume("backup01")
+    subprocess.run(["podman", "volume", "create", stale], check=True, capture_output=True)
+    mountpoint = subprocess.run(["podman", "volume", "inspect", "--format", "{{.Mountpoint}}", stale],
+                                capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    Path(mountpoint, "pgbackrest").mkdir()
+    Path(mountpoint, "pgbackrest", "stale-repository").write_text("another lab's repository")
     try:
         state = other.up()
         assert len(state.hosts) == len(HOSTS)
         assert other.key_path.exists() and other.inventory_path.exists()
+        assert other.exec("backup01", "ls", "-A", "/srv/backup").stdout.strip() == ""
+        assert other._foreign_volumes() == set()
     finally:
         other.down()
     leftovers = subprocess.run(

@@ -49,6 +49,7 @@ HOSTS: tuple[HostSpec, ...] = (
 )
 # Every host gets a small tmpfs at /srv/data, so tests can fill a filesystem for real.
 DATA_TMPFS = "/srv/data:rw,size=64m,mode=0755"
+OWNER_LABEL = "yunwei.owner"  # on backup volumes: which checkout's lab created them (see Lab._owner)
 
 
 @dataclass
@@ -156,10 +157,20 @@ class Lab:
             podman("network", "create", "--label", f"yunwei.lab={self.name}", self.network)
 
         image_id = inspect("image", [image])[0]["Id"]
+        foreign = self._foreign_volumes()
         fresh: list[str] = []
         created: list[str] = []
         for spec in HOSTS:
             info = running.get(spec.name)
+            if spec.name in foreign:
+                # Left by another checkout or an earlier lab of this name (a machine image, a
+                # removed var/): its repositories are encrypted with a vault this checkout does not
+                # have, and pgBackRest and restic rightly refuse them. A lab's data is the lab's own.
+                progress(f"the backup volume of {spec.name} belongs to another lab: recreating it empty")
+                if info:
+                    _remove(self.container(spec.name))
+                    info = None
+                podman("volume", "rm", "-f", self.volume(spec.name))
             if info and info["image"] == image_id and info["running"]:
                 continue
             fresh.append(spec.name)
@@ -310,8 +321,27 @@ class Lab:
             "--tmpfs", DATA_TMPFS,
         ]  # fmt: skip
         if spec.data_volume:
-            args += ["--volume", f"{self.volume(spec.name)}:/srv/backup"]
+            volume = self.volume(spec.name)
+            if podman("volume", "exists", volume, check=False).returncode != 0:
+                podman("volume", "create", "--label", f"{OWNER_LABEL}={self._owner()}", volume)
+            args += ["--volume", f"{volume}:/srv/backup"]
         podman(*args, image)
+
+    def _owner(self) -> str:
+        """Who owns this lab's backup volumes: a digest of this checkout's provisioning token
+        (the token itself stays private)."""
+        return hashlib.sha256(self._token().encode()).hexdigest()[:16]
+
+    def _foreign_volumes(self) -> set[str]:
+        """Hosts whose backup volume exists but was not created by this checkout's lab."""
+        foreign = set()
+        for spec in HOSTS:
+            if not spec.data_volume:
+                continue
+            found = inspect("volume", [self.volume(spec.name)])
+            if found and (found[0].get("Labels") or {}).get(OWNER_LABEL) != self._owner():
+                foreign.add(spec.name)
+        return foreign
 
     def _collect_hosts(self, running: dict[str, dict]) -> list[LabHost]:
         hosts = []
