@@ -37,9 +37,9 @@ build: bootstrap
 sanity: build
 	bash tests/sanity/run.sh
 
-## docs: regenerate the tables of docs/inspection.md and docs/backup.md from the check catalogue
+## docs: regenerate the tables of docs/inspection.md, docs/backup.md and docs/baseline.md from the check catalogue
 docs: bootstrap
-	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md docs/restore_drill.md
+	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md docs/baseline.md docs/restore_drill.md
 
 unit: bootstrap
 	pytest tests/unit $(PYTEST_ARGS)
@@ -56,6 +56,7 @@ molecule: bootstrap
 	yunwei lab up
 	molecule test -s inspection
 	molecule test -s backup
+	molecule test -s baseline
 
 lab-up: bootstrap
 	yunwei lab up

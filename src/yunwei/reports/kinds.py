@@ -14,4 +14,5 @@ KINDS: dict[str, str] = {
     "feedback": "week",      # 需求反馈周汇总
     "restore-test": "month",  # 《数据备份恢复测试报告》 (restore drills)
     "drill": "quarter",       # 《恢复演练报告》
+    "baseline": "day",       # 《安全基线核查报告》: the last baseline audit on or before the day
 }
