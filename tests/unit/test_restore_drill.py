@@ -14,7 +14,7 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / ".collections"))
 
-from ansible_collections.yunwei.ops.plugins.action.restore import over_limits  # noqa: E402
+from ansible_collections.yunwei.ops.plugins.action.restore import contract_misses, over_limits  # noqa: E402
 from ansible_collections.yunwei.ops.plugins.filter.restore_drill import (  # noqa: E402
     restore_drill_items,
     restore_drill_problems,
@@ -114,6 +114,16 @@ def test_rto_and_rpo_over_their_limit_fail():
     judged = [check(f) for f in findings]
     assert [c["status"] for c in judged] == ["fail", "pass", "fail"]
     assert judged[0]["threshold"] == {"max": 900} and judged[0]["suggestion"]
+
+
+def test_only_a_miss_of_the_contract_fails_the_drill():
+    """Over our 15 min / 60 s target: 不通过, the run goes on; over the contract's 4 h / 1 h: the run fails."""
+    target_only = over_limits([{"id": "DRILL-RTO-002", "instance": "appdb", "value": 901.0, "limits": {"max": 900}},
+                               {"id": "DRILL-RTO-001", "instance": "appdb", "value": 901.0, "limits": {"max": 14400}}])
+    assert contract_misses(target_only) == []
+    missed = over_limits([{"id": "DRILL-RPO-001", "instance": "appdb", "value": 3700.0, "limits": {"max": 3600}},
+                          {"id": "DRILL-RTO-001", "instance": "appdb", "value": 100.0, "limits": {"max": 14400}}])
+    assert contract_misses(missed) == ["DRILL-RPO-001 appdb: 3700.0s over the contract's 3600s"]
 
 
 class FakeStore:
