@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST_ARGS ?=
 
-.PHONY: demo test soak bootstrap lint build docs sanity unit integration molecule lab-up lab-down clean
+.PHONY: demo test soak drill bootstrap lint build docs sanity unit integration molecule lab-up lab-down clean
 
 ## demo: set everything up, bring the lab up (backups set up with a first full backup of every data
 ## set, monitoring with Prometheus on mon01), run the main job (the daily inspection), show the backups
@@ -42,12 +42,16 @@ build: bootstrap
 sanity: build
 	bash tests/sanity/run.sh
 
-## docs: regenerate the tables of docs/inspection.md and docs/backup.md from the check catalogue
+## docs: regenerate the tables of docs/inspection.md, docs/backup.md and docs/baseline.md from the check catalogue
 docs: bootstrap
-	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md
+	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md docs/baseline.md docs/restore_drill.md
 
 unit: bootstrap
 	pytest tests/unit $(PYTEST_ARGS)
+
+## drill: the restore tests and drills on the lab, with the long set make test leaves out (docs/restore_drill.md)
+drill: bootstrap
+	pytest tests/integration/test_restore_drill_lab.py tests/drill $(PYTEST_ARGS)
 
 integration: bootstrap
 	pytest tests/integration -m "not soak" $(PYTEST_ARGS)
@@ -57,6 +61,7 @@ molecule: bootstrap
 	yunwei lab up
 	molecule test -s inspection
 	molecule test -s backup
+	molecule test -s baseline
 
 lab-up: bootstrap
 	yunwei lab up

@@ -229,3 +229,82 @@ def keep_pngs(pdf: Path, folder: Path, *, dpi: int = 50) -> list[Path]:
     folder.mkdir(parents=True)
     subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(pdf), str(folder / "page")], check=True)
     return sorted(folder.glob("page-*.png"))
+
+
+# ----------------------------------------------------------------------------- restore tests and drills
+DRILL_QUARTER = (2026, 4)  # 2026-Q4: October tested (one failure, retested), November not tested, December drill
+
+
+def _drill_run(store, job: str, when: datetime, sets: list[dict], *, status: str = "ok", reason: str = "",
+               fault: dict | None = None, scenario: str = "") -> str:
+    """A restore-test or drill run as the role records it: DRILL-* checks, drill.* metrics and the
+    yunwei.ops.restore task results (backup used, phases; for a drill the fault and the timeline)."""
+    from yunwei.store import Metric
+
+    t = when.astimezone(timezone.utc)
+    rid = str(uuid.uuid4())
+    store.begin_run(Run(id=rid, job=job, operator="lina", started_at=t, hosts=["drill01"]))
+    checks, metrics, items = [], [], []
+    for s in sets:
+        inst = s["dataset"]
+        for cid, st, title, value, ev, thr in s["checks"]:
+            checks.append(Check(id=cid, category="drill", status=st, run_id=rid, host="drill01", time=t + timedelta(minutes=3),
+                                title=title, instance=inst, value=value, threshold=thr, evidence=ev,
+                                suggestion="按证据中的报错排查，修复后重新执行恢复测试。" if st == "fail" else ""))
+        for name, value in s["metrics"].items():
+            metrics.append(Metric(name=f"drill.{name}", value=value, run_id=rid, host="drill01", instance=inst,
+                                  time=t + timedelta(minutes=3)))
+        items.append({"backup": s["backup"], "scenario": scenario, "checks": [{"instance": inst}],
+                      "restore_started": t.timestamp() + s.get("wait", 5),
+                      "verified_at": t.timestamp() + s.get("wait", 5) + s["metrics"].get("total_s", 0)})
+    results = [TaskResult(run_id=rid, host="drill01", task="Restore", status="ok", action="yunwei.ops.restore",
+                          result={"results": items})]
+    if fault:
+        results.insert(0, TaskResult(run_id=rid, host="db01", task="Drill | the fault", status="changed",
+                                     action="yunwei.ops.restore", result={"fault": fault}))
+    store.write_batch(rid, results=results, checks=checks, metrics=metrics)
+    store.finish_run(rid, status, ended_at=t + timedelta(minutes=5), reason=reason)
+    return rid
+
+
+def _pg_set(total: float, *, ok: bool = True, rto: float | None = None, rpo: float | None = None) -> dict:
+    checks = [("DRILL-RESTORE-001", "pass" if ok else "fail", "备份恢复结果", "20261001-020000F",
+               "appdb 恢复到演练主机并完成恢复" if ok else "pgbackrest restore 失败：checksum mismatch", None),
+              ("DRILL-AMCHECK-001", "pass", "索引完整性校验（amcheck）", 24, "24 个 B-tree 索引均通过 amcheck", None),
+              ("DRILL-ROWS-001", "pass" if ok else "fail", "恢复数据行数核对", 3,
+               "3 张表的行数均与备份时记录一致" if ok else "行数不一致：public.approvals 恢复后 0 行，备份时 11250 行", None)]
+    if not ok:  # the restore itself failed: nothing to verify
+        checks = checks[:1]
+    metrics = {"fetch_s": 1.2, "restore_s": total * 0.6, "start_s": 2.0, "wal_replay_s": total * 0.2, "verify_s": total * 0.1,
+               "total_s": total}
+    if rto is not None:
+        checks += [("DRILL-RTO-001", "pass", "恢复时间（RTO）— 合同要求", rto, "RTO", {"max": 14400}),
+                   ("DRILL-RTO-002", "pass" if rto <= 900 else "fail", "恢复时间（RTO）— 运维目标", rto, "RTO", {"max": 900}),
+                   ("DRILL-RPO-001", "pass", "数据丢失时间（RPO）— 合同要求", rpo, "RPO", {"max": 3600}),
+                   ("DRILL-RPO-002", "pass", "数据丢失时间（RPO）— 运维目标", rpo, "RPO", {"max": 60})]
+        metrics.update(rto_s=rto, rpo_s=rpo)
+    return {"dataset": "appdb", "checks": checks, "metrics": metrics,
+            "backup": {"label": "20261001-020000F", "stop_text": "2026-10-01T02:10:00Z", "repo": 1, "type": "full"}}
+
+
+def _files_set(total: float) -> dict:
+    return {"dataset": "site@web01", "metrics": {"fetch_s": 0.8, "restore_s": total - 1.5, "verify_s": 0.7, "total_s": total},
+            "checks": [("DRILL-RESTORE-001", "pass", "备份恢复结果", "3f2a9c1e", "site@web01 快照 3f2a9c1e 已恢复到演练主机", None),
+                       ("DRILL-MANIFEST-001", "pass", "恢复文件校验（sha256 清单）", 412, "412 个文件的 sha256 与快照清单一致", None)],
+            "backup": {"label": "3f2a9c1e", "stop_text": "2026-10-01T03:00:00.123456789+00:00", "type": "incr"}}
+
+
+def drill_quarter(store) -> dict:
+    """2026-Q4: 10-05 a restore test that failed (appdb: a corrupted backup), 10-06 retested, passed;
+    November: no restore test (a missed obligation); 12-03 a restore test refused as bad input (tests
+    nothing), 12-04 a passed one; 12-10 the accidental-drop drill (injected, RTO 95 s, RPO 0.8 s)."""
+    _drill_run(store, "restore_test", datetime(2026, 10, 5, 10, 0, tzinfo=SH), [_pg_set(40.0, ok=False), _files_set(6.0)],
+               status="failed", reason="restore test failed: appdb")
+    _drill_run(store, "restore_test", datetime(2026, 10, 6, 10, 0, tzinfo=SH), [_pg_set(38.5), _files_set(5.5)])
+    _drill_run(store, "restore_test", datetime(2026, 12, 3, 10, 0, tzinfo=SH), [], status="failed",
+               reason="bad input, nothing changed (read-only pre-flight only): restore_drill_dataset: data set x")
+    _drill_run(store, "restore_test", datetime(2026, 12, 4, 10, 0, tzinfo=SH), [_pg_set(36.0), _files_set(5.0)])
+    fault = datetime(2026, 12, 10, 15, 0, tzinfo=SH).timestamp()
+    _drill_run(store, "drill_accidental_drop", datetime(2026, 12, 10, 15, 0, tzinfo=SH), [_pg_set(60.0, rto=95.0, rpo=0.8) | {"wait": 35}],
+               scenario="accidental-drop", fault={"fault": fault, "archived_at": fault + 30, "injected": True})
+    return {"quarter": "2026-Q4"}

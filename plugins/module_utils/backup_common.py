@@ -10,14 +10,30 @@ configuration file (0640, owned by its service user).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import stat
 import subprocess
 import tempfile
 import time
 
 STATE_DIR = "/var/lib/yunwei-backup"
+# Row counts of every table of one database in one repeatable-read transaction, with the WAL position:
+# recorded with each backup (pgbackrest counts) and compared after a restore (restore_drill).
+COUNT_SQL = r"""
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SELECT json_build_object(
+  'lsn', pg_current_wal_lsn()::text, 'time', extract(epoch from now()),
+  'tables', coalesce((SELECT json_object_agg(n.nspname || '.' || c.relname,
+      (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname),
+                                           false, true, '')))[1]::text::bigint)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'), '{}'::json));
+COMMIT;
+"""
 _FRAME = re.compile(r"(^\s|\.go:\d+|^runtime\.|^main\.|^github\.com/|^goroutine )")
 _ERROR = re.compile(r"(fatal|error|denied|no space|refused|timed? ?out|unable|cannot|failed|wrong password|no such)", re.I)
 
@@ -166,3 +182,35 @@ def disk_usage(path):
     free = st.f_bavail * st.f_frsize
     used = (st.f_blocks - st.f_bfree) * st.f_frsize
     return total, used, free
+
+
+def manifest(paths, exclude_dir, root=""):
+    """sha256 manifest lines ("<sha256>  <path>", symlinks as "symlink:<target>") of every entry under ``paths``.
+
+    ``root``: the paths were restored under this folder (a restore test); the manifest names them
+    without it, as they were named when the snapshot was taken, so the two can be compared."""
+    lines = []
+    for top in paths:
+        for dirpath, dirs, files in os.walk(root + top if root else top):
+            dirs.sort()
+            if os.path.abspath(dirpath).startswith(exclude_dir):
+                continue
+            for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]:
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                if stat.S_ISLNK(st.st_mode):
+                    lines.append("symlink:%s  %s" % (os.readlink(path), path[len(root):]))
+                elif stat.S_ISREG(st.st_mode):
+                    h = hashlib.sha256()
+                    try:
+                        with open(path, "rb") as fh:
+                            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                                h.update(chunk)
+                    except (IOError, OSError):
+                        continue
+                    lines.append("%s  %s" % (h.hexdigest(), path[len(root):]))
+    lines.sort(key=lambda x: x.split("  ", 1)[1])
+    return "\n".join(lines) + "\n"

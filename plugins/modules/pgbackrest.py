@@ -134,21 +134,9 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import probe_user, run, write_state
+from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import COUNT_SQL, probe_user, run, write_state
 from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Findings
 
-COUNT_SQL = r"""
-BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
-SELECT json_build_object(
-  'lsn', pg_current_wal_lsn()::text, 'time', extract(epoch from now()),
-  'tables', coalesce((SELECT json_object_agg(n.nspname || '.' || c.relname,
-      (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname),
-                                           false, true, '')))[1]::text::bigint)
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'), '{}'::json));
-COMMIT;
-"""
 DB_LIST_SQL = "SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn AND datname <> 'postgres' ORDER BY 1"
 
 

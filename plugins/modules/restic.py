@@ -151,12 +151,11 @@ import hashlib
 import json
 import os
 import re
-import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.yunwei.ops.plugins.module_utils.backup_checks import MIN_RETENTION_DAYS
-from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import STATE_DIR, probe_user, run, write_state
+from ansible_collections.yunwei.ops.plugins.module_utils.backup_common import STATE_DIR, manifest, probe_user, run, write_state
 from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Findings
 
 MANIFEST_DIR = os.path.join(STATE_DIR, "manifests")
@@ -177,35 +176,6 @@ def _sftp_for(command, repo):
     """The sftp command with the repository's user@host (``{target}`` in the template)."""
     target = repo[len("sftp:"):].split(":", 1)[0]
     return command.replace("{target}", target)
-
-
-def manifest(paths, exclude_dir):
-    """sha256 manifest lines ("<sha256>  <path>", symlinks as "symlink:<target>") of every entry under ``paths``."""
-    lines = []
-    for top in paths:
-        for dirpath, dirs, files in os.walk(top):
-            dirs.sort()
-            if os.path.abspath(dirpath).startswith(exclude_dir):
-                continue
-            for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]:
-                path = os.path.join(dirpath, name)
-                try:
-                    st = os.lstat(path)
-                except OSError:
-                    continue
-                if stat.S_ISLNK(st.st_mode):
-                    lines.append("symlink:%s  %s" % (os.readlink(path), path))
-                elif stat.S_ISREG(st.st_mode):
-                    h = hashlib.sha256()
-                    try:
-                        with open(path, "rb") as fh:
-                            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                                h.update(chunk)
-                    except (IOError, OSError):
-                        continue
-                    lines.append("%s  %s" % (h.hexdigest(), path))
-    lines.sort(key=lambda x: x.split("  ", 1)[1])
-    return "\n".join(lines) + "\n"
 
 
 def do_backup(module, p):

@@ -48,4 +48,6 @@ def preload():
         require("yunwei.inspection.dynamic")
         require("yunwei.inspection.history")
         require("yunwei.backup.judge")
+        for name in ("rules", "judge", "settings", "waivers"):
+            require("yunwei.baseline." + name)
         require("yunwei.catalogue").catalogue()

@@ -36,7 +36,7 @@ KILL_GRACE = 30
 # lab's generated inventory (var/labs/NAME/inventory), never for the empty committed folder.
 LAB_INVENTORY = "inventories/lab"
 DEFAULT_LAB = "yunwei"
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _KEYS = {"class", "playbook", "inventory", "vars", "limit", "description", "profile", "timeout", "secret_vars",
          "extra_vars", "kill_grace"}
 
@@ -150,7 +150,7 @@ def _parse(path: Path, data: Any) -> dict[str, Job]:
     for name, spec in jobs_data.items():
         key = f"jobs.{name}"
         if not isinstance(name, str) or not _NAME.match(name):
-            raise InputError(src, key, "job names are lower case letters, digits and _")
+            raise InputError(src, key, "job names are lower case letters, digits, _ and -")
         if not isinstance(spec, dict):
             raise InputError(src, key, "must be a mapping")
         for k in spec:

@@ -384,3 +384,35 @@ def test_probe_on_a_rebuilt_backup_host(monkeypatch):
     with pytest.raises(SystemExit):
         probe_user(module, "restic", "restic")
     assert "restic is not installed" in module.failed and "nothing was changed" in module.failed
+
+
+def test_a_vault_file_the_password_does_not_open_is_named_and_the_secret_never_shown(tmp_path):
+    """The backup role's validation loads the vaulted passphrases with no_log (Ansible's error could quote
+    them); when that fails the operator still learns which file and why, and no secret is printed."""
+    import shutil
+    import subprocess
+    import sys
+
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    root = Path(__file__).resolve().parents[2]
+    seed = "seed-secret-3f9a1c"
+    vault = tmp_path / "backup-vault.yml"
+    vault.write_bytes(VaultLib([("default", VaultSecret(b"the-right-password"))]).encrypt(
+        f"backup_pg_repo1_cipher_pass: {seed}\n".encode()))
+    (tmp_path / "wrong-pass").write_text("a-wrong-password\n")
+    (tmp_path / "play.yml").write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.include_role: {name: yunwei.ops.backup, tasks_from: validate}\n")
+    env = {**os.environ, "ANSIBLE_CONFIG": str(root / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0",
+           "ANSIBLE_VAULT_PASSWORD_FILE": str(tmp_path / "wrong-pass"), "YUNWEI_STORE": str(tmp_path / "j.sqlite"),
+           "YUNWEI_VAR": str(tmp_path / "var")}
+    proc = subprocess.run(
+        [shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)), "-i", "localhost,", "-c", "local",
+         "-e", f"backup_vault_vars_file={vault}", str(tmp_path / "play.yml")],
+        cwd=root, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert f"{vault}: backup_vault_vars_file: cannot be read" in out, out
+    assert seed not in out

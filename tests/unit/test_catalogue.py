@@ -140,35 +140,41 @@ def test_schema_names_file_and_key(data, change, message):
     assert err.value.exit_code == 2
 
 
-def test_a_baseline_rule_fits_without_a_format_change(data):
-    """The 等保 baseline (pass/fail/manual/waived/not-applicable, severity, clauses) uses the same schema."""
-    (data / "checks" / "baseline.yml").write_text("""
-area: baseline
-checks:
-  - id: BASE-SSH-001
-    title: 禁止 root 远程登录
-    measures: sshd -T (the configuration in force) has permitroot login no
-    severity: high
-    controls: [gb22239:8.1.4.4-b]
-    outcomes:
-      fail: {status: fail, when: PermitRootLogin is not no}
-      manual: {status: manual, when: sshd -T cannot run, suggestion: 人工核查 sshd_config 与其 Include 文件。}
-      not_applicable: {status: not-applicable, when: no sshd on the host}
-    suggestion: 在 /etc/ssh/sshd_config 设置 PermitRootLogin no 并 reload sshd。
-""")
-    cat = load(data)
-    rule = cat.checks["BASE-SSH-001"]
-    assert (rule.kind, rule.area, rule.severity) == ("baseline", "baseline", "high")
-    assert check({"id": "BASE-SSH-001", "value": "yes", "evidence": "permitrootlogin yes"}, cat=cat)["status"] == "pass"
-    failed = check({"id": "BASE-SSH-001", "value": "yes", "evidence": "e", "outcome": "fail"}, cat=cat)
-    assert (failed["status"], failed["category"]) == ("fail", "baseline") and "PermitRootLogin no" in failed["suggestion"]
-    manual = check({"id": "BASE-SSH-001", "value": None, "evidence": "e", "outcome": "manual"}, cat=cat)
-    assert manual["status"] == "manual" and manual["suggestion"].startswith("人工核查")
-    # a threshold on a kind without warn/crit is refused
-    _edit(data / "checks" / "baseline.yml", lambda d: d["checks"][0].update(
-        thresholds={"x_days": {"warn": 1, "crit": 2, "direction": "high", "description": "x"}}))
-    with pytest.raises(CatalogueError, match="kind baseline has no warn/crit"):
-        load(data)
+def test_baseline_rules_are_data_with_their_clauses_and_test_items(data):
+    """The 等保 baseline: rules with severity, the GB/T 22239 clause and the GB/T 28448 test item, evidence,
+    remediation, parameters a site may only tighten; the schema names file and key of what is wrong."""
+    cat = catalogue()
+    rules = cat.checks_of(kind="baseline")
+    automated = [r for r in rules if not r.manual]
+    assert len(automated) >= 30 and {r.id for r in rules if r.manual} >= {"BASE-MAN-001", "BASE-MAN-002", "BASE-MAN-003"}
+    items = {c["id"]: c for c in cat.controls.values() if c["policy"].startswith("GB/T 28448")}
+    assert "L3-CES1-01" in items and items["L3-CES1-23"]["clause"] == "gb22239:8.1.4.5-a"
+    for r in rules:
+        assert r.severity and r.evidence and r.suggestion and r.rule
+        assert any(c.startswith("gb28448:L3-CES1-") for c in r.controls) and any(c.startswith("gb22239:8.1.4.") for c in r.controls)
+    # every 8.1.4 clause of the issue is checked by an automated rule
+    clauses = {c.split(":")[1].rsplit("-", 1)[0] for r in automated for c in r.controls if c.startswith("gb22239:")}
+    assert {"8.1.4.1", "8.1.4.2", "8.1.4.3", "8.1.4.4", "8.1.4.5", "8.1.4.7", "8.1.4.8"} <= clauses
+    assert cat.params()["minlen"] == {"default": 8, "limit": 8, "stricter": "higher",
+                                      "description": "minimum password length (pwquality minlen)", "rule": "BASE-PWD-001"}
+    path = data / "checks" / "baseline.yml"
+    for change, message in [
+        (lambda d: _entry(d, "BASE-SSH-001").update(controls=["gb22239:8.1.4.2-b"]),
+         "BASE-SSH-001.controls: a baseline rule names its gb28448 control"),
+        (lambda d: _entry(d, "BASE-SSH-001").pop("enforce"), "BASE-SSH-001.enforce: an automated rule says whether"),
+        (lambda d: _entry(d, "BASE-PWD-001")["params"]["minlen"].update(default=6), "params.minlen: the default 6 is weaker"),
+        (lambda d: _entry(d, "BASE-SSH-001").update(suggestion="设 {maxlen}"), "unknown placeholders maxlen"),
+        (lambda d: _entry(d, "BASE-SSH-001").update(outcomes={"fail": {"status": "fail", "when": "x"}}),
+         "judged by yunwei.baseline.rules, not by thresholds or outcomes"),
+        (lambda d: _entry(d, "BASE-PWD-002")["params"].update(minlen={"default": 9, "limit": 8, "stricter": "higher",
+                                                                       "description": "x"}),
+         "parameter minlen also belongs to BASE-PWD-001"),
+    ]:
+        shutil.copy(DATA / "checks" / "baseline.yml", path)
+        _edit(path, change)
+        with pytest.raises(CatalogueError) as err:
+            load(data)
+        assert f"checks/baseline.yml: " in str(err.value) and message in str(err.value), str(err.value)
 
 
 def test_judge_thresholds_outcomes_and_suggestions():
@@ -266,15 +272,20 @@ def test_role_validation_switches_and_merge():
 def test_docs_tables_are_generated_from_the_catalogue_and_current():
     from yunwei.catalogue import docs
 
-    pages = {name: ROOT / "docs" / name for name in ("inspection.md", "backup.md")}
+    pages = {name: ROOT / "docs" / name for name in ("inspection.md", "backup.md", "baseline.md", "restore_drill.md")}
     texts = {name: page.read_text(encoding="utf-8") for name, page in pages.items()}
     for name, text in texts.items():
         assert docs.render(text) == text, f"docs/{name} is stale: run `make docs`"
     cat = catalogue()
-    for cid, c in cat.checks.items():  # every check in its page's table: the backup area's in backup.md
-        assert f"| {cid} |" in texts["backup.md" if c.area == "backup" else "inspection.md"]
+    page = {"backup": "backup.md", "drill": "restore_drill.md"}
+
+    def page_of(c):  # every check in its page's table: rules in baseline.md, backup and drill areas in theirs
+        return "baseline.md" if c.kind == "baseline" else page.get(c.area, "inspection.md")
+
+    for cid, c in cat.checks.items():
+        assert f"| {cid} |" in texts[page_of(c)]
     for key, t in cat.thresholds.items():
-        assert f"| {key} |" in texts["backup.md" if cat.checks[t.check].area == "backup" else "inspection.md"]
+        assert f"| {key} |" in texts[page_of(cat.checks[t.check])]
     text = texts["inspection.md"]
     stale = text.replace("| HOST-CPU-001 | CPU 使用率 |", "| HOST-CPU-001 | CPU 利用率 |")
     assert docs.render(stale) == text  # a hand edit inside the generated part is overwritten

@@ -113,6 +113,26 @@ def test_collector_and_diff():
     assert render_diff([{"prepared": "x"}, "junk"]) == "x"
 
 
+def test_collector_bad_input_after_a_read_only_preflight_only():
+    def events(*results):
+        c = Collector(quiet=True)
+        for name, action, res in results:
+            c.event({"event": name, "event_data": {"host": "drill01", "task": "t", "resolved_action": action, "res": res}})
+        return c
+
+    fail = ("runner_on_failed", "ansible.builtin.assert", {"msg": "restore_drill_dataset: data set x has no backup yet"})
+    probe = ("runner_on_ok", "yunwei.ops.restore", {"changed": False, "preflight": True, "missing": []})
+    skipped = ("runner_on_skipped", "yunwei.ops.restore", {"skipped": True})
+    # a skipped task and a read-only pre-flight contact no host to change it: the refusal is bad input
+    c = events(skipped, probe, fail)
+    assert c.input_errors == [fail[2]["msg"]] and c.preflight and not c.contacted
+    # any other module (or a pre-flight that says it changed something) ran: an ordinary failure
+    for first in (("runner_on_ok", "yunwei.ops.restore", {"changed": False}),
+                  ("runner_on_ok", "yunwei.ops.restore", {"changed": True, "preflight": True})):
+        c = events(first, fail)
+        assert c.input_errors == [] and c.contacted
+
+
 def test_command_artifact_redacts_store_password(tmp_path):
     from yunwei.runner.run import _scrub_command_artifact
 

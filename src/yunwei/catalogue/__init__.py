@@ -92,6 +92,12 @@ class CheckDef:
     vars: tuple[str, ...] = ()
     anomaly: bool = False
     source: str = ""  # the data file, for messages
+    # baseline rules (kind baseline): parameters {name: {default, limit, stricter, description}}, the
+    # evidence recorded (or, for a manual item, to collect), whether enforce remediates it, manual items
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    evidence: str = ""
+    enforce: bool = False
+    manual: bool = False
 
     @property
     def is_info(self) -> bool:
@@ -158,6 +164,10 @@ class Catalogue:
     def checks_of(self, area: str | None = None, kind: str | None = None) -> list[CheckDef]:
         return [c for c in self.checks.values() if (area is None or c.area == area) and (kind is None or c.kind == kind)]
 
+    def params(self) -> dict[str, dict[str, Any]]:
+        """Every baseline rule parameter {name: {default, limit, stricter, description, rule}} (names are global)."""
+        return {name: {**spec, "rule": c.id} for c in self.checks.values() for name, spec in c.params.items()}
+
     def tagged(self, tag: str) -> frozenset[str]:
         return frozenset(c.id for c in self.checks.values() if tag in c.tags)
 
@@ -196,7 +206,9 @@ def _build(raw: dict[str, Any]) -> Catalogue:
                 suggestion=str(e.get("suggestion", "")), rule=str(e.get("rule", "")), instance=str(e.get("instance", "")),
                 profiles=tuple(e.get("profiles") or ()), controls=tuple(e.get("controls") or ()),
                 tags=tuple(e.get("tags") or ()), service=str(e.get("service", "")), severity=str(e.get("severity", "")),
-                vars=tuple(e.get("vars") or ()), anomaly=bool(e.get("anomaly", False)), source=source)
+                vars=tuple(e.get("vars") or ()), anomaly=bool(e.get("anomaly", False)), source=source,
+                params={k: dict(v) for k, v in (e.get("params") or {}).items()}, evidence=str(e.get("evidence", "")),
+                enforce=bool(e.get("enforce", False)), manual=bool(e.get("manual", False)))
     metrics: dict[str, MetricDef] = {}
     for name, m in raw["metrics"]["metrics"].items():
         b = m.get("baseline") or {}

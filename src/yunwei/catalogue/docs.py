@@ -70,22 +70,60 @@ def metrics_table(cat: Catalogue, areas: set[str]) -> str:
 
 
 def controls_table(cat: Catalogue) -> str:
+    """The 等保 clauses the inspection's checks evidence (the baseline's are in baseline_controls_table)."""
     rows = ["| control | clause | evidenced by |", "|---|---|---|"]
     for cid, c in cat.controls.items():
-        ids = ", ".join(x.id for x in cat.checks.values() if cid in x.controls)
-        rows.append(f"| {cid.split(':', 1)[1]} | {_cell(c['section'] + '：' + c['title'])} | {ids} |")
+        ids = ", ".join(x.id for x in cat.checks.values() if cid in x.controls and x.kind != "baseline")
+        if ids:
+            rows.append(f"| {cid.split(':', 1)[1]} | {_cell(c['section'] + '：' + c['title'])} | {ids} |")
+    return "\n".join(rows)
+
+
+def _item(c: CheckDef) -> str:
+    return ", ".join(x.split(":", 1)[1] for x in c.controls if x.startswith("gb28448:"))
+
+
+def baseline_table(cat: Catalogue) -> str:
+    """The baseline rules: id, test item, title, severity, how it is checked, the judgement, enforce."""
+    rows = ["| id | 测评项 | title | severity | how it is checked | passes when | enforce |", "|---|---|---|---|---|---|---|"]
+    for c in cat.checks_of(kind="baseline"):
+        defaults = {k: _num(v["default"]) for k, v in cat.params().items()}
+        rule = c.rule.format(**defaults) if c.rule else ""
+        how = "manual (人工核查): " + c.evidence if c.manual else c.measures
+        act = "—" if c.manual else ("yes" if c.enforce else "no (person)")
+        rows.append(f"| {c.id} | {_item(c)} | {_cell(c.title)} | {c.severity} | {_cell(how)} | {_cell(rule)} | {act} |")
+    return "\n".join(rows)
+
+
+def baseline_controls_table(cat: Catalogue) -> str:
+    """GB/T 28448-2019 test items of 8.1.4 with their clause and the rules that check them."""
+    rows = ["| test item | clause | 测评指标 | rules |", "|---|---|---|---|"]
+    for cid, c in cat.controls.items():
+        if c.get("policy", "").startswith("GB/T 28448"):
+            ids = ", ".join(x.id for x in cat.checks_of(kind="baseline") if cid in x.controls) or "— (not a server setting)"
+            rows.append(f"| {c['id']} | {str(c.get('clause', '')).split(':', 1)[-1]} | {_cell(c['title'])} | {ids} |")
+    return "\n".join(rows)
+
+
+def params_table(cat: Catalogue) -> str:
+    rows = ["| parameter | rule | default | at least as strict as | what |", "|---|---|---|---|---|"]
+    for name, p in cat.params().items():
+        rows.append(f"| {name} | {p['rule']} | {_num(p['default'])} | {_num(p['limit'])} ({p['stricter']}) "
+                    f"| {_cell(p['description'])} |")
     return "\n".join(rows)
 
 
 def sections(cat: Catalogue | None = None) -> dict[str, str]:
     cat = cat or catalogue()
-    out = {f"checks-{area}": checks_table(cat, area) for area in cat.areas if cat.checks_of(area=area)}
+    out = {f"checks-{area}": checks_table(cat, area) for area in cat.areas
+           if cat.checks_of(area=area) and area != "baseline"}
     for area in cat.areas:
         out[f"thresholds-{area}"] = thresholds_table(cat, {area})
         out[f"metrics-{area}"] = metrics_table(cat, {area})
     inspection = {area for area, info in cat.areas.items() if info["kind"] == "inspection"}
     out.update({"thresholds": thresholds_table(cat, inspection), "metrics": metrics_table(cat, inspection),
-                "controls": controls_table(cat)})
+                "controls": controls_table(cat), "baseline-rules": baseline_table(cat),
+                "baseline-controls": baseline_controls_table(cat), "baseline-params": params_table(cat)})
     return out
 
 

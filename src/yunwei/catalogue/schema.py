@@ -15,10 +15,14 @@ from typing import Any
 CHECK_KEYS = {
     "id", "title", "measures", "unit", "metric", "metrics", "thresholds", "outcomes", "suggestion", "rule",
     "instance", "profiles", "controls", "tags", "service", "severity", "vars", "anomaly",
+    "params", "evidence", "manual", "enforce",  # baseline rules (kind baseline)
 }
 REQUIRED_CHECK_KEYS = {"id", "title", "measures"}
 THRESHOLD_KEYS = {"warn", "crit", "direction", "description", "max", "unit"}  # unit: when not the check's
 OUTCOME_KEYS = {"status", "when", "suggestion"}
+PARAM_KEYS = {"default", "limit", "stricter", "description"}
+# a baseline rule names the clause it checks and the GB/T 28448 test item that tests it
+BASELINE_POLICIES = ("gb22239", "gb28448")
 METRIC_KEYS = {"area", "title", "unit", "description", "baseline"}
 BASELINE_KEYS = {"direction", "floor", "suggestion"}
 # placeholders every 处理建议 template may use; a check's own go in its `vars`
@@ -97,6 +101,10 @@ def _controls(docs: Any, problems: list[str]) -> set[str]:
             if full in ids:
                 problems.append(f"{where}: controls[{i}]: {full} defined twice")
             ids.add(full)
+    for doc in docs:  # a test item names the clause it tests (gb28448 -> gb22239)
+        for i, c in enumerate(doc.get("controls") or [] if isinstance(doc, dict) else []):
+            if isinstance(c, dict) and "clause" in c and c["clause"] not in ids:
+                problems.append(f"controls/{doc.get('id')}.yml: controls[{i}].clause: unknown control {c['clause']!r}")
     return ids
 
 
@@ -129,7 +137,7 @@ def _metrics(doc: Any, vocab: dict[str, Any], problems: list[str]) -> dict[str, 
 
 
 def _check(e: dict[str, Any], at: str, area: str, vocab: dict[str, Any], metrics: dict[str, Any],
-           controls: set[str], problems: list[str]) -> list[str]:
+           controls: set[str], problems: list[str], all_params: frozenset[str] = frozenset()) -> list[str]:
     """Problems of one entry go to ``problems``; returns its threshold keys."""
     kind = vocab["areas"][area]["kind"]
     statuses = vocab["kinds"][kind]["statuses"]
@@ -192,8 +200,9 @@ def _check(e: dict[str, Any], at: str, area: str, vocab: dict[str, Any], metrics
         problems.append(f"{at}.anomaly: must be true or false")
     if ths and not _str(e.get("suggestion")):
         problems.append(f"{at}: a check judged by thresholds needs a suggestion (处理建议)")
-    allowed = TEMPLATE_FIELDS | set(e.get("vars") or ())
-    for text_at, text in [(f"{at}.suggestion", e.get("suggestion"))] + [
+    params = _params(e, at, kind, problems)
+    allowed = TEMPLATE_FIELDS | set(e.get("vars") or ()) | set(params) | (all_params if kind == "baseline" else set())
+    for text_at, text in [(f"{at}.suggestion", e.get("suggestion")), (f"{at}.rule", e.get("rule"))] + [
             (f"{at}.outcomes.{n}.suggestion", o.get("suggestion")) for n, o in outcomes.items() if isinstance(o, dict)]:
         if text is None:
             continue
@@ -220,7 +229,69 @@ def _check(e: dict[str, Any], at: str, area: str, vocab: dict[str, Any], metrics
         problems.append(f"{at}.service: unknown service {e['service']!r}")
     if "severity" in e and e["severity"] not in vocab["severities"]:
         problems.append(f"{at}.severity: unknown severity {e['severity']!r}")
+    if kind == "baseline":
+        _baseline_rule(e, at, problems)
+    elif any(k in e for k in ("params", "evidence", "manual", "enforce")):
+        problems.append(f"{at}: params, evidence, manual and enforce belong to baseline rules (kind {kind})")
     return keys
+
+
+def _params(e: dict[str, Any], at: str, kind: str, problems: list[str]) -> dict[str, Any]:
+    """A rule's parameters {name: {default, limit, stricter, description}}: what a site may tighten
+    (never loosen below ``limit``, the 等保 floor) with baseline_params."""
+    params = e.get("params") or {}
+    if not isinstance(params, dict):
+        problems.append(f"{at}.params: must be a mapping")
+        return {}
+    for name, p in params.items():
+        pat = f"{at}.params.{name}"
+        if not THRESHOLD_NAME.match(str(name)):
+            problems.append(f"{pat}: not a lower-case name")
+        if not isinstance(p, dict) or set(p) - PARAM_KEYS or not _number(p.get("default")) \
+                or not _number(p.get("limit")) or p.get("stricter") not in ("higher", "lower", "bits") \
+                or not _str(p.get("description")):
+            problems.append(f"{pat}: needs numeric default and limit, stricter (higher|lower|bits) and a description")
+            continue
+        if not param_ok(p, p["default"]):
+            problems.append(f"{pat}: the default {p['default']} is weaker than the limit {p['limit']}")
+    return params
+
+
+def param_ok(spec: dict[str, Any], value: Any) -> bool:
+    """``value`` is at least as strict as the parameter's ``limit``. ``bits``: octal digits written as a
+    number (027), the value must mask every bit the limit masks."""
+    if not _number(value):
+        return False
+    limit = spec["limit"]
+    if spec["stricter"] == "higher":
+        return value >= limit
+    if spec["stricter"] == "lower":
+        return value <= limit
+    try:
+        v, lim = int(str(int(value)), 8), int(str(int(limit)), 8)
+    except ValueError:  # digits 8 or 9: not an octal mask
+        return False
+    return 0 <= v <= 0o777 and v & lim == lim
+
+
+def _baseline_rule(e: dict[str, Any], at: str, problems: list[str]) -> None:
+    for key in ("severity", "evidence", "suggestion", "rule"):
+        if not _str(e.get(key)):
+            problems.append(f"{at}: a baseline rule needs {key}")
+    controls = e.get("controls") or []
+    for policy in BASELINE_POLICIES:
+        if not any(str(c).startswith(policy + ":") for c in controls if isinstance(c, str)):
+            problems.append(f"{at}.controls: a baseline rule names its {policy} control")
+    manual = e.get("manual", False)
+    if not isinstance(manual, bool):
+        problems.append(f"{at}.manual: must be true or false")
+    if manual:
+        if "enforce" in e or e.get("params"):
+            problems.append(f"{at}: a manual item has neither enforce nor params")
+    elif not isinstance(e.get("enforce"), bool):
+        problems.append(f"{at}.enforce: an automated rule says whether enforce remediates it (true or false)")
+    if e.get("thresholds") or e.get("outcomes"):
+        problems.append(f"{at}: a baseline rule is judged by yunwei.baseline.rules, not by thresholds or outcomes")
 
 
 def validate(raw: dict[str, Any]) -> list[str]:
@@ -234,6 +305,15 @@ def validate(raw: dict[str, Any]) -> list[str]:
     metrics = _metrics(raw.get("metrics"), vocab, problems)
     ids: dict[str, str] = {}
     threshold_owner: dict[str, str] = {}
+    param_owner: dict[str, str] = {}
+    for source, doc in raw.get("checks") or []:  # parameter names are global: a rule may use another's
+        for e in (doc.get("checks") or []) if isinstance(doc, dict) and isinstance(doc.get("checks"), list) else []:
+            if isinstance(e, dict) and isinstance(e.get("params"), dict):
+                for name in e["params"]:
+                    if name in param_owner:
+                        problems.append(f"{source}: {e.get('id')}: parameter {name} also belongs to {param_owner[name]}")
+                    param_owner.setdefault(str(name), str(e.get("id")))
+    all_params = frozenset(param_owner)
     for source, doc in raw.get("checks") or []:
         if not isinstance(doc, dict) or doc.get("area") not in vocab["areas"] or not isinstance(doc.get("checks"), list):
             problems.append(f"{source}: needs `area` (one of {', '.join(vocab['areas'])}) and a list `checks`")
@@ -248,7 +328,7 @@ def validate(raw: dict[str, Any]) -> list[str]:
             if cid in ids:
                 problems.append(f"{at}: id also defined in {ids[cid]}")
             ids[cid] = source
-            for key in _check(e, at, doc["area"], vocab, metrics, controls, problems):
+            for key in _check(e, at, doc["area"], vocab, metrics, controls, problems, all_params):
                 if key in threshold_owner:
                     problems.append(f"{at}: threshold {key} also belongs to {threshold_owner[key]}")
                 threshold_owner[key] = cid

@@ -23,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--date", metavar="D", help="YYYY-MM-DD, today or yesterday (inspection-record, health-daily); "
                                                "for other kinds: the period containing that day")
     g.add_argument("--week", metavar="W", help="ISO week YYYY-Www (resource-record)")
-    g.add_argument("--month", metavar="M", help="YYYY-MM (monthly, monthly-bundle)")
-    g.add_argument("--quarter", metavar="Q", help="YYYY-Qn (quarterly)")
+    g.add_argument("--month", metavar="M", help="YYYY-MM (monthly, monthly-bundle, tickets, restore-test)")
+    g.add_argument("--quarter", metavar="Q", help="YYYY-Qn (quarterly, drill)")
     g.add_argument("--year", metavar="Y", help="YYYY (annual)")
     p.add_argument("--format", default="html,docx,xlsx,pdf",
                    help="comma-separated: html,docx,xlsx,pdf (default: all; pdf needs LibreOffice)")

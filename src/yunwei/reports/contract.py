@@ -25,7 +25,7 @@ from yunwei.reports.windows import _as_date as _day
 
 ENV_VAR = "YUNWEI_CONTRACT"
 DOC_KINDS = ("inspection-record", "resource-record", "health-daily", "monthly", "quarterly", "annual", "tickets",
-             "feedback")
+             "feedback", "baseline", "restore-test", "drill")
 # Obligations the reports count (contract minimums; REQUIREMENTS.md). Defaults apply when a key is absent.
 OBLIGATIONS: dict[str, tuple[int, str]] = {
     "inspection_per_day": (1, "日常巡检（网站与数据服务器），次/日"),
@@ -47,6 +47,9 @@ DEFAULT_SIGNERS: dict[str, tuple[str, ...]] = {
     "annual": ("编制人", "审核人", "甲方确认"),
     "tickets": ("登记人", "审核人", "甲方确认"),
     "feedback": ("编制人", "审核人"),
+    "restore-test": ("测试人", "审核人", "甲方确认"),
+    "drill": ("演练负责人", "审核人", "甲方确认"),
+    "baseline": ("核查人", "审核人", "甲方确认"),
 }
 UNCONFIGURED = "（未配置）"
 

@@ -562,10 +562,11 @@ def monthly(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
     blocks.append(_p("改进措施："))
     for i, m in enumerate(data["measures"] or ["本月无需新增改进措施。"], 1):
         blocks.append(_p(f"{i}. {m}" if data["measures"] else m))
-    blocks.append(_h("九、备份与恢复测试"))
+    blocks.append(_h("九、数据备份、恢复测试与安全基线核查"))
     blocks += [_p(f"{s['title']}：{s['text']}") for s in (data["backup"], data["restore_test"])]
     if "per_dataset" in data["backup"]:
         blocks += backup_blocks(data["backup"], monthly=True)
+    blocks += _baseline_status(data)
     blocks.append(_h("十、下月工作计划"))
     nx = data["next"]
     if nx["rows"]:
@@ -576,7 +577,14 @@ def monthly(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
     return _doc(data, blocks, meta, contract)
 
 
-JOB_TEXT = {"login_banner": "登录警示横幅", "schedule": "巡检计划调整"}
+def _baseline_status(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """安全基线核查: the last semi-annual check and the next due date (yunwei.reports.baseline.last_check)."""
+    st = data.get("baseline")
+    return [_p(f"安全基线核查：{st['text']}", "warn" if st["overdue"] is not False else None)] if st else []
+
+
+JOB_TEXT = {"login_banner": "登录警示横幅", "schedule": "巡检计划调整", "baseline-enforce": "安全基线整改",
+            "waivers": "安全基线豁免变更"}
 
 
 # ----------------------------------------------------------------------------- 季度 / 年度
@@ -657,8 +665,11 @@ def summary(data: dict[str, Any], contract: Any, *, charts_on: bool = True, **_:
         blocks.append(_p(f"{i}. {m}"))
     if not data["measures"]:
         blocks.append(_p("本期无未关闭隐患，下阶段按合同要求继续执行日常巡检、资源巡检与备份恢复测试。"))
-    blocks.append(_h("六、备份与恢复测试"))
+    blocks.append(_h("六、数据备份、恢复测试与安全基线核查"))
     blocks += [_p(f"{s['title']}：{s['text']}") for s in (data["backup"], data["restore_test"])]
+    if data["restore_test"].get("drill_text"):
+        blocks.append(_p(f"恢复演练：{data['restore_test']['drill_text']}"))
+    blocks += _baseline_status(data)
     if data.get("service"):
         from yunwei.reports.service import service_blocks
 

@@ -24,6 +24,8 @@ TITLES = {
     "inspection-record": "日常巡检记录", "resource-record": "资源巡检记录", "health-daily": "系统健康检查日报",
     "monthly": "系统运行月度总结报告", "quarterly": "系统运行季度总结报告", "annual": "系统运行年度总结报告",
     "monthly-bundle": "月度交付材料", "tickets": "故障申告登记表", "feedback": "需求反馈周汇总",
+    "restore-test": "数据备份恢复测试报告", "drill": "恢复演练报告",
+    "baseline": "安全基线核查报告",
 }
 
 
@@ -85,13 +87,22 @@ def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[
         from yunwei.servicedesk.report_data import feedback_week
 
         return feedback_week(store, period, now=now, contract=opts.contract)
+    if kind in ("restore-test", "drill"):
+        from yunwei.reports import drills
+
+        return (drills.restore_test if kind == "restore-test" else drills.drill)(store, period, plan, now=now)
+    if kind == "baseline":
+        from yunwei.reports.baseline import report
+
+        return report(store, period, plan, now=now)
     raise InputError("KIND", None, f"unknown report kind {kind!r}")
 
 
 def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
-    from yunwei.reports import service
+    from yunwei.reports import baseline, drill_layout, service
 
-    layouts = {**document.LAYOUTS, "tickets": service.tickets_register, "feedback": service.feedback_week}
+    layouts = {**document.LAYOUTS, "tickets": service.tickets_register, "feedback": service.feedback_week,
+               "baseline": baseline.layout, "restore-test": drill_layout.restore_test, "drill": drill_layout.drill}
     doc = layouts[kind](data, opts.contract, charts_on=opts.charts)
     doc["audit_anchor"] = opts.audit_anchor
     return doc

@@ -12,4 +12,7 @@ KINDS: dict[str, str] = {
     "monthly-bundle": "month",
     "tickets": "month",      # 《故障申告登记表》 (the service desk)
     "feedback": "week",      # 需求反馈周汇总
+    "restore-test": "month",  # 《数据备份恢复测试报告》 (restore drills)
+    "drill": "quarter",       # 《恢复演练报告》
+    "baseline": "day",       # 《安全基线核查报告》: the last baseline audit on or before the day
 }

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from yunwei.paths import project_root
-from yunwei.reports import analysis, health
+from yunwei.reports import analysis, drills, health
 from yunwei.reports import catalog as cat
 from yunwei.reports import humanise as hz
 from yunwei.reports.assemble import (
@@ -292,7 +292,8 @@ JOB_LABEL = {"inspect": "日常巡检", "inspection": "日常巡检", "resources
              "login_banner": "登录警示横幅（变更）", "backup": "数据备份", "restore_drill": "恢复演练",
              "backup_core_full": "核心数据全量备份", "backup_core_incr": "核心数据增量备份",
              "backup_general_full": "一般数据全量备份", "backup_general_incr": "一般数据增量备份",
-             "backup_verify": "备份完整性校验", "backup_status": "备份状态检查", "backup_setup": "备份配置（变更）"}
+             "backup_verify": "备份完整性校验", "backup_status": "备份状态检查", "backup_setup": "备份配置（变更）",
+             "baseline-audit": "安全基线核查", "baseline-enforce": "安全基线整改（变更）"}
 
 
 def item_days(bad: Sequence[Any], period: Period) -> dict[Item, set[date]]:
@@ -388,7 +389,7 @@ def section_backup(m: Month) -> dict[str, Any]:
     from yunwei.reports.backups import month_section
 
     return {"backup": month_section(m.store, m.period, m.plan, m.now),
-            "restore_test": job_section(m.store, m.period, cat.RESTORE_JOBS, "restore_drill", "备份恢复测试")}
+            "restore_test": drills.section(m.store, m.period, m.plan.contract, m.now)}
 
 
 def job_section(store: Any, period: Period, jobs: Sequence[str], role: str, title: str) -> dict[str, Any]:
@@ -400,6 +401,14 @@ def job_section(store: Any, period: Period, jobs: Sequence[str], role: str, titl
     enabled = (project_root() / "roles" / role / "tasks").is_dir()
     return {"title": title, "enabled": enabled, "runs": 0, "ok": 0, "failed": 0,
             "text": "本期无执行记录。" if enabled else "该项工作尚未纳入自动化（相应角色未启用），本期无记录。"}
+
+
+def section_baseline(store: Any, period: Period, plan: Plan, now: datetime) -> dict[str, Any]:
+    """The semi-annual security baseline check (等保 2.0): when it last ran, when the next is due."""
+    from yunwei.reports.baseline import last_check
+
+    months = int(plan.contract.obligations.get("baseline_check_months", 6) or 6)
+    return last_check(store, min(period.until, now), period.tz, months)
 
 
 def section_next(m: Month) -> dict[str, Any]:
@@ -429,7 +438,12 @@ def section_next(m: Month) -> dict[str, Any]:
                      "note": "待安装安全更新与已知漏洞软件包"})
     months = ob.get("baseline_check_months", 6)
     start = m.contract.start
-    if start and months and ((nxt.first.year - start.year) * 12 + nxt.first.month - start.month) % months == months - 1:
+    last = section_baseline(m.store, m.period, m.plan, m.now)
+    if last["last"]:  # due from the last check that ran
+        if date.fromisoformat(last["next_due"]) <= nxt.last:
+            rows.append({"item": "安全基线检查", "due": "1 次",
+                         "note": f"上次核查 {last['last']}，每 {months} 个月 1 次，应于 {last['next_due']} 前完成"})
+    elif start and months and ((nxt.first.year - start.year) * 12 + nxt.first.month - start.month) % months == months - 1:
         rows.append({"item": "安全基线检查", "due": "1 次", "note": f"每 {months} 个月 1 次（等保 2.0 安全计算环境）"})
     return {"month": nxt.title, "rows": rows, "text": ""}
 
@@ -486,7 +500,7 @@ def monthly(store: Any, period: Period, plan: Plan | Sequence[Window] | None = N
         "capacity": capacity,
         "measures": section_measures(m, results, risks, capacity, ins),
         "trends": trend_series(store, period.since, period.until, "day", period.tz) if with_trends else [],
-        **section_backup(m), "next": section_next(m),
+        **section_backup(m), "next": section_next(m), "baseline": section_baseline(store, period, plan, now),
         "in_service": any(plan.contract.in_service(d) for d in period.days()),
         "signoff": signoff(plan.contract, "monthly", [], period.last, now, period.tz),
     }
@@ -579,8 +593,9 @@ def summary(store: Any, period: Period, plan: Plan | Sequence[Window] | None = N
         "measures": list(dict.fromkeys(f"{r['title']}（{r['host']}）：{r['suggestion']}"
                                        for r in risks if r["suggestion"] and r["state"] != "已关闭")),
         "backup": job_section(store, period, cat.BACKUP_JOBS, "backup", "数据备份"),
-        "restore_test": job_section(store, period, cat.RESTORE_JOBS, "restore_drill", "备份恢复测试"),
+        "restore_test": drills.section(store, period, plan.contract, now),
         "contract_period": plan.contract.period_text(), "observed_until": _local(end, period),
+        "baseline": section_baseline(store, period, plan, now),
         "service": section_service(Month(store, period, plan, now), monthly_rows=True),
         "signoff": signoff(plan.contract, kind, [], period.last, now, period.tz),
     }

@@ -35,7 +35,7 @@ from yunwei.reports.templates import find
 from yunwei.ui import display_width
 
 BODY_FONT, HEAD_FONT, LATIN_FONT = "宋体", "黑体", "Times New Roman"
-STATUS_FILL = {"正常": "E8F5E9", "绿": "E8F5E9", "警告": "FFF8E1", "黄": "FFF8E1", "严重": "FDECEA", "红": "FDECEA",
+STATUS_FILL = {"正常": "E8F5E9", "绿": "E8F5E9", "警告": "FFF8E1", "黄": "FFF8E1", "严重": "FDECEA", "红": "FDECEA", "通过": "E8F5E9", "不通过": "FDECEA",
                "不可达": "FDECEA"}
 STATUS_RGB = {"ok": RGBColor(0x2E, 0x7D, 0x32), "warn": RGBColor(0xB2, 0x6A, 0x00), "crit": RGBColor(0xC6, 0x28, 0x28)}
 PAGE_W, PAGE_H = Cm(21.0), Cm(29.7)

@@ -28,7 +28,7 @@ from yunwei.reports.templates import find
 from yunwei.ui import display_width
 
 FONT, HEAD_FONT = "宋体", "黑体"
-FILL = {"正常": "E8F5E9", "绿": "E8F5E9", "警告": "FFF8E1", "黄": "FFF8E1", "严重": "FDECEA", "红": "FDECEA",
+FILL = {"正常": "E8F5E9", "绿": "E8F5E9", "警告": "FFF8E1", "黄": "FFF8E1", "严重": "FDECEA", "红": "FDECEA", "通过": "E8F5E9", "不通过": "FDECEA",
         "不可达": "FDECEA"}
 HEAD = PatternFill("solid", fgColor="DDE6F0")
 THIN = Side(style="thin", color="808080")

@@ -36,6 +36,21 @@ from yunwei.store.base import process_alive, process_start
 
 DEFAULT_TTL_HOURS = 24.0
 SCHEDULE_KIND = "schedule"
+WAIVERS_KIND = "waivers"
+# Reviewed files (not jobs): kind -> (module with resolve/proposed_digest/preview_change/activate, request key).
+# The active copy changes only by executing an approved request (docs/runner.md, docs/baseline.md).
+FILE_KINDS = {SCHEDULE_KIND: ("yunwei.schedule.active", "schedule_file", "resolve_schedule_file"),
+              WAIVERS_KIND: ("yunwei.baseline.waivers", "waivers_file", "resolve_file")}
+
+
+def _file_kind(kind: str | None) -> tuple[Any, str, str] | None:
+    """(module, request key, resolver name) of a reviewed-file kind, None for a job."""
+    if kind not in FILE_KINDS:
+        return None
+    import importlib
+
+    module, key, resolver = FILE_KINDS[kind]
+    return importlib.import_module(module), key, resolver
 
 
 def _now() -> dt.datetime:
@@ -115,10 +130,9 @@ def _start(action: str) -> str:
 # -- digest per kind ------------------------------------------------------------------------
 
 def _digest(req: dict[str, Any], job: Job | None) -> tuple[str, dict[str, str]]:
-    if req.get("kind") == SCHEDULE_KIND:
-        from yunwei.schedule.active import proposed_digest
-
-        return proposed_digest(req.get("schedule_file"))
+    fk = _file_kind(req.get("kind"))
+    if fk is not None:
+        return fk[0].proposed_digest(req.get(fk[1]))
     assert job is not None
     return content_digest(job, req.get("limit"), sealed.digest_vars(req))
 
@@ -224,7 +238,7 @@ def _reap(entry: Entry, who: str) -> Entry:
 
 def create_request(job_name: str, *, limit: str | None = None, extravars: dict[str, Any] | None = None,
                    key: str | None = None, jobs_file: str | None = None, quiet: bool = False,
-                   schedule_file: str | None = None) -> dict[str, Any]:
+                   schedule_file: str | None = None, waivers_file: str | None = None) -> dict[str, Any]:
     who = _start("request")
     call = guarded("request", who)
     request_id = "req-" + secrets.token_hex(6)
@@ -233,11 +247,12 @@ def create_request(job_name: str, *, limit: str | None = None, extravars: dict[s
                            "extravars": extravars or {}}
     secret_values: dict[str, Any] = {}
     job: Job | None = None
-    if job_name == SCHEDULE_KIND:
-        req.update(kind=SCHEDULE_KIND, job=SCHEDULE_KIND)
-        from yunwei.schedule.active import resolve_schedule_file
-
-        req["schedule_file"] = str(call(resolve_schedule_file, schedule_file))
+    fk = _file_kind(job_name)
+    if fk is not None:
+        module, file_key, resolver = fk  # never `key`: that is the operator's signing key
+        req.update(kind=job_name, job=job_name)
+        req[file_key] = str(call(getattr(module, resolver),
+                                 {SCHEDULE_KIND: schedule_file, WAIVERS_KIND: waivers_file}[job_name]))
     else:
         job = call(get_job, job_name, jobs_file)
         if not job.is_change:
@@ -269,10 +284,9 @@ def create_request(job_name: str, *, limit: str | None = None, extravars: dict[s
 
 def _preview(req: dict[str, Any], job: Job | None, *, quiet: bool,
              secret_values: dict[str, Any] | None = None) -> dict[str, Any]:
-    if req.get("kind") == SCHEDULE_KIND:
-        from yunwei.schedule.active import preview_change
-
-        return preview_change(req["schedule_file"])
+    fk = _file_kind(req.get("kind"))
+    if fk is not None:
+        return fk[0].preview_change(req[fk[1]])
     assert job is not None
     result = run_job(job, limit=req.get("limit"), extravars={**req["extravars"], **(secret_values or {})},
                      check=True, diff=True,
@@ -322,7 +336,7 @@ def list_requests() -> list[dict[str, Any]]:
 
 
 def _job_for(req: dict[str, Any]) -> Job | None:
-    if req.get("kind") == SCHEDULE_KIND:
+    if _file_kind(req.get("kind")) is not None:
         return None
     return get_job(req["job"], req.get("jobs_file") if admin_config() is None else None)
 
@@ -461,11 +475,10 @@ def execute(request_id: str, *, quiet: bool = False, now: dt.datetime | None = N
         raise no(str(exc)) from None
     audit.record("execution", request=request_id, job=req["job"], operator=who, digest=req["digest"],
                  requester=req["requester"], approver=approver)
-    if req.get("kind") == SCHEDULE_KIND:
-        from yunwei.schedule.active import activate
-
-        outcome = activate(req, approver=approver, operator_name=who)
-        status, rc, run_id, extra = "successful", 0, None, {"schedule": outcome}
+    fk = _file_kind(req.get("kind"))
+    if fk is not None:
+        outcome = fk[0].activate(req, approver=approver, operator_name=who)
+        status, rc, run_id, extra = "successful", 0, None, {req["kind"]: outcome}
     else:
         job = _job_for(req)
         assert job is not None

@@ -65,7 +65,8 @@ class Collector:
     changes: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
     input_errors: list[str] = field(default_factory=list)  # validation failures before any host was contacted
-    contacted: bool = False  # a task that connects to hosts has run
+    contacted: bool = False  # a task that connects to hosts (and may change them) has run
+    preflight: bool = False  # only read-only pre-flight modules (result ``preflight: true``) read hosts so far
 
     def event(self, event: dict[str, Any]) -> bool:
         name = event.get("event", "")
@@ -91,7 +92,9 @@ class Collector:
                 if state == "failed" and not self.contacted and action in _VALIDATION_ACTIONS and msg \
                         and str(msg) not in self.input_errors:
                     self.input_errors.append(str(msg)[:4000])
-            if action not in _CONTROLLER_ACTIONS:
+            if state == "ok" and not changed and isinstance(res, dict) and res.get("preflight") is True:
+                self.preflight = True  # a read-only pre-flight: what it read, a validation may still refuse
+            elif action not in _CONTROLLER_ACTIONS and state != "skipped":
                 self.contacted = True
         elif name == "playbook_on_stats":
             for key in ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored"):

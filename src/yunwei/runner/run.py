@@ -250,7 +250,8 @@ def run_job(
     else:
         reason = ""
     if result.input_errors:
-        reason = "bad input, no host contacted: " + "; ".join(result.input_errors)
+        reason = ("bad input, nothing changed (read-only pre-flight only): " if collector.preflight
+                  else "bad input, no host contacted: ") + "; ".join(result.input_errors)
     result.journal_status, result.reason = _settle_journal(
         envvars["YUNWEI_STORE"], job, run_id=run_id, profile=envvars["YUNWEI_PROFILE"], operator_name=operator_name,
         digest=content_digest, started=started, status=status, reason=reason, input_error=bool(result.input_errors))

@@ -8,8 +8,6 @@ copy: an edited schedule.yml changes nothing until it has been through review.
 
 from __future__ import annotations
 
-import datetime as dt
-import difflib
 import hashlib
 import json
 import os
@@ -17,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from yunwei import audit
-from yunwei.errors import InputError, YunweiError
-from yunwei.files import write_atomic
+from yunwei.errors import YunweiError
 from yunwei.paths import project_root, var_dir
+from yunwei.review import reviewed_file
 from yunwei.schedule.model import Schedule, load_schedule, parse_text
 
 
@@ -84,33 +82,15 @@ def pending_change() -> str | None:
 
 
 def preview_change(path: str) -> dict[str, Any]:
-    file = Path(path)
-    new = file.read_text(encoding="utf-8")
-    yml, _ = active_paths()
-    old = yml.read_text(encoding="utf-8") if yml.is_file() else ""
-    diff = "\n".join(line.rstrip("\n") for line in difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile="active schedule", tofile=str(file)))
-    changes = [{"host": "bastion", "task": "activate schedule", "diff": diff}] if diff else []
-    return {"run_id": None, "status": "successful", "rc": 0, "stats": {}, "changes": changes, "failures": []}
+    return reviewed_file.preview_change(path, active_paths()[0], "schedule")
 
 
 def activate(req: dict[str, Any], *, approver: str, operator_name: str | None = None) -> dict[str, Any]:
     """Install the approved bytes (digest re-checked) as the active schedule."""
-    file = Path(req["schedule_file"])
-    data = file.read_bytes()
-    digest = _digest_bytes(data)
-    if digest != req["digest"]:
-        raise InputError(str(file), None, f"changed since it was approved ({digest} != {req['digest']})")
-    parse_text(data.decode("utf-8"), str(file))
     yml, meta_path = active_paths()
     previous = (active_meta() or {}).get("digest")
-    write_atomic(yml, data)
-    meta = {
-        "digest": digest, "request": req["id"], "requester": req["requester"], "approver": approver,
-        "source": str(file), "activated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "previous": previous,
-    }
-    write_atomic(meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    audit.record("schedule_change", request=req["id"], job="schedule", operator=operator_name or approver, digest=digest,
-                 previous=previous, requester=req["requester"], approver=approver)
+    meta = reviewed_file.install(req, file_key="schedule_file", validate=parse_text, active_yml=yml,
+                                 meta_path=meta_path, previous=previous, approver=approver)
+    audit.record("schedule_change", request=req["id"], job="schedule", operator=operator_name or approver,
+                 digest=meta["digest"], previous=previous, requester=req["requester"], approver=approver)
     return meta

@@ -25,7 +25,8 @@ SECRET_NAMES = ("backup_pg_repo1_cipher_pass", "backup_pg_repo2_cipher_pass", "b
 # What the backup setup depends on: a change re-applies it on the next `lab up`.
 DIGEST_PATHS = ("roles/backup", "playbooks/backup_setup.yml", "inventories/lab/group_vars/all/backup.yml",
                 "plugins/modules/pgbackrest.py", "plugins/modules/restic.py", "plugins/modules/backup_status.py",
-                "plugins/module_utils/backup_common.py", "plugins/filter/backup.py")
+                "plugins/module_utils/backup_common.py", "plugins/filter/backup.py",
+                "roles/restore_drill", "playbooks/restore_drill_setup.yml", "plugins/filter/restore_drill.py")
 
 
 def vault_password_path() -> Path:
@@ -89,7 +90,8 @@ def apply(root: Path, inventory: Path, lab_dir: Path) -> None:
            "YUNWEI_STORE": str(lab_dir / "provision-journal.sqlite"), "YUNWEI_JOB": "lab-backups"}
     log = lab_dir / "backups.log"
     steps = [("setting up backups (pgBackRest, restic)", "backup_setup.yml", []),
-             ("first full backup of every data set", "backup.yml", ["-e", "backup_type=full", "-e", "backup_only_missing=true"])]
+             ("first full backup of every data set", "backup.yml", ["-e", "backup_type=full", "-e", "backup_only_missing=true"]),
+             ("preparing drill01 for restores (restore_drill_setup)", "restore_drill_setup.yml", [])]
     with log.open("w") as fh:
         for what, playbook, extra in steps:
             progress(f"lab: {what}")
