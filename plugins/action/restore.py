@@ -37,9 +37,9 @@ def contract_misses(findings):
     out = []
     for f in findings or ():
         if f.get("id") in CONTRACT_CHECKS and f.get("outcome") == "over":
-            where = f.get("instance") or ""
-            out.append("%s%s: %ss over the contract's %ss" % (f["id"], " " + where if where else "", f.get("value"),
-                                                             (f.get("limits") or {}).get("max")))
+            where = " " + f["instance"] if f.get("instance") else ""
+            limit = (f.get("limits") or {}).get("max")
+            out.append("%s%s: %ss over the contract's %ss" % (f["id"], where, f.get("value"), limit))
     return out
 
 
