@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -289,7 +288,6 @@ def test_lab_secrets_are_only_stored_vault_encrypted(tmp_path, monkeypatch):
     before = raw
     ensure_secrets(path)  # exists: left alone
     assert path.read_bytes() == before
-    assert time.time() > 0
 
 
 def test_ssh_plan_restricts_every_key_and_a_preview_tolerates_missing_keys():
