@@ -289,10 +289,12 @@ def test_windows_from_the_schedule(tmp_path, monkeypatch):
         "timezone: Asia/Shanghai\n"
         "jobs:\n  inspect:\n    cron: '30 8 * * *'\n    profile: daily\n"
         "heightened:\n  jobs: [inspect]\n  cron: '30 8,14,20 * * *'\n  profile: heightened\n"
-        "  windows:\n    - {name: 国庆节, start: 2026-10-01, end: 2026-10-07}\n", encoding="utf-8")
+        "  windows:\n    - {name: 国庆节, kind: holiday, start: 2026-10-01, end: 2026-10-07, systems: [web],"
+        " rota: [{on_duty: [a, b]}]}\n"
+        "operators:\n  a: {name: 甲, phone: '1'}\n  b: {name: 乙, phone: '2'}\n", encoding="utf-8")
     monkeypatch.setenv("YUNWEI_SCHEDULE", str(sched))
     monkeypatch.setenv("YUNWEI_VAR", str(tmp_path / "var"))      # no approved copy there
-    assert load_windows() == [Window("国庆节", date(2026, 10, 1), date(2026, 10, 7))]
+    assert load_windows() == [Window("国庆节", date(2026, 10, 1), date(2026, 10, 7), "holiday", ("web",))]
     assert load_windows(sched) == load_windows()                   # --windows accepts a whole schedule.yml
 
 

@@ -109,7 +109,9 @@ def test_required_per_day_comes_from_the_schedule(tmp_path):
 
     sched = parse_text("timezone: Asia/Shanghai\njobs:\n  inspect: {cron: '0 9,15 * * *'}\n"
                        "heightened:\n  jobs: [inspect]\n  cron: '0 8,12,16,20 * * *'\n"
-                       "  windows:\n    - {name: 国庆节, start: 2026-10-01, end: 2026-10-07}\n",
+                       "  windows:\n    - {name: 国庆节, kind: holiday, start: 2026-10-01, end: 2026-10-07, systems: [web],"
+                       " rota: [{on_duty: [a, b]}]}\n"
+                       "operators:\n  a: {name: 甲, phone: '1'}\n  b: {name: 乙, phone: '2'}\n",
                        "schedule.yml", check_jobs=False)
     plan = Plan(contract(), [], sched)
     assert plan.required(date(2026, 9, 30)) == 2               # two planned runs: more than the contract's one

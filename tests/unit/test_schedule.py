@@ -30,8 +30,11 @@ heightened:
   cron: "30 8,14,20 * * *"
   profile: heightened
   windows:
-    - {name: 国庆节, start: 2026-10-01, end: 2026-10-07}
-    - {name: 元旦, start: 2027-01-01, end: 2027-01-03}
+    - {name: 国庆节, kind: holiday, start: 2026-10-01, end: 2026-10-07, systems: [web], rota: [{on_duty: [zw, ln]}]}
+    - {name: 元旦, kind: holiday, start: 2027-01-01, end: 2027-01-03, systems: [web], rota: [{on_duty: [zw, ln]}]}
+operators:
+  zw: {name: 张伟, phone: "13800000001"}
+  ln: {name: 李娜, email: lina@example.invalid}
 """
 
 

@@ -5,9 +5,10 @@ Sources, first match wins:
 2. the schedule module (``yunwei.schedule``): the approved (active) schedule, else schedule.yml
    ($YUNWEI_SCHEDULE or <root>/schedule.yml) as it stands;
 3. without that module, ``<root>/schedule.yml`` read directly.
-A file holds either a list of ``{name, start, end}`` (ISO dates, ``end`` inclusive), a mapping with
-that list under ``heightened`` or ``windows``, or a whole schedule.yml (``heightened.windows``).
-No source: no heightened days.
+A file holds either a list of ``{name, start, end, kind?, systems?}`` (ISO dates, ``end`` inclusive;
+kind holiday|event, default holiday), a mapping with that list under ``heightened`` or ``windows``,
+or a whole schedule.yml (``heightened.windows``). The reports need only the days and the kind; the
+rota and its validation are the schedule's (yunwei.schedule.model). No source: no heightened days.
 """
 
 from __future__ import annotations
@@ -22,11 +23,20 @@ from yunwei.paths import project_root
 from yunwei.yamlfile import load_yaml
 
 
+KINDS = {"holiday": "节假日", "event": "重大活动"}
+
+
 @dataclass(frozen=True)
 class Window:
     name: str
     start: date   # first local day
     end: date     # last local day (inclusive)
+    kind: str = "holiday"            # holiday | event
+    systems: tuple[str, ...] = ()    # inventory groups or hosts in scope
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS.get(self.kind, self.kind)
 
     def covers(self, day: date) -> bool:
         return self.start <= day <= self.end
@@ -67,7 +77,13 @@ def parse_windows(data: Any, source: str) -> list[Window]:
         end = _as_date(item.get("end", item["start"]), source, f"{key}.end")
         if end < start:
             raise InputError(source, f"{key}.end", f"{end} is before start {start}")
-        out.append(Window(str(item.get("name") or "重保时段"), start, end))
+        kind = item.get("kind", "holiday")
+        if kind not in KINDS:
+            raise InputError(source, f"{key}.kind", f"expected holiday or event, got {kind!r}")
+        systems = item.get("systems") or []
+        if not isinstance(systems, list):
+            raise InputError(source, f"{key}.systems", "must be a list of inventory groups or hosts")
+        out.append(Window(str(item.get("name") or "重保时段"), start, end, str(kind), tuple(str(x) for x in systems)))
     return out
 
 
@@ -107,7 +123,7 @@ def _from_schedule_module() -> list[Window] | None:
     except ImportError:
         return None
     sched = load_schedule_plan()
-    return [] if sched is None else [Window(w.name, w.start, w.end) for w in sched.windows]
+    return [] if sched is None else [Window(w.name, w.start, w.end, w.kind, w.systems) for w in sched.windows]
 
 
 def load_windows(path: Path | None = None) -> list[Window]:

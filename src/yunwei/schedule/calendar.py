@@ -1,5 +1,6 @@
 """When is a job due: fire times of the normal cron outside windows and of the heightened cron
-inside them. All arithmetic in the schedule's time zone; results are aware datetimes."""
+inside them; a job with ``before_windows: N`` (the T-7 preflight) fires only on the day N days before
+a window starts. All arithmetic in the schedule's time zone; results are aware datetimes."""
 
 from __future__ import annotations
 
@@ -26,11 +27,30 @@ def _valid(schedule: Schedule, when: dt.datetime, inside: bool, multi: bool) -> 
     return (schedule.window_at(when) is not None) == inside
 
 
+def _window_relative(schedule: Schedule, job: str) -> list[dt.datetime]:
+    """Every fire time of a ``before_windows: N`` job: its cron's slots on each day N days before a
+    window starts (a few a year, so they are listed rather than searched for)."""
+    entry = schedule.entries[job]
+    out: list[dt.datetime] = []
+    for w in schedule.windows:
+        day = w.start - dt.timedelta(days=entry.before_windows or 0)
+        begin = dt.datetime.combine(day, dt.time(), schedule.tz)
+        it = croniter(entry.cron.text, begin - dt.timedelta(microseconds=1))
+        for _ in range(24 * 60):
+            t = it.get_next(dt.datetime)
+            if t.astimezone(schedule.tz).date() != day:
+                break
+            out.append(t)
+    return sorted(out)
+
+
 def fires_between(schedule: Schedule, job: str, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
     """Fire times t with after < t <= until (at most MAX_FIRES, the latest ones).
 
     Walks backwards from ``until``, so after a long gap the result is the latest fires (the
     slot to run now and the most recent missed ones), never the earliest."""
+    if schedule.entries[job].before_windows:
+        return [t for t in _window_relative(schedule, job) if after < t <= until][-MAX_FIRES:]
     crons = _crons(schedule, job)
     multi = len(crons) > 1
     times: set[dt.datetime] = set()
@@ -54,6 +74,8 @@ def fires_between(schedule: Schedule, job: str, after: dt.datetime, until: dt.da
 
 
 def last_fire(schedule: Schedule, job: str, at: dt.datetime) -> dt.datetime | None:
+    if schedule.entries[job].before_windows:
+        return next((t for t in reversed(_window_relative(schedule, job)) if t <= at), None)
     crons = _crons(schedule, job)
     multi = len(crons) > 1
     best = None
@@ -69,6 +91,8 @@ def last_fire(schedule: Schedule, job: str, at: dt.datetime) -> dt.datetime | No
 
 
 def next_fire(schedule: Schedule, job: str, at: dt.datetime) -> dt.datetime | None:
+    if schedule.entries[job].before_windows:
+        return next((t for t in _window_relative(schedule, job) if t > at), None)
     crons = _crons(schedule, job)
     multi = len(crons) > 1
     best = None

@@ -22,7 +22,10 @@ def _yunwei() -> str:
 
 
 def _crons(schedule: Schedule, job: str) -> list[tuple[str, str]]:
-    out = [(schedule.entries[job].cron.text, "normal")]
+    entry = schedule.entries[job]
+    if entry.before_windows:  # tick runs it only on the day N days before a window starts
+        return [(entry.cron.text, f"{entry.before_windows} days before each heightened window")]
+    out = [(entry.cron.text, "normal")]
     if job in schedule.heightened_jobs and schedule.heightened_cron is not None and schedule.windows:
         names = ", ".join(f"{w.name} {w.start}..{w.end}" for w in schedule.windows)
         out.append((schedule.heightened_cron.text, f"heightened: {names}"))

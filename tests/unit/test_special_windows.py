@@ -1,0 +1,110 @@
+"""重保 windows (issue 20): kinds, systems, the two-person rota with contacts, validation that names the
+window and the day, ``Schedule.on_duty``, and the window-relative (T-7) schedule entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from yunwei.errors import InputError
+from yunwei.schedule.calendar import fires_between, last_fire, next_fire
+from yunwei.schedule.model import parse_text
+
+TZ = ZoneInfo("Asia/Shanghai")
+BASE = """\
+timezone: Asia/Shanghai
+jobs:
+  local_read: {cron: "30 8 * * *", profile: daily}
+  pre: {cron: "0 9 * * *", before_windows: 7}
+operators:
+  zw: {name: 张伟, phone: "13800000001"}
+  ln: {name: 李娜, email: lina@example.invalid}
+  wf: {name: 王芳, phone: "13800000003"}
+heightened:
+  jobs: [local_read]
+  cron: "30 8,14,20 * * *"
+  windows:
+    - name: 春节
+      kind: holiday
+      start: 2027-02-05
+      end: 2027-02-08
+      systems: [web, db]
+      rota:
+        - {from: 2027-02-05, to: 2027-02-06, on_duty: [zw, ln]}
+        - {from: 2027-02-07, to: 2027-02-08, on_duty: [ln, wf]}
+    - name: 峰会
+      kind: event
+      start: 2027-03-04
+      end: 2027-03-05
+      systems: [web01]
+      rota:
+        - {on_duty: [zw, wf]}
+"""
+
+
+def parse(text: str = BASE):
+    return parse_text(text, "schedule.yml", check_jobs=False)
+
+
+def test_windows_carry_kind_systems_and_rota():
+    s = parse()
+    spring, summit = s.windows
+    assert (spring.kind, spring.kind_label, spring.systems) == ("holiday", "节假日", ("web", "db"))
+    assert (summit.kind, summit.kind_label, summit.systems) == ("event", "重大活动", ("web01",))
+    assert [o.login for o in s.on_duty(dt.date(2027, 2, 6))] == ["zw", "ln"]
+    assert [o.login for o in s.on_duty(dt.date(2027, 2, 7))] == ["ln", "wf"]
+    assert [o.name for o in s.on_duty(dt.date(2027, 3, 5))] == ["张伟", "王芳"]    # rota entry without dates: whole window
+    assert s.on_duty(dt.date(2027, 2, 9)) == () and s.on_duty(dt.date(2027, 2, 4)) == ()
+    assert s.on_duty(dt.date(2027, 2, 5))[1].contact == "lina@example.invalid"
+
+
+@pytest.mark.parametrize(("edit", "key", "words"), [
+    # a day with one person: the second rota entry names the same person twice
+    (lambda t: t.replace("on_duty: [ln, wf]", "on_duty: [wf, wf]"), "heightened.windows[0].rota",
+     "春节 2027-02-07: 1 distinct operator"),
+    # a day nobody covers
+    (lambda t: t.replace("from: 2027-02-07", "from: 2027-02-08"), "heightened.windows[0].rota", "春节 2027-02-07: 0 distinct"),
+    # an operator without a contact, on duty
+    (lambda t: t.replace('wf: {name: 王芳, phone: "13800000003"}', "wf: {name: 王芳}"), "operators.wf",
+     "春节 2027-02-07: on-duty operator wf has no contact"),
+    (lambda t: t.replace("on_duty: [zw, wf]", "on_duty: [zw, nobody]"), "heightened.windows[1].rota",
+     "峰会 2027-03-04: on-duty operator 'nobody' is not under operators"),
+    (lambda t: t.replace("start: 2027-03-04", "start: 2027-02-08"), "heightened.windows[1]", "overlaps"),
+    (lambda t: t.replace("kind: event", "kind: party"), "heightened.windows[1].kind", "holiday or event"),
+    (lambda t: t.replace("systems: [web01]", "systems: []"), "heightened.windows[1].systems", "non-empty"),
+    (lambda t: t.replace("      rota:\n        - {on_duty: [zw, wf]}\n", ""), "heightened.windows[1].rota", "双人值守"),
+    (lambda t: t.replace("to: 2027-02-06", "to: 2027-02-16"), "heightened.windows[0].rota[0]", "outside the window"),
+    (lambda t: t.replace("before_windows: 7", "before_windows: seven"), "jobs.pre.before_windows", "1..60"),
+    (lambda t: t + "  extra: 1\n", "heightened.extra", "unknown key"),
+])
+def test_bad_windows_name_the_window_and_the_day(edit, key, words):
+    with pytest.raises(InputError) as info:
+        parse(edit(BASE))
+    assert info.value.source == "schedule.yml" and info.value.key == key, info.value
+    assert words in info.value.problem, info.value.problem
+
+
+def test_overlap_names_the_first_shared_day():
+    with pytest.raises(InputError) as info:
+        parse(BASE.replace("start: 2027-03-04", "start: 2027-02-07"))
+    assert "2027-02-07" in info.value.problem and "春节" in info.value.problem
+
+
+def test_an_unused_operator_without_contact_is_refused_too():
+    with pytest.raises(InputError) as info:
+        parse(BASE.replace("operators:\n", "operators:\n  xx: {name: 某人}\n"))
+    assert info.value.key == "operators.xx"
+
+
+def test_before_windows_fires_only_seven_days_before_each_window():
+    s = parse()
+    at = dt.datetime(2027, 1, 1, tzinfo=TZ)
+    fires = fires_between(s, "pre", at, dt.datetime(2027, 12, 31, tzinfo=TZ))
+    assert fires == [dt.datetime(2027, 1, 29, 9, 0, tzinfo=TZ), dt.datetime(2027, 2, 25, 9, 0, tzinfo=TZ)]
+    assert next_fire(s, "pre", at) == fires[0]
+    assert last_fire(s, "pre", dt.datetime(2027, 2, 20, tzinfo=TZ)) == fires[0]
+    assert next_fire(s, "pre", dt.datetime(2027, 3, 1, tzinfo=TZ)) is None     # no window ahead: never due
+    # the ordinary job is untouched
+    assert len(fires_between(s, "local_read", at, dt.datetime(2027, 1, 3, tzinfo=TZ))) == 2
