@@ -13,6 +13,7 @@ VENV=${VENV:-.venv}
 PACKAGES=(
   podman runc debootstrap uidmap slirp4netns netavark aardvark-dns iptables
   openssh-client git make python3-venv
+  wrk
   postgresql
   chromium fonts-noto-cjk fonts-liberation2
   libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils
