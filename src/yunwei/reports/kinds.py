@@ -15,5 +15,6 @@ KINDS: dict[str, str] = {
     "restore-test": "month",  # 《数据备份恢复测试报告》 (restore drills)
     "drill": "quarter",       # 《恢复演练报告》
     "baseline": "day",       # 《安全基线核查报告》: the last baseline audit on or before the day
-    "stress-test": "day",    # 《压力测试报告》: the last stress test on or before the day (docs/special-periods.md)
+    "stress-test": "day",
+    "preflight": "day",      # 《节前系统健康检查报告》: the last T-7 preflight on or before the day    # 《压力测试报告》: the last stress test on or before the day (docs/special-periods.md)
 }

@@ -160,11 +160,23 @@ def _default_runner(job: str, profile: str | None) -> tuple[str, int, str]:
     from yunwei.commands.run import exit_code, run_readonly
 
     result = run_readonly(job, profile=profile, trigger="schedule", quiet=True)
+    if job == "preflight" and result.run_id:  # T-7: its open actions become tickets (docs/special-periods.md)
+        _preflight_tickets()
     if result.ok:
         return result.status, 0, result.run_id
     # not a completed run (no host reached, bad input, timeout...): say so, with the journal's reason
     status = f"{result.journal_status or result.status}: {result.reason}" if result.reason else result.status
     return status, exit_code(result) or 1, result.run_id
+
+
+def _preflight_tickets() -> None:
+    from yunwei.preflight.run import judged, open_tickets
+    from yunwei.store import open_store
+
+    with open_store(reap=False) as store:
+        run, results = judged(store)
+        if run is not None:
+            open_tickets(store, run, results, operator="schedule")
 
 
 def _claim(schedule: Schedule, meta: dict[str, Any], at: dt.datetime, job: str) -> DueItem | None:

@@ -1,0 +1,92 @@
+"""The T-7 preflight's items: each an independent entry judging one part of the ``preflight`` run
+(playbooks/preflight.yml) go / no-go, with the open actions it found.
+
+An item reads only what the run recorded: the checks of its catalogue areas, or the result of one
+named task. To add an item (e.g. the vulnerability scan's open findings), import its playbook in
+playbooks/preflight.yml and append one ``Item`` to ``ITEMS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+BAD = ("crit", "fail")          # a check in one of these states makes its item no-go
+ADVISORY = ("warn",)            # listed as an action, the item stays go
+MONITORING_TASK = "Preflight | monitoring targets (Prometheus)"
+
+
+@dataclass
+class Result:
+    go: bool
+    summary: str
+    actions: list[dict[str, str]] = field(default_factory=list)   # {title, host, suggestion, level}
+    ran: bool = True
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    title: str
+    judge: Callable[[dict[str, Any]], Result]
+
+
+def _area_of(check_id: str) -> str:
+    from yunwei.catalogue import catalogue
+
+    entry = catalogue().checks.get(check_id)
+    return entry.area if entry is not None else ""
+
+
+def by_areas(areas: tuple[str, ...], what: str) -> Callable[[dict[str, Any]], Result]:
+    """Judge the run's checks of catalogue ``areas``: no-go when one is crit/fail, warns are actions."""
+    def judge(ctx: dict[str, Any]) -> Result:
+        checks = [c for c in ctx["checks"] if _area_of(c.id) in areas]
+        if not checks:
+            return Result(False, f"本次检查未产生{what}结果（作业未执行到该项或执行失败）。",
+                          [{"title": f"{what}未完成", "host": "", "level": "crit",
+                            "suggestion": "查看 preflight 作业日志，排除原因后重新执行节前检查。"}], ran=False)
+        bad = [c for c in checks if c.status in BAD]
+        warn = [c for c in checks if c.status in ADVISORY]
+        actions = [{"title": c.title or c.id, "host": c.host + (f"（{c.instance}）" if c.instance else ""),
+                    "level": c.status, "suggestion": c.suggestion or "按检查项说明处理。"} for c in bad + warn]
+        hosts = len({c.host for c in checks})
+        summary = (f"{hosts} 台主机 {len(checks)} 项检查：不通过 {len(bad)} 项，警告 {len(warn)} 项。")
+        return Result(not bad, summary, actions)
+    return judge
+
+
+def monitoring_targets(ctx: dict[str, Any]) -> Result:
+    """Every Prometheus scrape target up (the result of the preflight's query of /api/v1/targets)."""
+    results = [t for t in ctx["tasks"] if t.task == MONITORING_TASK]
+    data = ((results[-1].result or {}).get("json") or {}).get("data") if results else None
+    if not results or data is None:
+        return Result(False, "未能读取监控系统的采集目标（监控主机不可达或 Prometheus 未运行）。",
+                      [{"title": "监控采集目标状态未知", "host": results[-1].host if results else "", "level": "crit",
+                        "suggestion": "检查监控主机与 Prometheus 服务（yunwei lab monitoring / monitoring_setup）。"}],
+                      ran=bool(results))
+    targets = data.get("activeTargets") or []
+    down = [t for t in targets if t.get("health") != "up"]
+    actions = [{"title": "监控采集目标异常", "level": "crit",
+                "host": f"{(t.get('labels') or {}).get('instance', '?')}（{(t.get('labels') or {}).get('job', '')}）",
+                "suggestion": f"目标状态 {t.get('health')}：{t.get('lastError') or '无错误信息'}；恢复采集后重新检查。"}
+               for t in down]
+    if not targets:
+        actions.append({"title": "监控系统没有采集目标", "host": results[-1].host, "level": "crit",
+                        "suggestion": "部署 exporter 并配置 Prometheus 采集（monitoring_setup）。"})
+    return Result(bool(targets) and not down, f"采集目标 {len(targets)} 个，正常 {len(targets) - len(down)} 个。", actions)
+
+
+ITEMS: list[Item] = [
+    Item("inspection", "系统巡检（重保阈值）", by_areas(("host", "web", "db"), "巡检")),
+    Item("baseline", "安全基线核查", by_areas(("baseline",), "安全基线核查")),
+    Item("backup", "备份状态与完整性校验", by_areas(("backup",), "备份状态与完整性校验")),
+    Item("restore", "备份恢复测试", by_areas(("drill",), "备份恢复测试")),
+    Item("monitoring", "监控采集目标", monitoring_targets),
+]
+
+
+def judge_run(store: Any, run: Any, items: list[Item] | None = None) -> list[tuple[Item, Result]]:
+    ctx = {"run": run, "checks": store.checks(run_id=run.id), "tasks": store.task_results(run.id)}
+    return [(item, item.judge(ctx)) for item in (items or ITEMS)]
