@@ -26,7 +26,7 @@ TITLES = {
     "monthly-bundle": "月度交付材料", "tickets": "故障申告登记表", "feedback": "需求反馈周汇总",
     "restore-test": "数据备份恢复测试报告", "drill": "恢复演练报告",
     "baseline": "安全基线核查报告", "stress-test": "压力测试报告",
-    "preflight": "节前系统健康检查报告",
+    "preflight": "节前系统健康检查报告", "heightened-summary": "重保期间运行总结",
 }
 
 
@@ -96,13 +96,16 @@ def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[
         from yunwei.reports.baseline import report
 
         return report(store, period, plan, now=now)
+    if kind == "heightened-summary":
+        from yunwei.special import summary
+
+        return summary.report(store, period, plan, now=now)
     if kind == "preflight":
         from yunwei.preflight import report as preflight_report
 
         return preflight_report.report(store, period, plan, now=now)
     if kind == "stress-test":
-        from yunwei.preflight import report as preflight_report
-    from yunwei.stress import report as stress_report
+        from yunwei.stress import report as stress_report
 
         return stress_report.report(store, period, plan, now=now)
     raise InputError("KIND", None, f"unknown report kind {kind!r}")
@@ -111,11 +114,13 @@ def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[
 def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
     from yunwei.reports import baseline, drill_layout, service
     from yunwei.preflight import report as preflight_report
+    from yunwei.special import summary
     from yunwei.stress import report as stress_report
 
     layouts = {**document.LAYOUTS, "tickets": service.tickets_register, "feedback": service.feedback_week,
                "baseline": baseline.layout, "restore-test": drill_layout.restore_test, "drill": drill_layout.drill,
-               "stress-test": stress_report.layout, "preflight": preflight_report.layout}
+               "stress-test": stress_report.layout, "preflight": preflight_report.layout,
+               "heightened-summary": summary.layout}
     doc = layouts[kind](data, opts.contract, charts_on=opts.charts)
     doc["audit_anchor"] = opts.audit_anchor
     return doc
