@@ -92,7 +92,7 @@ def problems(s: dict[str, Any]) -> list[str]:
                    "inventory address, are ever loaded)")
     elif hv.get("stress_test_allowed") is not True:
         out.append(f"stress_test_target: host {target} is not marked for load tests (stress_test_allowed: true in its "
-                   "host_vars/group_vars); a production host is refused unless the inventory allows it")
+                   "host_vars/group_vars) - a production host is refused unless the inventory allows it")
     duration = _int(s, "duration", out, lo=1, hi=MAX_STEP_SECONDS, required=True)
     max_rate = _int(s, "max_rate", out, lo=1, hi=MAX_RATE, required=True)
     n = _int(s, "steps", out, lo=1, hi=MAX_STEPS, required=True)
