@@ -27,6 +27,7 @@ TITLES = {
     "restore-test": "数据备份恢复测试报告", "drill": "恢复演练报告",
     "baseline": "安全基线核查报告", "stress-test": "压力测试报告",
     "preflight": "节前系统健康检查报告", "heightened-summary": "重保期间运行总结",
+    "emergency-drill": "应急演练报告",
 }
 
 
@@ -96,6 +97,10 @@ def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[
         from yunwei.reports.baseline import report
 
         return report(store, period, plan, now=now)
+    if kind == "emergency-drill":
+        from yunwei.special import drill as emergency
+
+        return emergency.report(store, period, plan, now=now)
     if kind == "heightened-summary":
         from yunwei.special import summary
 
@@ -114,13 +119,14 @@ def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[
 def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
     from yunwei.reports import baseline, drill_layout, service
     from yunwei.preflight import report as preflight_report
+    from yunwei.special import drill as emergency
     from yunwei.special import summary
     from yunwei.stress import report as stress_report
 
     layouts = {**document.LAYOUTS, "tickets": service.tickets_register, "feedback": service.feedback_week,
                "baseline": baseline.layout, "restore-test": drill_layout.restore_test, "drill": drill_layout.drill,
                "stress-test": stress_report.layout, "preflight": preflight_report.layout,
-               "heightened-summary": summary.layout}
+               "heightened-summary": summary.layout, "emergency-drill": emergency.layout}
     doc = layouts[kind](data, opts.contract, charts_on=opts.charts)
     doc["audit_anchor"] = opts.audit_anchor
     return doc

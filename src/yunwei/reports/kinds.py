@@ -17,5 +17,6 @@ KINDS: dict[str, str] = {
     "baseline": "day",       # 《安全基线核查报告》: the last baseline audit on or before the day
     "stress-test": "day",
     "preflight": "day",
-    "heightened-summary": "day",  # 《重保期间运行总结》: the window containing the day, else the last one ended      # 《节前系统健康检查报告》: the last T-7 preflight on or before the day    # 《压力测试报告》: the last stress test on or before the day (docs/special-periods.md)
+    "heightened-summary": "day",
+    "emergency-drill": "month",  # 《应急演练报告》: web-tier drills and restore drills of the month  # 《重保期间运行总结》: the window containing the day, else the last one ended      # 《节前系统健康检查报告》: the last T-7 preflight on or before the day    # 《压力测试报告》: the last stress test on or before the day (docs/special-periods.md)
 }
