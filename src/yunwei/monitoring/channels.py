@@ -52,8 +52,12 @@ def duration_text(seconds: float) -> str:
     return f"{seconds // 3600} 小时 {seconds % 3600 // 60} 分"
 
 
-def message(alert: dict[str, Any], kind: str) -> dict[str, str]:
-    """The Chinese message of one alert: ``title`` (one line) and ``lines`` (plain text lines)."""
+def message(alert: dict[str, Any], kind: str, on_duty: Any = ()) -> dict[str, Any]:
+    """The Chinese message of one alert: ``title`` (one line) and ``lines`` (plain text lines).
+
+    ``on_duty``: the people on duty (yunwei.schedule.model.Operator) when the alert started inside a
+    重保 window; they are named with their contacts, and ``send`` mentions them (WeCom, DingTalk by phone)
+    and mails them (email channels)."""
     from yunwei.reports.periods import client_tz
 
     sev = SEVERITY_TEXT.get(alert["severity"], alert["severity"] or "告警")
@@ -68,7 +72,16 @@ def message(alert: dict[str, Any], kind: str) -> dict[str, str]:
         lines.append(f"工单：{alert['ticket_id']}")
     if kind == "firing" and alert.get("suggestion"):
         lines.append(f"处理建议：{alert['suggestion']}")
-    return {"title": title, "text": "\n".join(lines), "severity": sev, "kind": kind}
+    if on_duty:
+        lines.append("重保值守：" + "、".join(f"{o.name}（{o.contact}）" for o in on_duty))
+    return {"title": title, "text": "\n".join(lines), "severity": sev, "kind": kind,
+            "on_duty_phones": [o.phone for o in on_duty if o.phone],
+            "on_duty_emails": [o.email for o in on_duty if o.email]}
+
+
+def _merged(configured: Any, extra: list[str]) -> list[str]:
+    out = list(configured or [])
+    return out + [x for x in extra if x not in out]
 
 
 def _post_json(url: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -124,20 +137,22 @@ def email_message(msg: dict[str, str], sender: str, to: list[str]) -> EmailMessa
     return em
 
 
-def send(channel: Channel, msg: dict[str, str], timeout: float = 5.0) -> None:
+def send(channel: Channel, msg: dict[str, Any], timeout: float = 5.0) -> None:
     s = channel.settings
+    phones, emails = msg.get("on_duty_phones") or [], msg.get("on_duty_emails") or []
     if channel.type == "wecom":
         body = wecom_body(msg)
-        if s.get("mentioned_mobile_list"):
-            body["markdown"]["mentioned_mobile_list"] = list(s["mentioned_mobile_list"])
+        mentioned = _merged(s.get("mentioned_mobile_list"), phones)
+        if mentioned:
+            body["markdown"]["mentioned_mobile_list"] = mentioned
         _post_json(str(s["url"]), body, timeout)
     elif channel.type == "dingtalk":
         ts = int(time.time() * 1000)
         sep = "&" if "?" in str(s["url"]) else "?"
         url = f"{s['url']}{sep}timestamp={ts}&sign={dingtalk_sign(str(s['secret']), ts)}"
-        _post_json(url, dingtalk_body(msg, s.get("at_mobiles")), timeout)
+        _post_json(url, dingtalk_body(msg, _merged(s.get("at_mobiles"), phones)), timeout)
     elif channel.type == "email":
-        em = email_message(msg, str(s["from"]), list(s["to"]))
+        em = email_message(msg, str(s["from"]), _merged(s["to"], emails))
         security = s.get("security", "starttls")
         port = int(s.get("port") or {"ssl": 465, "starttls": 587, "none": 25}[security])
         try:

@@ -51,6 +51,24 @@ class Receiver:
         self._stop = threading.Event()
         self.threads: list[threading.Thread] = []
 
+    def on_duty(self, ts: float | None) -> tuple[Any, ...]:
+        """The people on duty on the local day the alert started (the approved schedule's rota; none
+        outside 重保 windows or without a schedule). Read per alert: an approved change applies at once."""
+        if ts is None:
+            return ()
+        try:
+            from yunwei.reports.windows import load_schedule_plan
+
+            sched = load_schedule_plan()
+        except Exception as exc:  # noqa: BLE001 - a broken schedule must not stop the alert
+            _log(f"on-duty rota unavailable: {exc}")
+            return ()
+        if sched is None:
+            return ()
+        import datetime as dt
+
+        return sched.on_duty(dt.datetime.fromtimestamp(float(ts), dt.timezone.utc).astimezone(sched.tz).date())
+
     # -- receiving ---------------------------------------------------------------------------
     def receive(self, body: bytes) -> tuple[int, dict[str, Any]]:
         try:
@@ -79,7 +97,7 @@ class Receiver:
                 record.mark(self.store, nid, ok=False, error=f"channel {channel_name} is no longer configured",
                             retry_after=86400 * 365)
             return False
-        msg = channels.message(alert, kind)
+        msg = channels.message(alert, kind, self.on_duty(alert.get("starts_at")))
         try:
             channels.send(ch, msg, timeout=self.config.timeout)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded and retried
