@@ -73,7 +73,9 @@ def message(alert: dict[str, Any], kind: str, on_duty: Any = ()) -> dict[str, An
     if kind == "firing" and alert.get("suggestion"):
         lines.append(f"处理建议：{alert['suggestion']}")
     if on_duty:
-        lines.append("重保值守：" + "、".join(f"{o.name}（{o.contact}）" for o in on_duty))
+        from yunwei.schedule.model import duty_text
+
+        lines.append("重保值守：" + duty_text(on_duty))
     return {"title": title, "text": "\n".join(lines), "severity": sev, "kind": kind,
             "on_duty_phones": [o.phone for o in on_duty if o.phone],
             "on_duty_emails": [o.email for o in on_duty if o.email]}

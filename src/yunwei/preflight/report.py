@@ -15,18 +15,17 @@ from yunwei.reports.plan import Plan
 
 
 def _window_after(plan: Plan, day: Any) -> dict[str, Any] | None:
-    sched = plan.schedule
-    if sched is None:
-        from yunwei.reports.windows import load_schedule_plan
+    from yunwei.schedule.model import duty_text
+    from yunwei.special.summary import schedule_of
 
-        sched = load_schedule_plan()
+    sched = schedule_of(plan)
     if sched is None:
         return None
     ahead = sorted((w for w in sched.windows if w.end >= day), key=lambda w: w.start)
     if not ahead:
         return None
     w = ahead[0]
-    rota = [[d.isoformat(), "、".join(f"{o.name}（{o.contact}）" for o in sched.on_duty(d))] for d in w.days()]
+    rota = [[d.isoformat(), duty_text(sched.on_duty(d))] for d in w.days()]
     return {"name": w.name, "kind": w.kind_label, "start": w.start.isoformat(), "end": w.end.isoformat(),
             "systems": "、".join(w.systems), "rota": rota}
 

@@ -58,6 +58,11 @@ class Operator:
         return " / ".join(c for c in (self.phone, self.email) if c)
 
 
+def duty_text(people: Any) -> str:
+    """``张伟（138…）、李娜（…）``: the on-duty people as printed in reports and alert messages."""
+    return "、".join(f"{o.name}（{o.contact}）" for o in people)
+
+
 @dataclass(frozen=True)
 class RotaEntry:
     start: dt.date

@@ -18,6 +18,7 @@ from yunwei.reports.contract import Contract
 from yunwei.reports.document import _doc, _h, _p, _table
 from yunwei.reports.periods import Period
 from yunwei.reports.plan import Plan
+from yunwei.schedule.model import duty_text
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ def pick_window(schedule: Any, day: Any) -> Any | None:
     return max(past, key=lambda w: w.end, default=None)
 
 
-def _schedule(plan: Plan) -> Any:
+def schedule_of(plan: Plan) -> Any:
+    """The plan's schedule, else the approved one (else schedule.yml); None without any."""
     if plan.schedule is not None:
         return plan.schedule
     from yunwei.reports.windows import load_schedule_plan
@@ -75,7 +77,7 @@ def lessons(insp: dict[str, Any], results: dict[str, Any], alerts: dict[str, Any
 
 def report(store: Any, period: Period, plan: Plan, *, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(timezone.utc)
-    sched = _schedule(plan)
+    sched = schedule_of(plan)
     window = pick_window(sched, period.last)
     data: dict[str, Any] = {"kind": "heightened-summary", "title": "重保期间运行总结", "period": period_info(period),
                             "empty": window is None}
@@ -91,8 +93,7 @@ def report(store: Any, period: Period, plan: Plan, *, now: datetime | None = Non
     data.update(period=period_info(wp), window={"name": window.name, "kind": window.kind_label,
                                                 "systems": "、".join(window.systems)},
                 inspections=insp, results=results, availability=avail, alerts=alerts, service=service,
-                rota=[[d.isoformat(), "、".join(f"{o.name}（{o.contact}）" for o in sched.on_duty(d))]
-                      for d in window.days()],
+                rota=[[d.isoformat(), duty_text(sched.on_duty(d))] for d in window.days()],
                 lessons=lessons(insp, results, alerts, service, avail),
                 state="future" if wp.since > now else "ongoing" if wp.until > now else "ended")
     data["signoff"] = signoff(plan.contract, "heightened-summary", [r.operator for r in m.runs], wp.last, now, wp.tz)
