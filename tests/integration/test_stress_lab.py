@@ -1,7 +1,7 @@
 """The stress test on the lab (issue 20), one short bounded run: two steps of 2 s up to 60 requests/s
 from wrk on the bastion to web01 at its inventory address, recorded in the journal and reported; and
 the refusals (target not marked for load tests, a bound missing, the mark passed with -e) exit 2 with
-not one request sent (web01's access log does not grow)."""
+not one request sent (no request with the stress test's User-Agent in web01's access log)."""
 
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ def yw(lab, tmp_path):
 
 
 def _requests_logged(lab) -> int:
-    out = subprocess.run(["podman", "exec", lab.container("web01"), "sh", "-c", f"wc -l < {LOG}"],
-                         capture_output=True, text=True, check=True)
+    """Requests of the stress test in web01's access log (its User-Agent; the monitoring probes the site too)."""
+    out = subprocess.run(["podman", "exec", lab.container("web01"), "grep", "-c", "yunwei-stress-test", LOG],
+                         capture_output=True, text=True)
     return int(out.stdout.strip() or 0)
 
 
@@ -51,7 +52,6 @@ def test_stress_test_bounded_recorded_reported_and_refusals(yw, lab, tmp_path):
     for args, words in (
         (["-e", "stress_test_target=db01", *bounds], "host db01 is not marked for load tests"),
         (["-e", "stress_test_target=web01", "-e", "stress_test_max_rate=60"], "stress_test_duration: missing"),
-        (["-e", "stress_test_target=nowhere", *bounds], "'nowhere' is not a host of the inventory"),
         (["-e", "stress_test_target=db01", "-e", "stress_test_allowed=true", *bounds], "stress_test_allowed"),
     ):
         r = yw("run", "stress-test", "-q", *args)
@@ -63,13 +63,14 @@ def test_stress_test_bounded_recorded_reported_and_refusals(yw, lab, tmp_path):
     sent = _requests_logged(lab) - before
     with open_store(yw.store) as store:
         run = store.list_runs(job="stress-test")[0]
-        stress = next(t.result["stress"] for t in store.task_results(run.id) if t.action == "yunwei.ops.load_test")
+        stress = next(t.result["stress"] for t in store.task_results(run.id)
+                      if t.action == "yunwei.ops.load_test" and "stress" in t.result)
     steps = stress["steps"]
     assert stress["url"] == f"http://{lab.hosts['web01']}:80/"       # the inventory address, nothing else
     assert [s["rate"] for s in steps] == [30, 60] and all(s["p95_ms"] is not None for s in steps)
     total = sum(s["requests"] for s in steps)
     assert 0 < total <= 30 * 2 + 60 * 2 + 20        # paced: never above the step rates (+ first requests)
-    assert sent >= total and sent <= total + 20      # web01 saw them (and little else meanwhile)
+    assert total <= sent <= total + 20              # web01 saw them (wrk counts the completed ones)
     assert all(s["host"]["cpu_pct"] is not None and s["host"]["mem_pct"] > 0 for s in steps)
 
     out = tmp_path / "out"

@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 MARK = "YUNWEI-WRK "
+# every request says what it is, so the site's logs and analytics can tell the test from real visitors
+USER_AGENT = "yunwei-stress-test (wrk)"
 
 # wrk calls delay() before each request of a connection: pacing every connection bounds the rate.
 # done() prints the figures: wrk's percentiles come from its HdrHistogram of every response.
@@ -31,7 +33,7 @@ end
 def command(wrk: str, url: str, script: str, *, seconds: int, connections: int, threads: int = 2,
             timeout_s: int = 2) -> list[str]:
     return [wrk, "-t", str(min(threads, connections)), "-c", str(connections), "-d", f"{seconds}s",
-            "--timeout", f"{timeout_s}s", "-s", script, url]
+            "--timeout", f"{timeout_s}s", "-H", f"User-Agent: {USER_AGENT}", "-s", script, url]
 
 
 def parse(stdout: str) -> dict[str, Any]:
