@@ -29,6 +29,9 @@ def test_each_item_is_judged_on_its_own_areas():
     assert inspection.go and [a["title"] for a in inspection.actions] == ["内存使用率"]     # a warn: go, an action
     backup = by["backup"].judge(ctx(checks))
     assert not backup.go and backup.actions[0]["host"] == "backup01（appdb）"
+    # the same problem on several hosts is one action naming them
+    same = [Check("HOST-PKG-002", "host", "warn", host=h, title="待安装安全更新", suggestion="安装更新") for h in ("a", "b")]
+    assert [a["host"] for a in by["inspection"].judge(ctx(same)).actions] == ["a、b"]
     restore = by["restore"].judge(ctx(checks))                                           # nothing recorded: no-go
     assert not restore.go and not restore.ran
 

@@ -39,6 +39,19 @@ def _area_of(check_id: str) -> str:
     return entry.area if entry is not None else ""
 
 
+def _grouped(checks: list[Any]) -> list[dict[str, str]]:
+    """One action per distinct problem (check, level, advice), naming every host it was found on: the
+    same missing patch on six hosts is one thing to do, one ticket."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for c in checks:
+        where = c.host + (f"（{c.instance}）" if c.instance else "")
+        hosts = groups.setdefault((c.title or c.id, c.status, c.suggestion or "按检查项说明处理。"), [])
+        if where not in hosts:
+            hosts.append(where)
+    return [{"title": title, "host": "、".join(hosts), "level": level, "suggestion": advice}
+            for (title, level, advice), hosts in groups.items()]
+
+
 def by_areas(areas: tuple[str, ...], what: str) -> Callable[[dict[str, Any]], Result]:
     """Judge the run's checks of catalogue ``areas``: no-go when one is crit/fail, warns are actions."""
     def judge(ctx: dict[str, Any]) -> Result:
@@ -49,8 +62,7 @@ def by_areas(areas: tuple[str, ...], what: str) -> Callable[[dict[str, Any]], Re
                             "suggestion": "查看 preflight 作业日志，排除原因后重新执行节前检查。"}], ran=False)
         bad = [c for c in checks if c.status in BAD]
         warn = [c for c in checks if c.status in ADVISORY]
-        actions = [{"title": c.title or c.id, "host": c.host + (f"（{c.instance}）" if c.instance else ""),
-                    "level": c.status, "suggestion": c.suggestion or "按检查项说明处理。"} for c in bad + warn]
+        actions = _grouped(bad + warn)
         hosts = len({c.host for c in checks})
         summary = (f"{hosts} 台主机 {len(checks)} 项检查：不通过 {len(bad)} 项，警告 {len(warn)} 项。")
         return Result(not bad, summary, actions)

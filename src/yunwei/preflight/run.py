@@ -44,7 +44,7 @@ def open_tickets(store: Any, run: Any, results: list[tuple[Item, Result]], *, op
                 out.append((existing[title], title, False))
                 continue
             t = open_ticket(store, grade="fault", channel="online", reporter=reporter, title=title,
-                            host=action.get("host", "").split("（")[0],
+                            host="" if "、" in action.get("host", "") else action.get("host", "").split("（")[0],
                             description=f"{LEVEL.get(action.get('level', ''), action.get('level', ''))}。处理建议："
                                         f"{action.get('suggestion', '')}（节前检查 run {run.id}）",
                             operator=operator)
