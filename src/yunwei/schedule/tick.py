@@ -160,8 +160,11 @@ def _default_runner(job: str, profile: str | None) -> tuple[str, int, str]:
     from yunwei.commands.run import exit_code, run_readonly
 
     result = run_readonly(job, profile=profile, trigger="schedule", quiet=True)
-    if job == "preflight" and result.run_id:  # T-7: its open actions become tickets (docs/special-periods.md)
-        _preflight_tickets()
+    if job == "preflight" and not result.input_errors:  # T-7: open actions become tickets (docs/special-periods.md)
+        try:
+            _preflight_tickets()
+        except Exception as exc:  # noqa: BLE001 - the run is recorded either way; `yunwei preflight tickets` redoes it
+            return f"{result.status}; tickets not opened: {exc}", exit_code(result) or 1, result.run_id
     if result.ok:
         return result.status, 0, result.run_id
     # not a completed run (no host reached, bad input, timeout...): say so, with the journal's reason
