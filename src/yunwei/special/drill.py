@@ -108,6 +108,10 @@ def layout(data: dict[str, Any], contract: Contract, **_: Any) -> dict[str, Any]
                          empty="本期未进行恢复演练。"))
     blocks.append(_h("四、问题与改进"))
     lessons = list(rest["lessons"])
+    if not rest["drills"]:
+        lessons.append("本期未进行数据层恢复演练：重大活动前应至少按一个场景演练（yunwei run drill -e scenario=...）。")
+    if not web:
+        lessons.append("本期未进行网站层故障演练：重大活动前应演练一次（yunwei run emergency-drill）。")
     for w in web:
         if w["detect_s"] is not None and w["detect_s"] > 15:
             lessons.append(f"网站层演练（{w['time']}）：巡检发现用时 {_secs(w['detect_s'])}；重保期间依靠实时监控告警"
