@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from yunwei.preflight.run import LEVEL, judged
+from yunwei.reports import humanise as hz
 from yunwei.reports.assemble import period_info, signoff
 from yunwei.reports.contract import Contract
 from yunwei.reports.document import _doc, _h, _p, _table
@@ -75,8 +76,8 @@ def layout(data: dict[str, Any], contract: Contract, **_: Any) -> dict[str, Any]
     blocks.append(_h("三、待办事项（已登记工单）"))
     blocks.append(_table("待办事项", "待办事项", ["检查项", "问题", "主机", "级别", "处理建议"],
                          [[i["title"], a["title"], a.get("host", ""), LEVEL.get(a.get("level", ""), a.get("level", "")),
-                           a.get("suggestion", "")] for i, a in actions], empty="无待办事项。")
-                  | {"fractions": [1.1, 1.4, 1.0, 0.6, 3.0]})
+                           hz.client_text(a.get("suggestion", ""))] for i, a in actions], empty="无待办事项。")
+                  | {"fractions": [0.9, 1.3, 1.7, 0.5, 2.8]})
     if w:
         blocks.append(_h("四、重保值守安排（双人值守）"))
         blocks.append(_table("值守安排", "值守安排", ["日期", "值守人员（联系方式）"], w["rota"]))
