@@ -15,7 +15,7 @@ from typing import Any
 from yunwei.reports import monthly as mo
 from yunwei.reports.assemble import period_info, signoff
 from yunwei.reports.contract import Contract
-from yunwei.reports.document import _doc, _h, _p, _table
+from yunwei.reports.document import _doc, _h, _p, _table, group_findings
 from yunwei.reports.periods import Period
 from yunwei.reports.plan import Plan
 from yunwei.schedule.model import duty_text
@@ -118,17 +118,18 @@ def layout(data: dict[str, Any], contract: Contract, **_: Any) -> dict[str, Any]
         blocks.append(_p("注：重保时段尚未结束，以下为截至目前的情况；未到期的日期不计入应巡检次数。", "warn"))
     blocks.append(_p(f"{w['name']}重保期间（{data['period']['first']} 至 {data['period']['last']}），对 {w['systems']} "
                      f"实行双人值守与每日 3 次巡检。应巡检 {insp['required']} 次，完成 {insp['done']} 次"
-                     f"（完成率 {insp['rate'] if insp['rate'] is not None else '—'}%）；发现问题 {len(res['finding_rows'])} 项；"
+                     f"（完成率 {insp['rate'] if insp['rate'] is not None else '—'}%）；发现问题 {len(group_findings(res['finding_rows']))} 项；"
                      f"实时告警 {alerts['count']} 次；登记工单 {service['tickets']} 张，超时 {service['breached_tickets']} 张。"))
     blocks.append(_h("二、巡检执行情况"))
     blocks.append(_table("每日巡检", "每日巡检", ["日期", "应巡检", "已完成", "状态"],
                          [[d["date"], d["required"], d["done"], d["state"]] for d in insp["days"]],
                          formats=[None, "int", "int", None]))
     blocks.append(_h("三、问题与事件"))
-    blocks.append(_table("发现的问题", "问题", ["问题", "级别", "发现时间", "当前状态", "处理建议"],
-                         [[f"{f['title']}（{f.get('location') or f['host']}）", f.get("worst_label", ""),
-                           f.get("first", ""), f.get("state", ""), f.get("suggestion") or "—"]
-                          for f in res["finding_rows"]], empty="重保期间未发现问题。"))
+    blocks.append(_table("发现的问题（同一问题多台主机合并为一行）", "问题", ["问题", "级别", "发现时间", "当前状态", "处理建议"],
+                         [[f"{g['title']}（{g['where']}）", g["worst_label"],
+                           g["first"] if g["first"] == g["last"] else f"{g['first']} 至 {g['last']}", g["state"],
+                           g["suggestion"] or "—"] for g in group_findings(res["finding_rows"])],
+                         empty="重保期间未发现问题。") | {"fractions": [2.0, 0.5, 1.2, 0.7, 2.6]})
     blocks.append(_table("实时告警", "告警", ["开始", "结束", "主机", "告警", "级别", "工单"],
                          [[a["start"], a["end"], a["host"], a["title"], a["severity"], a["ticket"]] for a in alerts["items"]],
                          empty="重保期间无实时告警。"))
