@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from yunwei.reports.contract import Contract
 from yunwei.reports.periods import day_period
 from yunwei.reports.plan import Plan
@@ -53,3 +55,22 @@ def test_a_window_without_inspections_is_all_missed(tmp_path, monkeypatch):
     assert data["rota"][0] == ["2026-10-01", "张伟（13800000001）、李娜（13800000002）"]
     doc = layout(data, Contract())
     assert dict(doc["meta"])["巡检完成"] == "0/9" and doc["subtitle"] == "国庆节（2026-10-01 至 2026-10-03）"
+
+
+@pytest.mark.parametrize("kind", ["preflight", "stress-test", "emergency-drill", "heightened-summary"])
+def test_new_kinds_render_an_empty_store_without_inventing_figures(tmp_path, monkeypatch, kind):
+    from yunwei.reports import generate as gen
+    from yunwei.reports.periods import parse_period
+    from yunwei.store import open_store
+
+    monkeypatch.setenv("YUNWEI_VAR", str(tmp_path / "var"))
+    tz = ZoneInfo("Asia/Shanghai")
+    s = parse_text(SCHED, "schedule.yml", check_jobs=False)
+    period = parse_period(gen.KINDS[kind], "2026-09-15", tz)
+    opts = gen.Options(out_dir=tmp_path / "out", formats=("html", "xlsx"), charts=False, schedule=s,
+                       now=datetime(2026, 9, 16, tzinfo=timezone.utc))
+    with open_store(tmp_path / "j.sqlite") as store:
+        files = gen.generate(kind, store, period, opts)
+    assert sorted(f.suffix for f in files) == [".html", ".xlsx"]
+    html = files[0].read_text(encoding="utf-8") if files[0].suffix == ".html" else files[1].read_text(encoding="utf-8")
+    assert gen.TITLES[kind] in html and ("没有" in html or "无" in html)
