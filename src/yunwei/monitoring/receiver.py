@@ -50,19 +50,30 @@ class Receiver:
         self.channels = {c.name: c for c in config.channels}
         self._stop = threading.Event()
         self.threads: list[threading.Thread] = []
+        self._rota: tuple[float, Any] | None = None   # (read at, schedule): the rota, re-read every minute
+        self._schedule()
 
-    def on_duty(self, ts: float | None) -> tuple[Any, ...]:
-        """The people on duty on the local day the alert started (the approved schedule's rota; none
-        outside 重保 windows or without a schedule). Read per alert: an approved change applies at once."""
-        if ts is None:
-            return ()
+    ROTA_TTL = 60.0
+
+    def _schedule(self) -> Any:
+        import time as _time
+
+        if self._rota is not None and _time.monotonic() - self._rota[0] < self.ROTA_TTL:
+            return self._rota[1]
         try:
             from yunwei.reports.windows import load_schedule_plan
 
             sched = load_schedule_plan()
         except Exception as exc:  # noqa: BLE001 - a broken schedule must not stop the alert
             _log(f"on-duty rota unavailable: {exc}")
-            return ()
+            sched = None
+        self._rota = (_time.monotonic(), sched)
+        return sched
+
+    def on_duty(self, ts: float | None) -> tuple[Any, ...]:
+        """The people on duty on the local day the alert started (the approved schedule's rota, re-read
+        at most a minute after an approved change; none outside 重保 windows or without a schedule)."""
+        sched = self._schedule() if ts is not None else None
         if sched is None:
             return ()
         import datetime as dt
