@@ -41,6 +41,19 @@ AUDIT_CHECKS = {
     "unused-css-rules": "WEBQ-JS-001",
     "render-blocking-resources": "WEBQ-RB-001",
 }
+# what the client reads for each audit (Lighthouse's own titles are English)
+AUDIT_TITLES = {
+    "uses-optimized-images": "图片编码未优化",
+    "modern-image-formats": "未使用 WebP/AVIF 等新一代图片格式",
+    "uses-responsive-images": "图片尺寸大于显示尺寸",
+    "offscreen-images": "屏幕外图片未延迟加载",
+    "unsized-images": "图片未设置宽高",
+    "uses-text-compression": "文本资源未压缩",
+    "uses-long-cache-ttl": "静态资源缓存时间过短",
+    "unused-javascript": "存在未使用的 JavaScript",
+    "unused-css-rules": "存在未使用的 CSS",
+    "render-blocking-resources": "存在阻塞首次渲染的资源",
+}
 CHECK_ORDER = ("WEBQ-IMG-001", "WEBQ-IMG-002", "WEBQ-ZIP-001", "WEBQ-CACHE-001", "WEBQ-JS-001", "WEBQ-RB-001")
 SAVINGS_UNIT = {"WEBQ-IMG-001": "KiB", "WEBQ-ZIP-001": "KiB", "WEBQ-JS-001": "KiB", "WEBQ-RB-001": "ms"}
 # Lighthouse numeric audit -> metric name
@@ -122,6 +135,15 @@ def _urls(audit):
     return out
 
 
+def _amount(audit_id, details):
+    """How much an audit found, in Chinese: the estimated savings, else the number of items."""
+    if details.get("overallSavingsBytes"):
+        return "可节省约 %.0f KiB" % _kib(details["overallSavingsBytes"])
+    if details.get("overallSavingsMs"):
+        return "可节省约 %.0f ms" % float(details["overallSavingsMs"])
+    return "%d 项" % len(details.get("items") or [])
+
+
 def _listing(urls, site, limit=3):
     return "、".join(_short(u, site) for u in urls[:limit]) + ("等 %d 项" % len(urls) if len(urls) > limit else "")
 
@@ -168,8 +190,8 @@ def lighthouse_findings(report, form, site, f):
             continue
         entry = by_check.setdefault(check_id, {"failed": [], "savings": 0.0, "urls": []})
         if _failed(audit):
-            entry["failed"].append("%s（%s）" % (audit.get("title") or audit_id, audit.get("displayValue") or audit_id))
             details = audit.get("details") or {}
+            entry["failed"].append("%s（%s）" % (AUDIT_TITLES[audit_id], _amount(audit_id, details)))
             if SAVINGS_UNIT.get(check_id) == "ms":
                 entry["savings"] += float(details.get("overallSavingsMs") or 0)
             else:
@@ -278,7 +300,7 @@ def link_findings(rows, sitemap, site, f):
         if str(row.get("valid")).lower() not in ("true", "1"):
             broken.append("%s（%s，来自 %s）" % (_short(url, site), (row.get("result") or "").strip(), _short(parent, site)))
         elif "redirect" in (row.get("warningstring") or "").lower() or "redirect" in (row.get("infostring") or "").lower():
-            redirected.append("%s（来自 %s）" % (_short(url, site), _short(parent, site)))
+            redirected.append("%s（来自 %s）" % (_short(row.get("urlname") or url, site), _short(parent, site)))
     f.metric("webq.links.checked", len(rows), sitemap)
     f.metric("webq.links.broken", len(broken), sitemap)
     f.metric("webq.links.redirected", len(redirected), sitemap)
@@ -307,7 +329,7 @@ def run_linkchecker(module, p, workdir):
     conf = os.path.join(workdir, "linkcheckerrc")
     with open(conf, "w") as fh:
         fh.write(LINKCHECKER_CONFIG % {"rate": max(p["rate"], 0.1), "timeout": 10, "depth": p["link_depth"]})
-    cmd = [p["linkchecker"], "-f", conf, "-o", "csv", "--no-status", "--user-agent", USER_AGENT, p["sitemap"]]
+    cmd = [p["linkchecker"], "-f", conf, "-o", "csv", "--verbose", "--no-status", "--user-agent", USER_AGENT, p["sitemap"]]
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=p["link_timeout"],
                               check=False, cwd=workdir)

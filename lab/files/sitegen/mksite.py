@@ -4,7 +4,8 @@
 Deterministic: the same NOW gives the same bytes. Dates are relative to NOW (the provisioning
 time), so the known defects stay true whenever the lab is provisioned:
 - the news section's newest article is 120 days old (freshness limit 30 days);
-- /news/n003.html links to /news/n099.html, which does not exist (a broken link);
+- /news/n003.html links to /news/n099.html, which does not exist (a broken link); the home page links
+  to /policy, which nginx redirects to /policy/;
 - /img/banner.png is 1200x675 shown at 480 px wide (oversized), /img/logo.png has no width/height;
 - /assets/vendor/legacy.js is served without compression and /img/ without cache headers (nginx
   site template).
@@ -99,7 +100,8 @@ def home(now):
     body = ("<h1>%s</h1>\n<p>为全省各级政务部门提供云资源申请、审批与交付服务。</p>\n"
             "<img src=\"/img/banner.png\" alt=\"政务云平台\" width=\"480\" height=\"270\">\n"
             "<h2>新闻动态</h2>\n<ul>\n%s</ul>\n<ul>\n<li><a href=\"/notice.html\">服务公告</a></li>\n"
-            "<li><a href=\"/guide.html\">上云办事指南</a></li>\n</ul>\n" % (SITE, latest))
+            "<li><a href=\"/guide.html\">上云办事指南</a></li>\n"
+            "<li><a href=\"/policy\">全部政策文件</a></li>\n</ul>\n" % (SITE, latest))  # a redirect (301 to /policy/)
     return page(SITE, body)
 
 

@@ -26,6 +26,7 @@ TITLES = {
     "monthly-bundle": "月度交付材料", "tickets": "故障申告登记表", "feedback": "需求反馈周汇总",
     "restore-test": "数据备份恢复测试报告", "drill": "恢复演练报告",
     "baseline": "安全基线核查报告",
+    "web-performance": "网站性能优化报告", "ux": "用户体验评估报告",
 }
 
 
@@ -95,14 +96,19 @@ def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[
         from yunwei.reports.baseline import report
 
         return report(store, period, plan, now=now)
+    if kind in ("web-performance", "ux"):
+        from yunwei.webaudit import report_data
+
+        return (report_data.web_performance if kind == "web-performance" else report_data.ux)(store, period, plan, now=now)
     raise InputError("KIND", None, f"unknown report kind {kind!r}")
 
 
 def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
-    from yunwei.reports import baseline, drill_layout, service
+    from yunwei.reports import baseline, drill_layout, service, webquality
 
     layouts = {**document.LAYOUTS, "tickets": service.tickets_register, "feedback": service.feedback_week,
-               "baseline": baseline.layout, "restore-test": drill_layout.restore_test, "drill": drill_layout.drill}
+               "baseline": baseline.layout, "restore-test": drill_layout.restore_test, "drill": drill_layout.drill,
+               "web-performance": webquality.web_performance, "ux": webquality.ux}
     doc = layouts[kind](data, opts.contract, charts_on=opts.charts)
     doc["audit_anchor"] = opts.audit_anchor
     return doc

@@ -15,4 +15,6 @@ KINDS: dict[str, str] = {
     "restore-test": "month",  # 《数据备份恢复测试报告》 (restore drills)
     "drill": "quarter",       # 《恢复演练报告》
     "baseline": "day",       # 《安全基线核查报告》: the last baseline audit on or before the day
+    "web-performance": "quarter",  # 《网站性能优化报告》 (web-audit)
+    "ux": "quarter",               # 《用户体验评估报告》 (web-audit + service desk feedback)
 }
