@@ -11,9 +11,9 @@ module: web_audit
 short_description: Audit a website's performance and content quality with Lighthouse and a link checker
 version_added: "0.2.0"
 description:
-  - Runs on the controller (the bastion, C(delegate_to: localhost)) against the configured site only.
+  - "Runs on the controller (the bastion, C(delegate_to: localhost)) against the configured site only."
   - For each page and form factor, Lighthouse in headless Chromium (fixed profile; C(desktop) is
-    Lighthouse's desktop preset, C(mobile) its default mobile emulation with simulated throttling):
+    Lighthouse's desktop preset, C(mobile) its default mobile emulation with simulated throttling) -
     category scores, the core metrics (LCP, FCP, CLS, TBT, speed index, total bytes, requests) as
     metrics, and its image, compression, caching, unused JS/CSS and render-blocking audits as findings.
   - The link checker (LinkChecker) over the sitemap, one thread at O(rate); section freshness from the

@@ -88,6 +88,8 @@ def test_audit_finds_the_known_defects_of_the_lab_site(yw, lab, tmp_path):
             assert w in c.evidence + c.suggestion, (cid, w, c.evidence, c.suggestion)
 
     bad("WEBQ-LINK-001", f"{site}sitemap.xml", "/news/n099.html", "/news/n003.html")       # the broken link
+    redirected = by[("WEBQ-LINK-002", f"{site}sitemap.xml")]
+    assert redirected.value == 1 and "/policy（来自 /）" in redirected.evidence                # the redirect
     bad("WEBQ-FRESH-001", "新闻动态", "30 天")                                              # news 120 days old
     assert by[("WEBQ-FRESH-001", "政策文件")].status == "ok"
     assert 119 <= metrics[("webq.section.age_days", "新闻动态")] <= 122
