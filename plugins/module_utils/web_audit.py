@@ -102,6 +102,7 @@ OPTIONS = dict(
     linkchecker=dict(type="str", default="linkchecker"),
     steps=dict(type="list", elements="str", default=["lighthouse", "links", "freshness", "search"],
                choices=["lighthouse", "links", "freshness", "search"]),
+    regression=dict(type="dict", default={}),  # read by the action plugin on the controller
 )
 
 
@@ -382,9 +383,9 @@ def search_findings(p, pacer, f):
         found = probe["expect"] in body
         if count is not None:
             f.metric("webq.search.results", count, probe["query"])
+        returned = "返回 %d 条结果" % count if count is not None else "已返回"
         f.add("WEBQ-SEARCH-001", count if count is not None else found,
-              "搜索“%s”%s，%s预期结果“%s”" % (probe["query"], "返回 %d 条结果" % count if count is not None else "已返回",
-                                      "包含" if found else "不包含", probe["expect"]),
+              "搜索“%s”%s，%s预期结果“%s”" % (probe["query"], returned, "包含" if found else "不包含", probe["expect"]),
               instance=probe["query"], outcome=None if found else "missing", limits={"expect": probe["expect"]})
 
 

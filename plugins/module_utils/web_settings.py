@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import time
 
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import Collector
+
 try:
     from urllib.request import Request, urlopen
 except ImportError:  # pragma: no cover
@@ -91,10 +93,8 @@ def cache_finding(url, headers, error, f):
             url, headers.get("content-type", "")), instance=url, outcome="missing")
 
 
-class WebSettings(object):
-    def __init__(self, module):
-        self.module = module
-        self.p = module.params
+class WebSettings(Collector):
+    """The host side of WEBQ-CONF-*: ``inspect()`` returns findings and metrics (run_single)."""
 
     def cert_days(self, path):
         openssl = self.module.get_bin_path("openssl")
@@ -109,7 +109,8 @@ class WebSettings(object):
             return None, str(exc)
         return round((end - time.time() + time.timezone) / 86400.0, 1), ""
 
-    def inspect(self, f):
+    def inspect(self):
+        f = self.f
         binary = self.module.get_bin_path(self.p["nginx"], opt_dirs=["/usr/sbin", "/usr/local/sbin"])
         if not binary:
             f.add("WEBQ-PROBE-001", "error", "未找到 nginx 可执行文件", instance="nginx -T", outcome="failed")
@@ -129,3 +130,5 @@ class WebSettings(object):
             except Exception as exc:  # pylint: disable=broad-except
                 error = str(exc)
             cache_finding(url, headers, error, f)
+        f.sort()
+        return f.result()

@@ -124,6 +124,12 @@ options:
     elements: str
     default: [lighthouse, links, freshness, search]
     choices: [lighthouse, links, freshness, search]
+  regression:
+    description:
+      - Regression limits (C(score) points, C(time_pct), C(bytes_pct), C(cls)) of the comparison with the
+        previous and the baseline audit, made by the action plugin on the controller (WEBQ-REG-001).
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - yunwei.ops.inspection
 """

@@ -57,19 +57,12 @@ metrics:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.yunwei.ops.plugins.module_utils.inspection import CONTROLLER_OPTIONS, Findings
+from ansible_collections.yunwei.ops.plugins.module_utils.inspection import run_single
 from ansible_collections.yunwei.ops.plugins.module_utils.web_settings import OPTIONS, WebSettings
 
 
 def main():
-    spec = dict(CONTROLLER_OPTIONS)
-    spec.update(OPTIONS)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    findings = Findings()
-    WebSettings(module).inspect(findings)
-    findings.sort()
-    module.exit_json(**findings.result())
+    run_single(WebSettings, OPTIONS)
 
 
 if __name__ == "__main__":

@@ -298,3 +298,21 @@ def test_quarterly_reports_compare_audits_and_combine_the_service_desk(tmp_path)
     assert u["satisfaction"]["answers"] == 2 and u["feedback"]["done"] == 1
     empty = web_performance(store, quarter_period(2026, 2, tz), opts.plan, now=now)
     assert empty["empty"] and empty["pages"] == [] and empty["regressions"] == []
+
+
+def test_the_job_compares_with_the_previous_and_the_baseline_audit_from_prepared_history():
+    page = f"desktop {SITE}"
+    series = {("webq.score.performance", page): [(1.0, 95.0), (2.0, 82.0)],  # baseline 95, previous 82
+              ("webq.lcp_ms", page): [(2.0, 2000.0)],                          # one audit: previous only
+              ("cpu.used_pct", ""): [(2.0, 5.0)]}
+    metrics = [{"name": "webq.score.performance", "instance": page, "value": 80.0},
+               {"name": "webq.lcp_ms", "instance": page, "value": 2600.0}]
+    found = compare.job_regressions(series, metrics, {"score": 10})
+    got = {f["instance"] for f in found}
+    assert got == {f"{page} webq.score.performance（基线审计）", f"{page} webq.lcp_ms（上次审计）"}
+    checks = judge_result({"findings": found})["checks"]
+    assert {c["status"] for c in checks} == {"warn"} and all(c["suggestion"] for c in checks)
+    assert compare.job_regressions({}, metrics) == []  # the first audit: nothing to compare with
+    from yunwei.inspection import history
+
+    assert "yunwei.ops.web_audit" in history.CONSUMERS  # prepared by the journal callback on the controller

@@ -79,7 +79,7 @@ def web_performance(data: dict[str, Any], contract: Any, *, charts_on: bool = Tr
     blocks.append(_p("与上次审计及基线审计逐页、逐指标对比；得分下降 10 分以上，或 LCP/FCP/TBT/速度指数增加 25% 以上、总字节增加 "
                      "10% 以上、CLS 增加 0.05 以上记为回退（低于该幅度与同一页面重复测试的波动相当，见 bench/README.md）。"))
     blocks.append(_table("性能回退", "性能回退", ["页面与指标", "对比", "变化", "处理建议"],
-                         [[_page_label(r["page"]) + " " + r["metric"], r["vars"]["against"], r["vars"]["change"],
+                         [[_page_label(r["page"]) + " " + r["metric_title"], r["vars"]["against"], r["vars"]["change"],
                            r["check"]["suggestion"]] for r in data["regressions"]],
                          empty="无超过阈值的回退。"))
     blocks.append(_h("四、问题与整改"))

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from yunwei.catalogue import catalogue
+
 # metric -> (threshold key, direction: +1 higher is worse, -1 lower is worse)
 WATCHED: dict[str, tuple[str, int]] = {
     "webq.score.performance": ("score", -1),
@@ -43,6 +45,7 @@ def regressions(before: Mapping[tuple[str, str], float], after: Mapping[tuple[st
     """Findings WEBQ-REG-001 (docs/data-model.md) for each (metric, instance) worse in ``after`` than in
     ``before`` beyond its limit; ``against`` names the earlier audit in the 处理建议 (上次审计, 基线审计)."""
     lim = {**DEFAULTS, **(limits or {})}
+    titles = {name: m.title for name, m in catalogue().metrics.items()}
     out = []
     for (name, instance), new in sorted(after.items()):
         if name not in WATCHED or (name, instance) not in before:
@@ -54,7 +57,24 @@ def regressions(before: Mapping[tuple[str, str], float], after: Mapping[tuple[st
         amount, text = _change(kind, old, new)
         if amount * sign >= lim[kind] and amount != 0:
             out.append({"id": "WEBQ-REG-001", "instance": f"{instance} {name}", "value": round(new, 3),
-                        "evidence": f"{instance}：{name} {text}（阈值 {lim[kind]:g}{'%' if kind.endswith('pct') else ''}）",
+                        "evidence": f"{instance}：{titles[name]} {text}（阈值 {lim[kind]:g}{'%' if kind.endswith('pct') else ''}）",
                         "outcome": "regressed", "vars": {"against": against, "change": text},
-                        "metric": name, "page": instance, "before": old, "after": new})
+                        "metric": name, "metric_title": titles[name], "page": instance, "before": old, "after": new})
+    return out
+
+
+def job_regressions(series: Mapping[tuple[str, str], list[tuple[float, float]]], metrics: list[dict[str, Any]],
+                    limits: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+    """The job's own WEBQ-REG-001 findings: this audit's ``metrics`` against the journal's series of the
+    same host (prepared on the controller: yunwei.inspection.history), i.e. the previous audit (each
+    series' last sample) and the baseline audit (its first sample, when older than the previous)."""
+    after = {(m["name"], m["instance"]): m["value"] for m in metrics if m.get("name") in WATCHED}
+    watched = {k: pts for k, pts in series.items() if k[0] in WATCHED and pts}
+    previous = {k: pts[-1][1] for k, pts in watched.items()}
+    baseline = {k: pts[0][1] for k, pts in watched.items() if len(pts) > 1}
+    out = []
+    for against, before in (("上次审计", previous), ("基线审计", baseline)):
+        for r in regressions(before, after, against, limits):
+            out.append({k: r[k] for k in ("id", "value", "evidence", "outcome", "vars")}
+                       | {"instance": f"{r['instance']}（{against}）"})
     return out

@@ -18,7 +18,7 @@ UNIT_DAYS = {"h": 1 / 24, "d": 1.0, "w": 7.0}
 MAX_RATE = 10.0          # requests per second: a polite ceiling for a production site
 MAX_PAGE_TIMEOUT = 600.0
 FORM_FACTORS = ("desktop", "mobile")
-REGRESSION_KEYS = {"score": "points", "time_pct": "%", "bytes_pct": "%"}
+REGRESSION_KEYS = {"score": "points", "time_pct": "%", "bytes_pct": "%", "cls": ""}
 
 
 def duration_days(value: Any) -> float | None:
