@@ -316,3 +316,24 @@ def test_the_job_compares_with_the_previous_and_the_baseline_audit_from_prepared
     from yunwei.inspection import history
 
     assert "yunwei.ops.web_audit" in history.CONSUMERS  # prepared by the journal callback on the controller
+
+
+def test_the_health_daily_shows_the_days_web_regressions(tmp_path):
+    from yunwei.reports import generate
+    from yunwei.reports.periods import client_tz, day_period
+    from yunwei.store import open_store
+    from yunwei.store.model import Check, Run
+
+    store = open_store(tmp_path / "j.sqlite")
+    when = datetime(2026, 11, 20, 2, tzinfo=timezone.utc)
+    store.begin_run(Run(id="r1", job="web-audit", started_at=when, hosts=["web01"]))
+    store.write_batch("r1", checks=[Check(id="WEBQ-REG-001", category="webq", status="warn", title="性能回退",
+                                          instance=f"desktop {SITE} webq.lcp_ms（上次审计）", run_id="r1", host="web01",
+                                          time=when, evidence="LCP 2,000 → 2,600（+30%）", suggestion="与上次审计相比该指标变差")])
+    store.finish_run("r1", "ok", ended_at=when + timedelta(minutes=1))
+    day = day_period(when.astimezone(client_tz()).date(), client_tz())
+    opts = generate.Options(formats=["html"], out_dir=tmp_path / "out", charts=False, now=when + timedelta(days=1))
+    html = generate.generate("health-daily", store, day, opts)[0].read_text()
+    assert "网站性能回退" in html and "LCP 2,000 → 2,600" in html
+    other = day_period(day.first - timedelta(days=1), client_tz())
+    assert "网站性能回退" not in generate.generate("health-daily", store, other, opts)[0].read_text()

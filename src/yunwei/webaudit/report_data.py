@@ -124,3 +124,14 @@ def ux(store: Any, period: Period, plan: Any, *, now: datetime | None = None) ->
                          + [f"{x['title']}（{x['instance']}）已整改" for x in perf["fixed"]],
             "open": perf["open"], "last": perf.get("last"),
             "signoff": signoff(plan.contract, "ux", [r.operator for r in runs], period.last, now, period.tz)}
+
+
+def day_regressions(store: Any, period: Period) -> list[dict[str, Any]]:
+    """The web audits' regressions (WEBQ-REG-001) of the day, for the health daily's anomaly section."""
+    rows = []
+    for run in runs_of(store, period, [JOB]):
+        for c in store.checks(run_id=run.id):
+            if c.id == "WEBQ-REG-001" and c.status in BAD:
+                rows.append({"time": _local(run.started_at, period, "%H:%M"), "instance": c.instance,
+                             "status": c.status, "evidence": c.evidence, "suggestion": c.suggestion})
+    return rows
