@@ -7,14 +7,10 @@ from typing import Any
 from yunwei.reports.catalog import STATUS_LABEL
 from yunwei.reports.document import _doc, _h, _p, _table, fmt_cell
 from yunwei.servicedesk.model import FEEDBACK_STATES
+from yunwei.webaudit.report_data import page_label as _page_label
 
 PAGE_COLUMNS = ["页面（终端）", "性能", "无障碍", "最佳实践", "SEO", "LCP（ms）", "CLS", "TBT（ms）", "FCP（ms）",
                 "速度指数（ms）", "总字节（KiB）", "请求数"]
-
-
-def _page_label(instance: str) -> str:
-    form, _, url = instance.partition(" ")
-    return f"{url}（{'桌面' if form == 'desktop' else '移动' if form == 'mobile' else form}）"
 
 
 def _kib(v: Any) -> Any:
@@ -84,11 +80,11 @@ def web_performance(data: dict[str, Any], contract: Any, *, charts_on: bool = Tr
                          empty="无超过阈值的回退。"))
     blocks.append(_h("四、问题与整改"))
     blocks.append(_table("未解决的问题（最近一次审计）", "未解决问题", ["检查项", "对象", "级别", "证据", "处理建议", "首次发现"],
-                         [[o["title"], o["instance"] or "—", STATUS_LABEL.get(o["status"], o["status"]), o["evidence"], o["suggestion"], o["since"]]
+                         [[o["title"], _page_label(o["instance"]) if o["instance"] else "—", STATUS_LABEL.get(o["status"], o["status"]), o["evidence"], o["suggestion"], o["since"]]
                           for o in data["open"]], status_col=2, empty="最近一次审计未发现问题。")
                   | {"fractions": [1.0, 1.3, 0.5, 2.4, 2.4, 0.8]})
     blocks.append(_table("本季度已整改的问题", "已整改", ["检查项", "对象", "最近一次审计结果"],
-                         [[x["title"], x["instance"] or "—", x["evidence"]] for x in data["fixed"]],
+                         [[x["title"], _page_label(x["instance"]) if x["instance"] else "—", x["evidence"]] for x in data["fixed"]],
                          empty="本季度无已整改问题（或仅有一次审计）。"))
     blocks.append(_h("五、优化建议"))
     for i, text in enumerate(data["recommendations"], 1):
@@ -137,6 +133,6 @@ def ux(data: dict[str, Any], contract: Any, **_: Any) -> dict[str, Any]:
         blocks.append(_p("本季度无已完成的改进记录。"))
     blocks.append(_h("五、待改进事项"))
     blocks.append(_table("待改进事项（最近一次审计）", "待改进", ["检查项", "对象", "处理建议"],
-                         [[o["title"], o["instance"] or "—", o["suggestion"]] for o in data["open"]],
+                         [[o["title"], _page_label(o["instance"]) if o["instance"] else "—", o["suggestion"]] for o in data["open"]],
                          empty="无。") | {"fractions": [1.0, 1.6, 3.4]})
     return _doc(data, blocks, meta, contract)

@@ -18,6 +18,14 @@ PAGE_METRICS = ("webq.score.performance", "webq.score.accessibility", "webq.scor
                 "webq.lcp_ms", "webq.fcp_ms", "webq.cls", "webq.tbt_ms", "webq.si_ms", "webq.total_bytes", "webq.requests")
 
 
+def page_label(instance: str) -> str:
+    """``desktop http://…/`` -> ``http://…/（桌面）``; other instances (a section, a sample URL) unchanged."""
+    form, _, url = instance.partition(" ")
+    if form not in ("desktop", "mobile"):
+        return instance
+    return f"{url}（{'桌面' if form == 'desktop' else '移动'}）"
+
+
 def _audits(store: Any, period: Period) -> list[Any]:
     return [r for r in runs_of(store, period, [JOB]) if r.completed]
 
@@ -121,7 +129,7 @@ def ux(store: Any, period: Period, plan: Any, *, now: datetime | None = None) ->
             "items": [{"title": f.title, "requester": f.requester or "—", "state": f.state, "plan": f.plan or f.note or "—",
                        "created": _local(datetime.fromtimestamp(f.created_at, timezone.utc), period, "%Y-%m-%d")} for f in items],
             "delivered": [f"需求反馈“{f.title}”已完成" + (f"：{f.note}" if f.note else "") for f in done]
-                         + [f"{x['title']}（{x['instance']}）已整改" for x in perf["fixed"]],
+                         + [f"{x['title']}（{page_label(x['instance'])}）已整改" for x in perf["fixed"]],
             "open": perf["open"], "last": perf.get("last"),
             "signoff": signoff(plan.contract, "ux", [r.operator for r in runs], period.last, now, period.tz)}
 
