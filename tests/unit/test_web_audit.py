@@ -337,3 +337,28 @@ def test_the_health_daily_shows_the_days_web_regressions(tmp_path):
     assert "网站性能回退" in html and "LCP 2,000 → 2,600" in html
     other = day_period(day.first - timedelta(days=1), client_tz())
     assert "网站性能回退" not in generate.generate("health-daily", store, other, opts)[0].read_text()
+
+
+def test_a_lighthouse_run_over_its_time_limit_is_killed_with_its_browser(tmp_path):
+    """The per-page limit holds: Lighthouse and what it started (Chromium) are killed as a group."""
+    import time as _time
+
+    fake = tmp_path / "lighthouse"
+    pidfile = tmp_path / "child.pid"
+    fake.write_text(f"#!/bin/sh\nsleep 60 &\necho $! > {pidfile}\nsleep 60\n")
+    fake.chmod(0o755)
+    t0 = _time.monotonic()
+    report, error, seconds = wa.run_lighthouse(None, SITE, "desktop", {"lighthouse": str(fake), "chromium": "/bin/true",
+                                                                       "page_timeout": 1.0, "site": SITE})
+    assert report is None and "超过单页时限 1 秒" in error and _time.monotonic() - t0 < 10
+    child = int(pidfile.read_text())
+    _time.sleep(0.2)
+    try:  # gone, or a zombie waiting for an init that reaps late: not running either way
+        state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        state = "gone"
+    assert state in ("gone", "Z"), state
+    assert 'EXCLUDE 10.89.1.2"' in wa.chrome_flags(SITE)  # other hosts resolve to nothing
+    report, error, _ = wa.run_lighthouse(None, SITE, "mobile", {"lighthouse": str(tmp_path / "missing"),
+                                                                "chromium": "/bin/true", "page_timeout": 5.0})
+    assert report is None and "无法运行 Lighthouse" in error
