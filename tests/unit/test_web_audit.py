@@ -201,6 +201,10 @@ def test_valid_settings_have_no_problem():
     ({"rate": 0}, ["web_audit_rate"]), ({"rate": 50}, ["web_audit_rate"]), ({"page_timeout": "90"}, ["web_audit_page_timeout"]),
     ({"form_factors": ["tablet"]}, ["web_audit_form_factors"]),
     ({"site": "not a url"}, ["web_audit_site"]),
+    ({"disabled_checks": ["WEBQ-NOPE-001"]}, ["web_audit_disabled_checks: no web-audit check WEBQ-NOPE-001"]),
+    ({"disabled_checks": ["HOST-CPU-001"]}, ["web_audit_disabled_checks"]),
+    ({"thresholds": {"lh_performance": {"warn": "high"}}}, ["web_audit_thresholds"]),
+    ({"regression": {"score": -1}}, ["web_audit_regression.score"]),
 ])
 def test_bad_settings_are_refused_naming_the_variable(over, words):
     problems = "; ".join(config.problems(_settings(**over), lambda *v: " (group_vars/web/web_audit.yml:3:1)"))

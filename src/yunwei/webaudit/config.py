@@ -121,6 +121,19 @@ def problems(settings: dict[str, Any], origin: Callable[..., str] = _no_origin) 
         value = settings.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= top:
             out.append(f"web_audit_{key}: a number in (0, {top:g}], got {value!r}{origin(value)}")
+    if "thresholds" in settings or "disabled_checks" in settings:
+        from yunwei.catalogue import catalogue, validate_thresholds
+
+        cat = catalogue()
+        out.extend(validate_thresholds(settings.get("thresholds") or {}, "web_audit_thresholds", origin, cat=cat,
+                                       areas=["webq"]))
+        disabled = settings.get("disabled_checks") or []
+        if not isinstance(disabled, list):
+            out.append(f"web_audit_disabled_checks: must be a list of WEBQ-* check ids{origin(disabled)}")
+        else:
+            unknown = [c for c in disabled if not (isinstance(c, str) and c in cat.checks and c.startswith("WEBQ-"))]
+            if unknown:
+                out.append(f"web_audit_disabled_checks: no web-audit check {', '.join(map(str, unknown))}{origin(disabled)}")
     regression = settings.get("regression")
     if regression is not None:
         if not isinstance(regression, dict) or set(regression) - set(REGRESSION_KEYS):
