@@ -289,6 +289,7 @@ def test_quarterly_reports_compare_audits_and_combine_the_service_desk(tmp_path)
     against = {(r["metric"], r["vars"]["against"]) for r in data["regressions"]}
     assert {("webq.score.performance", "上次审计"), ("webq.lcp_ms", "基线审计")} <= against
     assert [x["title"] for x in data["fixed"]] == ["文本资源压缩"]
+    assert "通过" in data["fixed"][0]["evidence"] and "文本资源未压缩" in data["fixed"][0]["before"]
     assert any(o["title"] == "栏目更新时效" for o in data["open"]) and data["recommendations"]
     opts = generate.Options(formats=["html", "xlsx"], out_dir=tmp_path / "out", now=now)
     files = generate.generate("web-performance", store, q4, opts) + generate.generate("ux", store, q4, opts)

@@ -83,8 +83,9 @@ def web_performance(data: dict[str, Any], contract: Any, *, charts_on: bool = Tr
                          [[o["title"], _page_label(o["instance"]) if o["instance"] else "—", STATUS_LABEL.get(o["status"], o["status"]), o["evidence"], o["suggestion"], o["since"]]
                           for o in data["open"]], status_col=2, empty="最近一次审计未发现问题。")
                   | {"fractions": [1.0, 1.3, 0.5, 2.4, 2.4, 0.8]})
-    blocks.append(_table("本季度已整改的问题", "已整改", ["检查项", "对象", "最近一次审计结果"],
-                         [[x["title"], _page_label(x["instance"]) if x["instance"] else "—", x["evidence"]] for x in data["fixed"]],
+    blocks.append(_table("本季度已整改的问题", "已整改", ["检查项", "对象", "季度初", "最近一次审计"],
+                         [[x["title"], _page_label(x["instance"]) if x["instance"] else "—", x["before"], x["evidence"]]
+                          for x in data["fixed"]],
                          empty="本季度无已整改问题（或仅有一次审计）。"))
     blocks.append(_h("五、优化建议"))
     for i, text in enumerate(data["recommendations"], 1):

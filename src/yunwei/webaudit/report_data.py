@@ -82,8 +82,8 @@ def web_performance(store: Any, period: Period, plan: Any, *, now: datetime | No
     out["open"] = [{"title": c.title, "instance": c.instance, "status": c.status, "value": c.value, "unit": c.unit,
                     "evidence": c.evidence, "suggestion": c.suggestion, "since": _first_seen(store, runs, key, period)}
                    for key, c in sorted(bad_last.items())]
-    good_last = {(c.id, c.instance) for c in store.checks(run_id=last.id) if c.status == "ok"}
-    out["fixed"] = [{"title": c.title, "instance": c.instance, "evidence": c.evidence}
+    good_last = {(c.id, c.instance): c for c in store.checks(run_id=last.id) if c.status == "ok"}
+    out["fixed"] = [{"title": c.title, "instance": c.instance, "before": c.evidence, "evidence": good_last[key].evidence}
                     for key, c in sorted(bad_first.items()) if key in good_last and last.id != first.id]
     prev = _previous_run(store, last)
     if prev is not None:
