@@ -67,8 +67,24 @@ def test_bad_input_exits_2_and_fetches_nothing(yw, lab, tmp_path):
     assert _access_lines(lab) == before  # not one request reached the site
 
 
+def _seed_previous_audit(store_path: Path, page: str) -> None:
+    """An earlier audit of the page that was much better: the run must flag the regression."""
+    from datetime import datetime, timedelta, timezone
+
+    from yunwei.store.model import Metric, Run
+
+    when = datetime.now(timezone.utc) - timedelta(days=1)
+    with open_store(store_path) as s:
+        s.begin_run(Run(id="seeded-audit", job="web-audit", started_at=when, hosts=["web01"]))
+        s.write_batch("seeded-audit", metrics=[
+            Metric(name="webq.score.performance", value=100, host="web01", instance=page, unit="分", time=when),
+            Metric(name="webq.total_bytes", value=200_000, host="web01", instance=page, unit="B", time=when)])
+        s.finish_run("seeded-audit", "ok", ended_at=when + timedelta(minutes=1))
+
+
 def test_audit_finds_the_known_defects_of_the_lab_site(yw, lab, tmp_path):
     site = f"http://{lab.hosts['web01']}/"
+    _seed_previous_audit(yw.store, f"desktop {site}")
     proc = yw("run", "web-audit", "-e", _extra(tmp_path, "e.yml", {
         "web_audit_form_factors": ["desktop"], "web_audit_pages": [{"url": site, "name": "首页"}]}))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -106,3 +122,11 @@ def test_audit_finds_the_known_defects_of_the_lab_site(yw, lab, tmp_path):
         assert (name, page) in metrics, name
     assert 0 < metrics[("webq.score.performance", page)] <= 100
     assert metrics[("webq.total_bytes", page)] > 1_000_000  # the 1200x675 noise PNG
+    # before and after: the seeded earlier audit was better; the journal's series reached the worker
+    reg = by[("WEBQ-REG-001", f"{page} webq.total_bytes（上次审计）")]
+    assert reg.status == "warn" and "与上次审计相比" in reg.suggestion, reg
+    out = tmp_path / "out"
+    proc = yw("report", "health-daily", "--date", "today", "--format", "html", "--out", str(out), "--no-charts")
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    html = next(out.glob("health-daily-*.html")).read_text()
+    assert "网站性能回退" in html and "页面总字节数" in html
