@@ -9,6 +9,7 @@ VENV=${VENV:-.venv}
 # resolve each other by name: with --no-install-recommends apt would otherwise satisfy
 # podman's network stack with CNI plugins, which have no DNS), a PostgreSQL server for the
 # store tests, Chromium and a CJK font for rendering reports, OpenSSH for signatures;
+# linkchecker checks the website's links (web-audit);
 # LibreOffice (headless) renders the signed PDF copy of the reports, poppler-utils reads PDFs back.
 PACKAGES=(
   podman runc debootstrap uidmap slirp4netns netavark aardvark-dns iptables
@@ -16,6 +17,7 @@ PACKAGES=(
   wrk
   postgresql
   chromium fonts-noto-cjk fonts-liberation2
+  linkchecker
   libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils
 )
 
@@ -68,4 +70,18 @@ fi
 # the package with the bastion's and the developers' extras, and the development tools (the lab,
 # synthetic journals: tests/devtools, never shipped), both editable
 "$VENV/bin/pip" install -q -e '.[bastion,dev]' -e ./tests/devtools
+# Lighthouse (web-audit, docs/web_quality.md) from npm, pinned, into the venv (not global): 12.x runs on
+# Node 18/20 (13 needs Node 22). Node.js from Debian when the machine has none.
+LIGHTHOUSE_VERSION=12.2.3
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "bootstrap: node and npm are missing: sudo apt-get install -y nodejs npm" >&2
+    exit 2
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+fi
+if [[ "$("$VENV/lighthouse/node_modules/.bin/lighthouse" --version 2>/dev/null)" != "$LIGHTHOUSE_VERSION" ]]; then
+  npm install --prefix "$VENV/lighthouse" --no-audit --no-fund --loglevel=error "lighthouse@$LIGHTHOUSE_VERSION"
+fi
+ln -sfn ../lighthouse/node_modules/.bin/lighthouse "$VENV/bin/lighthouse"
 echo "bootstrap: ready (ansible-core $("$VENV/bin/python" -c 'import ansible.release as r; print(r.__version__)'))"

@@ -10,6 +10,13 @@ from yunwei.catalogue import catalogue
 from yunwei.catalogue.docs import judged_by
 
 
+def _switch(check_id: str, area: str) -> str:
+    """How a check is switched off: the web audit's role takes a list, the inspection one flag per check."""
+    if area == "webq":
+        return f"web_audit_disabled_checks: [{check_id}]"
+    return f"inspection_check_{check_id.lower().replace('-', '_')}_enabled"
+
+
 def _cmd_checks(args: argparse.Namespace) -> int:
     cat = catalogue()
     checks = [c for c in cat.checks.values() if args.area in (None, c.area)]
@@ -17,8 +24,7 @@ def _cmd_checks(args: argparse.Namespace) -> int:
         ui.print_json([{**dataclasses.asdict(c), "judged_by": judged_by(c, cat)} for c in checks])
     else:
         ui.table(["id", "area", "title", "judged by (warn / crit)", "switch"],
-                 [[c.id, c.area, c.title, judged_by(c, cat), f"inspection_check_{c.id.lower().replace('-', '_')}_enabled"]
-                  for c in checks])
+                 [[c.id, c.area, c.title, judged_by(c, cat), _switch(c.id, c.area)] for c in checks])
     return 0
 
 

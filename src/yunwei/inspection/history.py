@@ -31,7 +31,9 @@ from yunwei.inspection.dynamic import DAY, LAST_RUN_METRIC, WATCHED, last_packag
 
 # Actions whose plugins read what this module prepares.
 CONSUMERS = frozenset({"yunwei.ops.inspect", "yunwei.ops.host_inspect", "yunwei.ops.web_inspect",
-                       "yunwei.ops.pg_inspect"})
+                       "yunwei.ops.pg_inspect", "yunwei.ops.web_audit"})
+# The web audit compares with the previous and the first (baseline) audit: its series, whole history.
+WEB_AUDIT = "yunwei.ops.web_audit"
 # Series the dynamic baselines (WATCHED) and the resources forecasts read.
 FORECAST_SERIES = ("fs.used_bytes", "db.size_bytes")
 DEFAULT_DAYS = 56.0
@@ -87,12 +89,15 @@ def prepared(host: str) -> tuple[HostHistory | None, str]:
     return None, "no journal history was prepared for this host; static limits only"
 
 
-def load(store: Any, host: str, days: float, now: float | None = None) -> HostHistory:
-    """Read ``host``'s history (``days`` back) from an open ``store`` (controller side)."""
+def load(store: Any, host: str, days: float, now: float | None = None, whole: tuple[str, ...] = ()) -> HostHistory:
+    """Read ``host``'s history (``days`` back) from an open ``store`` (controller side); the series of
+    ``whole`` (metric names) since the first sample."""
     now = time.time() if now is None else now
     since = now - max(days, LAST_RUN_DAYS) * DAY
     names = sorted(set(WATCHED) | set(FORECAST_SERIES) | set(LAST_RUN_METRIC.values()))
     series = store.metric_history(host, names, since=since)
+    if whole:
+        series.update(store.metric_history(host, sorted(whole)))
     last = {}
     for area, name in LAST_RUN_METRIC.items():
         newest = max((pts[-1][0] for (n, _i), pts in series.items() if n == name and pts
@@ -103,7 +108,8 @@ def load(store: Any, host: str, days: float, now: float | None = None) -> HostHi
                        last_inspection=last, package_state=last_package_state(store, host, now=now), series=series)
 
 
-def prepare(hosts: dict[str, tuple[str, float]], default_store: str | None = None) -> list[str]:
+def prepare(hosts: dict[str, tuple[str, float]], default_store: str | None = None,
+            whole: tuple[str, ...] = ()) -> list[str]:
     """Controller side: load the history of every ``host -> (store URL or '', days)`` into the
     registry, one read-only connection per store. Returns problems (the hosts go without history)."""
     from yunwei.store import open_reader, redact_text, redact_url
@@ -131,7 +137,7 @@ def prepare(hosts: dict[str, tuple[str, float]], default_store: str | None = Non
         try:
             for host, days in wanted.items():
                 try:
-                    _REGISTRY[host] = load(store, host, days)
+                    _REGISTRY[host] = load(store, host, days, whole=whole)
                 except Exception as exc:  # pylint: disable=broad-except
                     _NOTES[host] = f"journal history of {host} unreadable ({type(exc).__name__}: {exc}); static limits only"
                     problems.append(_NOTES[host])
@@ -165,7 +171,12 @@ def prepare_for_task(task: Any, play: Any, default_store: str | None = None) -> 
             wanted[name] = ("", DEFAULT_DAYS)
             problems.append(f"{name}: the task's history arguments could not be evaluated "
                             f"({type(exc).__name__}: {exc}); default store and window used")
-    return problems + prepare(wanted, default_store)
+    whole: tuple[str, ...] = ()
+    if str(getattr(task, "resolved_action", None) or task.action or "") == WEB_AUDIT:
+        from yunwei.webaudit.compare import WATCHED as WEB_WATCHED
+
+        whole = tuple(WEB_WATCHED)
+    return problems + prepare(wanted, default_store, whole)
 
 
 def _arg(templar: Any, task: Any, key: str, default: Any) -> Any:

@@ -555,6 +555,9 @@ def health_daily(store: Any, period: Period, plan: Plan | Sequence[Window] | Non
     from yunwei.monitoring.report_data import alert_section
 
     alerts = alert_section(store, period.since, period.until, now)
+    from yunwei.webaudit.report_data import day_regressions
+
+    web_regressions = day_regressions(store, period)
     trends = {}
     if with_trends:
         trends = {"24h": run_series(store, period.until - timedelta(hours=24), period.until, period.tz),
@@ -576,6 +579,7 @@ def health_daily(store: Any, period: Period, plan: Plan | Sequence[Window] | Non
         "trends": trends, "empty": not runs, "no_valid_run": bool(runs) and not counted, "tickets": tickets,
         "backup": backup,
         "alerts": alerts,
+        "web_regressions": web_regressions,
         "signoff": signoff(contract, "health-daily", [], period.last, now, period.tz),
     }
 

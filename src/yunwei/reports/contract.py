@@ -26,7 +26,7 @@ from yunwei.reports.windows import _as_date as _day
 ENV_VAR = "YUNWEI_CONTRACT"
 DOC_KINDS = ("inspection-record", "resource-record", "health-daily", "monthly", "quarterly", "annual", "tickets",
              "feedback", "baseline", "restore-test", "drill", "preflight", "stress-test", "emergency-drill",
-             "heightened-summary")
+             "heightened-summary", "web-performance", "ux")
 # Obligations the reports count (contract minimums; REQUIREMENTS.md). Defaults apply when a key is absent.
 OBLIGATIONS: dict[str, tuple[int, str]] = {
     "inspection_per_day": (1, "日常巡检（网站与数据服务器），次/日"),
@@ -55,6 +55,8 @@ DEFAULT_SIGNERS: dict[str, tuple[str, ...]] = {
     "stress-test": ("测试人", "审核人", "甲方确认"),
     "emergency-drill": ("演练负责人", "审核人", "甲方确认"),
     "heightened-summary": ("编制人", "审核人", "甲方确认"),
+    "web-performance": ("编制人", "审核人", "甲方确认"),
+    "ux": ("编制人", "审核人", "甲方确认"),
 }
 UNCONFIGURED = "（未配置）"
 

@@ -373,6 +373,13 @@ def health_daily(data: dict[str, Any], contract: Any, *, charts_on: bool = True,
 
         blocks.append(_h("实时监控告警", 2))
         blocks += alert_blocks(data["alerts"], unit_name="本日")
+    if data.get("web_regressions"):  # the web audit (web-audit job) of the day against earlier audits
+        from yunwei.reports import catalog as cat
+
+        blocks.append(_h("网站性能回退", 2))
+        blocks.append(_table("网站性能回退（与上次 / 基线审计相比）", "网站性能回退", ["时间", "页面与指标", "级别", "证据", "处理建议"],
+                             [[r["time"], r["instance"], cat.STATUS_LABEL.get(r["status"]), r["evidence"], r["suggestion"]]
+                              for r in data["web_regressions"]], status_col=2))
     blocks.append(_h("四、问题定位与处理建议"))
     blocks += _diagnosis(data["findings"])
     if "backup" in data:

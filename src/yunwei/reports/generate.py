@@ -28,6 +28,7 @@ TITLES = {
     "baseline": "安全基线核查报告", "stress-test": "压力测试报告",
     "preflight": "节前系统健康检查报告", "heightened-summary": "重保期间运行总结",
     "emergency-drill": "应急演练报告",
+    "web-performance": "网站性能优化报告", "ux": "用户体验评估报告",
 }
 
 
@@ -113,11 +114,15 @@ def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[
         from yunwei.stress import report as stress_report
 
         return stress_report.report(store, period, plan, now=now)
+    if kind in ("web-performance", "ux"):
+        from yunwei.webaudit import report_data
+
+        return (report_data.web_performance if kind == "web-performance" else report_data.ux)(store, period, plan, now=now)
     raise InputError("KIND", None, f"unknown report kind {kind!r}")
 
 
 def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
-    from yunwei.reports import baseline, drill_layout, service
+    from yunwei.reports import baseline, drill_layout, service, webquality
     from yunwei.preflight import report as preflight_report
     from yunwei.special import drill as emergency
     from yunwei.special import summary
@@ -126,7 +131,8 @@ def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
     layouts = {**document.LAYOUTS, "tickets": service.tickets_register, "feedback": service.feedback_week,
                "baseline": baseline.layout, "restore-test": drill_layout.restore_test, "drill": drill_layout.drill,
                "stress-test": stress_report.layout, "preflight": preflight_report.layout,
-               "heightened-summary": summary.layout, "emergency-drill": emergency.layout}
+               "heightened-summary": summary.layout, "emergency-drill": emergency.layout,
+               "web-performance": webquality.web_performance, "ux": webquality.ux}
     doc = layouts[kind](data, opts.contract, charts_on=opts.charts)
     doc["audit_anchor"] = opts.audit_anchor
     return doc

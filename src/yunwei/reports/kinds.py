@@ -15,8 +15,10 @@ KINDS: dict[str, str] = {
     "restore-test": "month",  # 《数据备份恢复测试报告》 (restore drills)
     "drill": "quarter",       # 《恢复演练报告》
     "baseline": "day",       # 《安全基线核查报告》: the last baseline audit on or before the day
-    "stress-test": "day",
-    "preflight": "day",
-    "heightened-summary": "day",
-    "emergency-drill": "month",  # 《应急演练报告》: web-tier drills and restore drills of the month  # 《重保期间运行总结》: the window containing the day, else the last one ended      # 《节前系统健康检查报告》: the last T-7 preflight on or before the day    # 《压力测试报告》: the last stress test on or before the day (docs/special-periods.md)
+    "stress-test": "day",          # 《压力测试报告》: the last stress test on or before the day (docs/special-periods.md)
+    "preflight": "day",            # 《节前系统健康检查报告》: the last T-7 preflight on or before the day
+    "heightened-summary": "day",   # 《重保期间运行总结》: the window containing the day, else the last one ended
+    "emergency-drill": "month",    # 《应急演练报告》: web-tier drills and restore drills of the month
+    "web-performance": "quarter",  # 《网站性能优化报告》 (web-audit)
+    "ux": "quarter",               # 《用户体验评估报告》 (web-audit + service desk feedback)
 }
