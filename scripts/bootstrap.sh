@@ -9,13 +9,15 @@ VENV=${VENV:-.venv}
 # resolve each other by name: with --no-install-recommends apt would otherwise satisfy
 # podman's network stack with CNI plugins, which have no DNS), a PostgreSQL server for the
 # store tests, Chromium and a CJK font for rendering reports, OpenSSH for signatures;
-# LibreOffice (headless) renders the signed PDF copy of the reports, poppler-utils reads PDFs back.
+# LibreOffice (headless) renders the signed PDF copy of the reports, poppler-utils reads PDFs back;
+# OpenSCAP (oscap) evaluates the imported OVAL feed, nmap checks the hosts' network exposure.
 PACKAGES=(
   podman runc debootstrap uidmap slirp4netns netavark aardvark-dns iptables
   openssh-client git make python3-venv
   postgresql
   chromium fonts-noto-cjk fonts-liberation2
   libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils
+  openscap-scanner nmap
 )
 
 missing=()
