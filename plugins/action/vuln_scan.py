@@ -101,7 +101,9 @@ class ActionModule(ActionBase):
                 vuln["errors"]["vulns"] = problem
             findings = judge.with_fix_available(findings, facts.get("updates") or [])
             vuln["security_updates"] = sorted(u["name"] for u in facts.get("updates") or [] if u.get("security"))
-            vuln["findings"] = findings
+            # compact: the result must stay under the journal's result size; the checks carry the text
+            vuln["findings"] = [dict((k, f[k]) for k in ("cve", "package", "installed", "fixed", "severity", "fix_available"))
+                                for f in findings]
             vuln["packages"] = facts.get("dpkg_status", "").count("\nPackage: ") + (1 if facts.get("dpkg_status", "").startswith("Package: ") else 0)
             checks.append(judge.feed_check(vuln["feed"], problem))
             if not problem:
@@ -119,7 +121,9 @@ class ActionModule(ActionBase):
             port_checks, unexpected = judge.port_checks(open_ports, allowed, facts.get("ports") or [], problem)
             checks.extend(port_checks)
             vuln["open_ports"], vuln["unexpected_ports"] = open_ports, unexpected
-            vuln["sockets"] = facts.get("ports") or []
+        if args.get("logins"):
+            vuln["logins"] = facts.get("logins") or []
+            vuln["auth_log"] = facts.get("auth_log") or []
         vuln["seconds"] = round(time.time() - started, 3)
         result["changed"] = False
         result["checks"] = checks

@@ -34,6 +34,14 @@ options:
     description: Controller side. Evaluate the packages against the imported feed.
     type: bool
     default: true
+  logins:
+    description: Read the login and privilege events (sshd, sudo, su) of the last C(logins_hours) from /var/log/auth.log (and auth.log.1).
+    type: bool
+    default: false
+  logins_hours:
+    description: How far back the login events are read.
+    type: int
+    default: 48
   inventory_addresses:
     description: Controller side. Every address of the inventory (the only addresses nmap may ever be pointed at).
     type: list
@@ -64,16 +72,19 @@ vuln:
 
 import os
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.yunwei.ops.plugins.module_utils.baseline_collector import listening_ports
 from ansible_collections.yunwei.ops.plugins.module_utils.host_probe import parse_apt_simulate
-from ansible_collections.yunwei.ops.plugins.module_utils.vuln_collector import reduce_status
+from ansible_collections.yunwei.ops.plugins.module_utils.vuln_collector import parse_auth_log, reduce_status
 
 ARGUMENT_SPEC = dict(
     allowed_ports=dict(type="list", elements="int", default=[]),
     exposure=dict(type="bool", default=True),
     vulns=dict(type="bool", default=True),
+    logins=dict(type="bool", default=False),
+    logins_hours=dict(type="int", default=48),
     inventory_addresses=dict(type="list", elements="str", default=[]),
 )
 
@@ -107,6 +118,17 @@ def main():
                 facts["updates_error"] = re.sub(r"\s+", " ", (err or out).strip())[:300]
     if module.params["exposure"]:
         facts["ports"] = listening_ports()
+    if module.params["logins"]:
+        admins = set()
+        for line in read("/etc/group").splitlines():
+            parts = line.split(":")
+            if len(parts) == 4 and parts[0] in ("sudo", "wheel"):
+                admins.update(u for u in parts[3].split(",") if u)
+        since = time.time() - 3600 * module.params["logins_hours"]
+        now = time.localtime()
+        text = "\n".join(read(p) for p in ("/var/log/auth.log.1", "/var/log/auth.log", "/var/log/secure"))
+        facts["logins"] = parse_auth_log(text, since, now.tm_year, now.tm_gmtoff, sorted(admins))
+        facts["auth_log"] = [p for p in ("/var/log/auth.log", "/var/log/secure") if os.path.exists(p)]
     module.exit_json(changed=False, facts=facts)
 
 

@@ -25,7 +25,7 @@ TITLES = {
     "monthly": "系统运行月度总结报告", "quarterly": "系统运行季度总结报告", "annual": "系统运行年度总结报告",
     "monthly-bundle": "月度交付材料", "tickets": "故障申告登记表", "feedback": "需求反馈周汇总",
     "restore-test": "数据备份恢复测试报告", "drill": "恢复演练报告",
-    "baseline": "安全基线核查报告",
+    "baseline": "安全基线核查报告", "vuln": "漏洞扫描报告", "security-daily": "安全运行日报",
 }
 
 
@@ -95,14 +95,19 @@ def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[
         from yunwei.reports.baseline import report
 
         return report(store, period, plan, now=now)
+    if kind in ("vuln", "security-daily"):
+        from yunwei.reports import security
+
+        return (security.vuln_report if kind == "vuln" else security.security_daily)(store, period, plan, now=now)
     raise InputError("KIND", None, f"unknown report kind {kind!r}")
 
 
 def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
-    from yunwei.reports import baseline, drill_layout, service
+    from yunwei.reports import baseline, drill_layout, security, service
 
     layouts = {**document.LAYOUTS, "tickets": service.tickets_register, "feedback": service.feedback_week,
-               "baseline": baseline.layout, "restore-test": drill_layout.restore_test, "drill": drill_layout.drill}
+               "baseline": baseline.layout, "restore-test": drill_layout.restore_test, "drill": drill_layout.drill,
+               "vuln": security.vuln_layout, "security-daily": security.security_daily_layout}
     doc = layouts[kind](data, opts.contract, charts_on=opts.charts)
     doc["audit_anchor"] = opts.audit_anchor
     return doc

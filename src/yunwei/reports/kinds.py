@@ -15,4 +15,6 @@ KINDS: dict[str, str] = {
     "restore-test": "month",  # 《数据备份恢复测试报告》 (restore drills)
     "drill": "quarter",       # 《恢复演练报告》
     "baseline": "day",       # 《安全基线核查报告》: the last baseline audit on or before the day
+    "vuln": "quarter",        # 《漏洞扫描报告》 (docs/security.md)
+    "security-daily": "day",  # 《安全运行日报》
 }

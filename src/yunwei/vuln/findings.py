@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -83,13 +84,42 @@ def _row(r: tuple[Any, ...]) -> Finding:
 
 
 def _scan_results(store: Any, run_id: str) -> dict[str, dict[str, Any]]:
-    """host -> the ``vuln`` result of its scan task in this run (hosts whose scan did not complete are left out)."""
+    """host -> the ``vuln`` result of its scan task in this run (hosts whose scan did not complete are left out).
+    A result the journal stored truncated (too many findings for its size limit) is rebuilt from the checks."""
     out: dict[str, dict[str, Any]] = {}
     for tr in store.task_results(run_id):
+        if not tr.action.endswith("vuln_scan") or tr.status not in ("ok", "changed"):
+            continue
         v = (tr.result or {}).get("vuln")
-        if tr.action.endswith("vuln_scan") and tr.status in ("ok", "changed") and isinstance(v, dict):
+        if isinstance(v, dict):
             out[tr.host] = v
+        elif (tr.result or {}).get("_truncated"):
+            out[tr.host] = _from_checks(store.checks(run_id=run_id, host=tr.host))
     return out
+
+
+def _from_checks(checks: list[Any]) -> dict[str, Any]:
+    """The ``vuln`` result of one host, from its SEC-* checks (installed/fixed versions read from the evidence)."""
+    v: dict[str, Any] = {"findings": [], "unexpected_ports": [], "open_ports": [], "allowed_ports": [], "errors": {}}
+    for c in checks:
+        if c.id == "SEC-FEED-001":
+            if c.status == "crit":
+                v["errors"]["vulns"] = c.evidence
+            else:
+                v["feed"] = {"source": "", "evidence": c.evidence}
+        elif c.id == "SEC-VULN-001" and c.status in ("warn", "crit") and " " in (c.instance or ""):
+            cve, package = c.instance.split(" ", 1)
+            m = re.search(r"已安装 (\S+)，修复版本 ([^；]+)", c.evidence or "")
+            v["findings"].append({"cve": cve, "package": package, "installed": m.group(1) if m else "",
+                                  "fixed": m.group(2) if m else "", "severity": str(c.value or "unknown"),
+                                  "fix_available": "软件源已有更新" in (c.evidence or "")})
+        elif c.id == "SEC-PORT-001":
+            if c.status == "crit" and (c.instance or "").isdigit():
+                m = re.search(r"占用进程：([^；]+)", c.evidence or "")
+                v["unexpected_ports"].append({"port": int(c.instance), "process": m.group(1) if m else ""})
+            elif c.status == "warn":
+                v["errors"]["exposure"] = c.evidence
+    return v
 
 
 def _observed(v: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
