@@ -140,11 +140,11 @@ def vuln_layout(data: dict[str, Any], contract: Contract, **_: Any) -> dict[str,
                          [[h["host"]] + [h[s] for s in SEVERITY_ORDER] + [h["total"]] for h in data["by_host"]],
                          formats=[None] + ["int"] * 6))
     blocks.append(_h("三、未关闭问题及处理建议"))
-    blocks.append(_table("未关闭问题", "未关闭问题", ["编号", "主机", "问题", "等级", "已安装 → 修复版本", "源中有更新", "状态", "工单", "处理建议"],
-                         [[r["id"], r["host"], r["what"], r["severity"], r["versions"], r["fix"],
+    blocks.append(_table("未关闭问题", "未关闭问题", ["编号", "主机", "问题", "等级", "已安装 → 修复版本", "状态", "工单", "处理建议"],
+                         [[r["id"], r["host"], r["what"], r["severity"], r["versions"],
                            r["state"] + (f"（{r['accepted']}）" if r["accepted"] else ""), r["ticket"], r["remediation"]]
                           for r in data["open"]], empty="无未关闭问题。")
-                  | {"fractions": [0.4, 0.6, 1.4, 0.5, 1.4, 0.5, 0.8, 0.9, 2.6]})
+                  | {"fractions": [0.45, 0.7, 1.5, 0.55, 1.6, 0.8, 1.1, 2.6]})
     blocks.append(_h("四、本季度已修复"))
     blocks.append(_table("已修复问题", "已修复", ["主机", "问题", "等级", "修复确认日期", "状态"],
                          [[r["host"], r["what"], r["severity"], r["fixed"], r["state"]] for r in data["fixed"]],
@@ -192,7 +192,7 @@ def _logins(store: Any, period: Period, now: datetime) -> tuple[list[dict[str, A
                 if key in seen or not (since <= float(e.get("time") or 0) < until) or not e.get("privileged"):
                     continue
                 seen.add(key)
-                rows.append({**e, "host": tr.host})
+                rows.append({**e, "host": tr.host, "at": _local(float(e["time"]), period.tz, "%H:%M:%S")})
     return sorted(rows, key=lambda e: e["time"]), sorted(hosts), last
 
 
@@ -245,7 +245,6 @@ KIND_TEXT = {"ssh": "SSH 登录", "sudo": "sudo 提权", "su": "su 切换"}
 def security_daily_layout(data: dict[str, Any], contract: Contract, **_: Any) -> dict[str, Any]:
     from yunwei.monitoring.report_data import alert_blocks
 
-    tz = data["period"].get("tz")
     al = data["alerts"]
     meta = [["日期", data["period"]["title"]], ["告警", al["count"]], ["安全事件工单", len(data["tickets"])],
             ["特权登录失败", data["failed"]], ["新发现漏洞/暴露", len(data["new_findings"])]]
@@ -269,7 +268,7 @@ def security_daily_layout(data: dict[str, Any], contract: Contract, **_: Any) ->
         blocks.append(_p(f"读取 {len(data['login_hosts'])} 台主机的认证日志（最近读取于 {data['logins_read']}）：root 与管理员账户的 SSH 登录、"
                          "sudo 提权与 su 切换。"))
         blocks.append(_table("特权登录记录", "特权登录", ["时间", "主机", "类型", "账户", "来源", "结果", "说明"],
-                             [[_local(e["time"], tz, "%H:%M:%S"), e["host"], KIND_TEXT.get(e["kind"], e["kind"]), e["user"],
+                             [[e["at"], e["host"], KIND_TEXT.get(e["kind"], e["kind"]), e["user"],
                                e["source"] or "—", "成功" if e["ok"] else "失败", e["detail"]] for e in data["logins"]],
                              empty="本日无特权登录记录。"))
     blocks.append(_h("五、安全基线变化"))
