@@ -42,9 +42,9 @@ build: bootstrap
 sanity: build
 	bash tests/sanity/run.sh
 
-## docs: regenerate the tables of docs/inspection.md, docs/backup.md and docs/baseline.md from the check catalogue
+## docs: regenerate the tables of docs/inspection.md, docs/backup.md, docs/baseline.md and docs/security.md from the check catalogue
 docs: bootstrap
-	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md docs/baseline.md docs/restore_drill.md
+	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md docs/baseline.md docs/restore_drill.md docs/security.md
 
 unit: bootstrap
 	pytest tests/unit $(PYTEST_ARGS)
