@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import time
 
-from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
+from ansible_collections.yunwei.ops.plugins.plugin_utils.module_call import call_module
 from ansible_collections.yunwei.ops.plugins.plugin_utils.yunwei_package import require
 
 CONTROLLER_ARGS = ("allowed_ports", "exposure", "vulns", "inventory_addresses")
@@ -61,15 +61,7 @@ class ActionModule(ActionBase):
                 result.update(failed=True, changed=False, msg=str(exc))
                 return result
         started = time.time()
-        try:
-            res = self._execute_module(module_name="yunwei.ops.vuln_scan", module_args=args, task_vars=task_vars)
-        except AnsibleConnectionFailure as exc:
-            res = {"unreachable": True, "msg": str(exc)}
-        finally:
-            try:
-                self._remove_tmp_path(self._connection._shell.tmpdir)
-            except Exception:  # pylint: disable=broad-except
-                pass
+        res = call_module(self, "yunwei.ops.vuln_scan", args, task_vars)
         if res.get("unreachable") or res.get("failed"):
             result.update(res)
             return result

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,25 +22,6 @@ pytestmark = [pytest.mark.lab]
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PORT = 18765
-
-
-@pytest.fixture()
-def yw(lab, tmp_path):
-    var = tmp_path / "var"
-    (var / "labs").mkdir(parents=True)
-    (var / "labs" / lab.name).symlink_to(lab.inventory.parents[1])
-    store = tmp_path / "journal.sqlite"
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "YUNWEI_STORE": str(store),
-           "YUNWEI_VAR": str(var), "YUNWEI_OPERATOR": "tester", "YUNWEI_LAB_NAME": lab.name,
-           "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env.pop("YUNWEI_JOBS", None)
-
-    def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "yunwei"), *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=timeout)
-
-    run.store, run.var = store, var
-    return run
 
 
 def _listening(lab, host: str) -> set[int]:
