@@ -157,8 +157,6 @@ def _today() -> str:
 
 def sync(store: Any, *, operator: str | None = None, open_tickets: bool = True) -> dict[str, Any]:
     """Take every vuln-scan run not yet taken into the lifecycle; returns counts and the tickets opened."""
-    from yunwei.servicedesk import tickets as tk
-
     done = {r[0] for r in store.query("SELECT run_id FROM vuln_scans")}
     runs = sorted((r for r in store.list_runs(job=JOB, limit=100000) if r.id not in done and r.status != "running"),
                   key=lambda r: r.started_at.timestamp() if r.started_at else 0)
@@ -167,69 +165,89 @@ def sync(store: Any, *, operator: str | None = None, open_tickets: bool = True) 
     for run in runs:
         results = _scan_results(store, run.id)
         when = run.started_at.timestamp() if run.started_at else time.time()
-        to_ticket: list[tuple[int, dict[str, Any], str]] = []
-        with store.transaction() as cur:
-            for host, v in sorted(results.items()):
-                seen = _observed(v)
-                kinds = _kinds_scanned(v)
-                cur.execute(store.sql(f"SELECT {', '.join(COLS)} FROM vuln_findings WHERE host = ?"), (host,))
-                current: dict[tuple[str, str], Finding] = {}
-                for f in map(_row, cur.fetchall()):
-                    old = current.get((f.kind, f.fkey))
-                    if old is None or f.id > old.id:
-                        current[(f.kind, f.fkey)] = f
-                for key, data in seen.items():
-                    f = current.get(key)
-                    expired = f is not None and f.state == "accepted" and f.accepted_until and f.accepted_until < today
-                    if f is None or f.state in ("fixed", "verified"):
-                        cur.execute(store.sql(
-                            "INSERT INTO vuln_findings (host, kind, fkey, cve, package, installed, fixed_version, port, "
-                            "process, severity, title, fix_available, state, first_seen, last_seen, first_run, last_run) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?)"),
-                            (host, key[0], key[1], data["cve"], data["package"], data["installed"], data["fixed_version"],
-                             data["port"], data["process"], data["severity"], data["title"], int(data["fix_available"]),
-                             when, when, run.id, run.id))
-                        summary["new" if f is None else "reopened"] += 1
-                        if data["severity"] in TICKET_GRADES:
-                            cur.execute(store.sql("SELECT MAX(id) FROM vuln_findings WHERE host = ? AND kind = ? AND fkey = ?"),
-                                        (host, key[0], key[1]))
-                            to_ticket.append((int(cur.fetchone()[0]), {**data, "host": host, "key": key[1]},
-                                              TICKET_GRADES[data["severity"]]))
-                    else:
-                        state = "new" if expired else f.state
-                        cur.execute(store.sql(
-                            "UPDATE vuln_findings SET last_seen = ?, last_run = ?, installed = ?, fix_available = ?, "
-                            "process = ?, state = ? WHERE id = ?"),
-                            (when, run.id, data["installed"], int(data["fix_available"]), data["process"], state, f.id))
-                for key, f in current.items():
-                    if key in seen or key[0] not in kinds:
-                        continue
-                    if f.state in OPEN_STATES:
-                        cur.execute(store.sql("UPDATE vuln_findings SET state = 'fixed', fixed_at = ? WHERE id = ?"),
-                                    (when, f.id))
-                        summary["fixed"] += 1
-                    elif f.state == "fixed" and (f.fixed_at or 0) < when:
-                        cur.execute(store.sql("UPDATE vuln_findings SET state = 'verified', verified_at = ? WHERE id = ?"),
-                                    (when, f.id))
-                        summary["verified"] += 1
-            feed = next((v.get("feed") for v in results.values() if v.get("feed")), None) or {}
-            cur.execute(store.sql("INSERT INTO vuln_scans (run_id, time, hosts, feed, ingested_at) VALUES (?, ?, ?, ?, ?)"),
-                        (run.id, when, json.dumps(sorted(results)), json.dumps(feed, ensure_ascii=False), time.time()))
+        try:
+            _take(store, run, results, when, today, summary)
+        except Exception as exc:  # another sync took this run at the same moment: its work stands
+            from yunwei.servicedesk.store import is_integrity_error
+
+            if not is_integrity_error(exc):
+                raise
+            continue
         summary["runs"] += 1
-        if open_tickets:
-            for fid, data, grade in to_ticket:
-                what = f"{data['cve']} {data['package']}" if data["cve"] else data["title"]
-                t = tk.open_ticket(
-                    store, grade=grade, channel="scan", reporter="漏洞扫描", host=data["host"],
-                    title=f"{SEVERITY_LABELS.get(data['severity'], '')}漏洞：{data['host']} {what}",
-                    description=(f"漏洞扫描（运行 {run.id}）发现：{what}；已安装 {data['installed']}，修复版本 "
-                                 f"{data['fixed_version'] or '—'}" if data["cve"] else
-                                 f"漏洞扫描（运行 {run.id}）发现非预期开放端口 {data['key']}，占用进程 {data['process'] or '未知'}"),
-                    operator=operator or "yunwei")
-                with store.transaction() as cur:
-                    cur.execute(store.sql("UPDATE vuln_findings SET ticket_id = ? WHERE id = ?"), (t.id, fid))
-                summary["tickets"].append(t.id)
+    if open_tickets:
+        summary["tickets"] = _open_tickets(store, operator)
     return summary
+
+
+def _take(store: Any, run: Any, results: dict[str, dict[str, Any]], when: float, today: str,
+          summary: dict[str, Any]) -> None:
+    """One run's results into the lifecycle, in one transaction (with its vuln_scans row: taken once)."""
+    with store.transaction() as cur:
+        for host, v in sorted(results.items()):
+            seen = _observed(v)
+            kinds = _kinds_scanned(v)
+            cur.execute(store.sql(f"SELECT {', '.join(COLS)} FROM vuln_findings WHERE host = ?"), (host,))
+            current: dict[tuple[str, str], Finding] = {}
+            for f in map(_row, cur.fetchall()):
+                old = current.get((f.kind, f.fkey))
+                if old is None or f.id > old.id:
+                    current[(f.kind, f.fkey)] = f
+            for key, data in seen.items():
+                f = current.get(key)
+                expired = f is not None and f.state == "accepted" and f.accepted_until and f.accepted_until < today
+                if f is None or f.state in ("fixed", "verified"):
+                    cur.execute(store.sql(
+                        "INSERT INTO vuln_findings (host, kind, fkey, cve, package, installed, fixed_version, port, "
+                        "process, severity, title, fix_available, state, first_seen, last_seen, first_run, last_run) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?)"),
+                        (host, key[0], key[1], data["cve"], data["package"], data["installed"], data["fixed_version"],
+                         data["port"], data["process"], data["severity"], data["title"], int(data["fix_available"]),
+                         when, when, run.id, run.id))
+                    summary["new" if f is None else "reopened"] += 1
+                else:
+                    state = "new" if expired else f.state
+                    cur.execute(store.sql(
+                        "UPDATE vuln_findings SET last_seen = ?, last_run = ?, installed = ?, fix_available = ?, "
+                        "process = ?, state = ? WHERE id = ?"),
+                        (when, run.id, data["installed"], int(data["fix_available"]), data["process"], state, f.id))
+            for key, f in current.items():
+                if key in seen or key[0] not in kinds:
+                    continue
+                if f.state in OPEN_STATES:
+                    cur.execute(store.sql("UPDATE vuln_findings SET state = 'fixed', fixed_at = ? WHERE id = ?"),
+                                (when, f.id))
+                    summary["fixed"] += 1
+                elif f.state == "fixed" and (f.fixed_at or 0) < when:
+                    cur.execute(store.sql("UPDATE vuln_findings SET state = 'verified', verified_at = ? WHERE id = ?"),
+                                (when, f.id))
+                    summary["verified"] += 1
+        feed = next((v.get("feed") for v in results.values() if v.get("feed")), None) or {}
+        cur.execute(store.sql("INSERT INTO vuln_scans (run_id, time, hosts, feed, ingested_at) VALUES (?, ?, ?, ?, ?)"),
+                    (run.id, when, json.dumps(sorted(results)), json.dumps(feed, ensure_ascii=False), time.time()))
+
+
+def _open_tickets(store: Any, operator: str | None) -> list[str]:
+    """A ticket for every new high or critical finding that has none yet (once per finding; a failure
+    part-way is completed by the next sync)."""
+    from yunwei.servicedesk import tickets as tk
+
+    opened = []
+    for f in all_findings(store):
+        if f.state != "new" or f.ticket_id or f.severity not in TICKET_GRADES:
+            continue
+        if f.kind == "vuln":
+            title = f"{SEVERITY_LABELS.get(f.severity, '')}漏洞：{f.host} {f.cve} {f.package}"
+            text = (f"漏洞扫描（运行 {f.last_run}）发现：{f.cve} {f.package}；已安装 {f.installed}，"
+                    f"修复版本 {f.fixed_version or '—'}")
+        else:
+            title = f"非预期开放端口：{f.host} TCP {f.port}"
+            text = f"漏洞扫描（运行 {f.last_run}）发现非预期开放端口 TCP {f.port}，占用进程 {f.process or '未知'}"
+        t = tk.open_ticket(store, grade=TICKET_GRADES[f.severity], channel="scan", reporter="漏洞扫描", host=f.host,
+                           title=title, description=text, operator=operator or "yunwei")
+        with store.transaction() as cur:
+            cur.execute(store.sql("UPDATE vuln_findings SET ticket_id = ? WHERE id = ?"), (t.id, f.id))
+        opened.append(t.id)
+    return opened
 
 
 def all_findings(store: Any, *, host: str | None = None) -> list[Finding]:
