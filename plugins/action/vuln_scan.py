@@ -92,6 +92,8 @@ class ActionModule(ActionBase):
             if problem:
                 vuln["errors"]["vulns"] = problem
             findings = judge.with_fix_available(findings, facts.get("updates") or [])
+            if facts.get("updates_error"):
+                vuln["errors"]["updates"] = "无法读取待安装更新：%s" % facts["updates_error"]
             vuln["security_updates"] = sorted(u["name"] for u in facts.get("updates") or [] if u.get("security"))
             # compact: the result must stay under the journal's result size; the checks carry the text
             vuln["findings"] = [dict((k, f[k]) for k in ("cve", "package", "installed", "fixed", "severity", "fix_available"))

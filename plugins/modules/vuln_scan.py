@@ -68,6 +68,10 @@ vuln:
   description: The feed used, the findings (cve, package, installed, fixed, severity, fix_available) and the open ports.
   returned: always
   type: dict
+facts:
+  description: What was read on the host (only the module; the action plugin returns the judged C(vuln) instead).
+  returned: always
+  type: dict
 """
 
 import os
