@@ -51,6 +51,10 @@ def _remediation(f: fl.Finding) -> str:
     return f"{avail}通过变更作业 security-updates（双人复核、逐台滚动）{fix}，升级后复扫确认。"
 
 
+def _what(f: fl.Finding) -> str:
+    return f.fkey if f.kind == "vuln" else f"TCP {f.port}（{f.process or '进程未知'}）"
+
+
 def _counts(rows: list[fl.Finding]) -> dict[str, int]:
     c = Counter(f.severity if f.severity in SEVERITY_ORDER else "unknown" for f in rows)
     return {s: c.get(s, 0) for s in SEVERITY_ORDER} | {"total": len(rows)}
@@ -72,6 +76,7 @@ def vuln_report(store: Any, period: Period, plan: Plan, *, now: datetime | None 
     scans = [(r[0], float(r[1]), json.loads(r[2] or "[]"), json.loads(r[3] or "{}"))
              for r in store.query("SELECT run_id, time, hosts, feed FROM vuln_scans WHERE time >= ? AND time < ? ORDER BY time",
                                   (since, until))]
+    scans = [s for s in scans if s[2]]  # a run refused before any host was scanned is no scan
     rows = fl.all_findings(store)
     cur = _quarter_figures(rows, since, until)
     prev_p = _previous_quarter(period)
@@ -92,14 +97,14 @@ def vuln_report(store: Any, period: Period, plan: Plan, *, now: datetime | None 
                        for h in sorted(set(last_hosts) | {f.host for f in open_now})]
     data["figures"] = {k: len(v) for k, v in cur.items()} | {"prev_" + k: len(v) for k, v in prev.items()}
     data["prev_label"] = prev_p.label
-    data["open"] = [{"id": f.id, "host": f.host, "what": f.fkey if f.kind == "vuln" else f"TCP {f.port}（{f.process or '进程未知'}）",
+    data["open"] = [{"id": f.id, "host": f.host, "what": _what(f),
                      "severity": SEVERITY_LABELS.get(f.severity, f.severity),
                      "versions": f"{f.installed} → {f.fixed_version}" if f.kind == "vuln" else "—",
                      "fix": "是" if f.fix_available else "否", "state": fl.STATE_LABELS.get(f.state, f.state),
                      "accepted": f"{f.accepted_by}，至 {f.accepted_until}：{f.accepted_reason}" if f.state == "accepted" else "",
                      "ticket": f.ticket_id or "—", "first": _local(f.first_seen, period.tz, "%Y-%m-%d"),
                      "remediation": _remediation(f)} for f in open_now]
-    data["fixed"] = [{"host": f.host, "what": f.fkey, "severity": SEVERITY_LABELS.get(f.severity, f.severity),
+    data["fixed"] = [{"host": f.host, "what": _what(f), "severity": SEVERITY_LABELS.get(f.severity, f.severity),
                       "fixed": _local(f.fixed_at, period.tz, "%Y-%m-%d"),
                       "state": fl.STATE_LABELS.get(f.state, f.state)} for f in cur["fixed"]]
     return data
@@ -230,7 +235,7 @@ def security_daily(store: Any, period: Period, plan: Plan, *, now: datetime | No
         "alerts": alerts, "tickets": tickets, "logins": logins, "login_hosts": login_hosts, "logins_read": last_read,
         "failed": sum(1 for e in logins if not e["ok"]), "succeeded": sum(1 for e in logins if e["ok"]),
         "drift": _drift(store, period),
-        "new_findings": [{"host": f.host, "what": f.fkey if f.kind == "vuln" else f"TCP {f.port}（{f.process or '进程未知'}）",
+        "new_findings": [{"host": f.host, "what": _what(f),
                           "severity": SEVERITY_LABELS.get(f.severity, f.severity), "ticket": f.ticket_id or "—",
                           "remediation": _remediation(f)} for f in sorted(new, key=lambda f: SEVERITY_RANK.get(f.severity, 2))],
         "operators": [{"name": o, "actions": counts[o]} for o in active],
