@@ -53,6 +53,19 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return exit_code(result)
 
 
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from yunwei.runner.env import operator
+    from yunwei.store import open_store
+    from yunwei.vuln import findings
+
+    with open_store() as store:
+        summary = findings.sync(store, operator=operator())
+    ui.print_json(summary) if args.json else print(
+        f"{summary['runs']} scan(s) taken: {summary['new']} new, {summary['fixed']} fixed, {summary['verified']} verified; "
+        f"tickets opened: {', '.join(summary['tickets']) or 'none'}")
+    return 0
+
+
 def _cmd_findings(args: argparse.Namespace) -> int:
     from yunwei.store import open_store
     from yunwei.vuln import findings
@@ -101,6 +114,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_job_args(q)
     q.add_argument("--quiet", "-q", action="store_true")
     q.set_defaults(func=_cmd_scan)
+    q = sub.add_parser("sync", help="take scheduled vuln-scan runs into the findings lifecycle and open their tickets")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=_cmd_sync)
     q = sub.add_parser("findings", help="findings and their state")
     q.add_argument("--host")
     q.add_argument("--open", action="store_true", help="only open findings (new, accepted risk)")
