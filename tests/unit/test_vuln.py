@@ -289,3 +289,24 @@ def test_accepted_risk_needs_another_approver_and_expires(store):
     records = [json.loads(line) for line in (var_dir() / "audit" / "audit.jsonl").read_text().splitlines()]
     assert [(r["event"], r["approver"], r["finding"]) for r in records if r["event"] == "vuln-accept"] == [
         ("vuln-accept", "li", fid)]
+
+
+# -- reports -----------------------------------------------------------------------------------------------
+def test_reports_read_the_lifecycle(store, tmp_path):
+    from yunwei.reports.generate import Options, generate
+    from yunwei.reports.periods import client_tz, day_period, parse_period
+
+    tz = client_tz()
+    today = dt.datetime.now(tz).date()
+    _scan(store, NOW - timedelta(hours=2), {"web01": _v([("CVE-1", "bash", "critical"), ("CVE-2", "zlib1g", "low")], [4444])})
+    _scan(store, NOW - timedelta(hours=1), {"web01": _v([("CVE-1", "bash", "critical")])})
+    findings.sync(store)
+    opts = Options(formats=["html"], out_dir=tmp_path, charts=False)
+    quarter = parse_period("quarter", f"{today.year}-Q{(today.month - 1) // 3 + 1}", tz)
+    html = generate("vuln", store, quarter, opts)[0].read_text()
+    assert "《漏洞扫描报告》" in html and "CVE-1 bash" in html and "security-updates" in html
+    assert "TCP 4444（nc）" in html and "已修复" in html and "不再出现 2 个" in html
+    daily = generate("security-daily", store, day_period(today, tz), opts)[0].read_text()
+    assert "《安全运行日报》" in daily and "CVE-1 bash" in daily and "作业 security-daily 未运行" in daily
+    empty = generate("vuln", store, parse_period("quarter", "2020-Q1", tz), opts)[0].read_text()
+    assert "没有漏洞扫描记录" in empty

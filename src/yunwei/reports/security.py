@@ -104,6 +104,16 @@ def vuln_report(store: Any, period: Period, plan: Plan, *, now: datetime | None 
                      "accepted": f"{f.accepted_by}，至 {f.accepted_until}：{f.accepted_reason}" if f.state == "accepted" else "",
                      "ticket": f.ticket_id or "—", "first": _local(f.first_seen, period.tz, "%Y-%m-%d"),
                      "remediation": _remediation(f)} for f in open_now]
+    data["vs_previous_scan"] = None
+    if len(scans) >= 1:
+        last_id, last_t = scans[-1][0], scans[-1][1]
+        earlier = store.query("SELECT time FROM vuln_scans WHERE time < ? AND hosts != '[]' ORDER BY time DESC LIMIT 1",
+                              (last_t,))
+        if earlier:
+            data["vs_previous_scan"] = {
+                "previous": _local(float(earlier[0][0]), period.tz), "last": _local(last_t, period.tz),
+                "new": sum(1 for f in rows if f.first_run == last_id),
+                "gone": sum(1 for f in rows if f.fixed_at == last_t)}
     data["fixed"] = [{"host": f.host, "what": _what(f), "severity": SEVERITY_LABELS.get(f.severity, f.severity),
                       "fixed": _local(f.fixed_at, period.tz, "%Y-%m-%d"),
                       "state": fl.STATE_LABELS.get(f.state, f.state)} for f in cur["fixed"]]
@@ -141,6 +151,10 @@ def vuln_layout(data: dict[str, Any], contract: Contract, **_: Any) -> dict[str,
     trend = cur["total"] - bs["previous"]["total"]
     blocks.append(_p(f"与上季度相比，未关闭问题{'增加' if trend > 0 else '减少' if trend < 0 else '持平'}"
                      f"{abs(trend) if trend else ''}{' 个' if trend else ''}。"))
+    vs = data.get("vs_previous_scan")
+    if vs:
+        blocks.append(_p(f"最近一次扫描（{vs['last']}）与上一次扫描（{vs['previous']}）相比：新发现 {vs['new']} 个，"
+                         f"不再出现 {vs['gone']} 个。"))
     blocks.append(_table("按主机（未关闭）", "按主机", ["主机", "严重", "高危", "中危", "低危", "未定级", "合计"],
                          [[h["host"]] + [h[s] for s in SEVERITY_ORDER] + [h["total"]] for h in data["by_host"]],
                          formats=[None] + ["int"] * 6))
