@@ -70,7 +70,8 @@ class ActionModule(ActionBase):
         release = "%s-%s" % (osr.get("ID", ""), osr.get("VERSION_ID", "").split(".")[0])
         checks = []
         vuln = {"host": host, "address": address, "release": release, "feed": None, "findings": [],
-                "open_ports": [], "unexpected_ports": [], "allowed_ports": [], "errors": {}}
+                "open_ports": [], "unexpected_ports": [], "allowed_ports": [], "errors": {},
+                "scanned": []}  # what this run evaluated: only that may move findings to fixed
         if opts["vulns"] is not False:
             feed = None
             problem = ""
@@ -91,6 +92,8 @@ class ActionModule(ActionBase):
                     problem = "OpenSCAP 评估失败：%s" % exc
             if problem:
                 vuln["errors"]["vulns"] = problem
+            else:
+                vuln["scanned"].append("vuln")
             findings = judge.with_fix_available(findings, facts.get("updates") or [])
             if facts.get("updates_error"):
                 vuln["errors"]["updates"] = "无法读取待安装更新：%s" % facts["updates_error"]
@@ -112,6 +115,8 @@ class ActionModule(ActionBase):
             except Exception as exc:  # pylint: disable=broad-except
                 problem = "nmap 扫描失败：%s" % exc
                 vuln["errors"]["exposure"] = problem
+            if not problem:
+                vuln["scanned"].append("port")
             port_checks, unexpected = judge.port_checks(open_ports, allowed, facts.get("ports") or [], problem)
             checks.extend(port_checks)
             vuln["open_ports"], vuln["unexpected_ports"] = open_ports, unexpected

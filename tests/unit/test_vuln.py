@@ -224,7 +224,7 @@ def _v(findings_=(), ports=()):
             "findings": [{"cve": c, "package": p, "installed": "1.0", "fixed": "1.1", "severity": s, "fix_available": False}
                          for c, p, s in findings_],
             "open_ports": [22, *ports], "allowed_ports": [22],
-            "unexpected_ports": [{"port": p, "process": "nc"} for p in ports], "errors": {}}
+            "unexpected_ports": [{"port": p, "process": "nc"} for p in ports], "errors": {}, "scanned": ["vuln", "port"]}
 
 
 def test_lifecycle_new_fixed_verified_reopened_and_tickets_once(store):
@@ -259,13 +259,18 @@ def test_lifecycle_new_fixed_verified_reopened_and_tickets_once(store):
         findings.open_findings(store, min_severity="urgent")
 
 
-def test_a_failed_evaluation_moves_nothing(store):
+def test_only_what_a_scan_evaluated_moves(store):
     t0 = NOW - timedelta(days=2)
     _scan(store, t0, {"web01": _v([("CVE-1", "bash", "medium")])})
-    broken = {**_v(), "feed": None, "errors": {"vulns": "OpenSCAP 评估失败"}}
+    _scan(store, t0 + timedelta(hours=1), {"web01": _v([("CVE-1", "bash", "medium")], [4444])})
+    broken = {**_v(), "feed": None, "errors": {"vulns": "OpenSCAP 评估失败"}, "scanned": ["port"]}
     _scan(store, t0 + timedelta(days=1), {"web01": broken})
+    no_exposure = {**_v(), "open_ports": [], "allowed_ports": [], "scanned": ["vuln"]}  # exposure switched off
     findings.sync(store)
-    assert [(f.fkey, f.state) for f in findings.all_findings(store)] == [("CVE-1 bash", "new")]
+    assert [(f.fkey, f.state) for f in findings.all_findings(store)] == [("CVE-1 bash", "new"), ("tcp/4444", "fixed")]
+    _scan(store, t0 + timedelta(days=1, hours=1), {"web01": {**no_exposure, "findings": []}})
+    findings.sync(store)
+    assert [(f.fkey, f.state) for f in findings.all_findings(store)] == [("CVE-1 bash", "fixed"), ("tcp/4444", "fixed")]
 
 
 def test_accepted_risk_needs_another_approver_and_expires(store):

@@ -141,7 +141,9 @@ def _observed(v: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def _kinds_scanned(v: dict[str, Any]) -> set[str]:
-    kinds = set()
+    if isinstance(v.get("scanned"), list):  # what the action plugin says it evaluated
+        return set(v["scanned"])
+    kinds = set()  # rebuilt from the checks (a truncated result): what they show was evaluated
     if v.get("feed") and not (v.get("errors") or {}).get("vulns"):
         kinds.add("vuln")
     if "open_ports" in v and not (v.get("errors") or {}).get("exposure") and v.get("allowed_ports") is not None:
