@@ -315,3 +315,14 @@ def test_reports_read_the_lifecycle(store, tmp_path):
     assert "《安全运行日报》" in daily and "CVE-1 bash" in daily and "作业 security-daily 未运行" in daily
     empty = generate("vuln", store, parse_period("quarter", "2020-Q1", tz), opts)[0].read_text()
     assert "没有漏洞扫描记录" in empty
+
+
+def test_results_count_every_outcome(tmp_path):
+    """A definition oscap could not evaluate (an OpenSCAP without the dpkginfo probe) is counted, so evaluate()
+    fails visibly instead of reporting no findings."""
+    p = tmp_path / "results.xml"
+    p.write_text('<oval_results xmlns="http://oval.mitre.org/XMLSchema/oval-results-5"><results><system><definitions>'
+                 '<definition definition_id="a" result="true"/><definition definition_id="b" result="false"/>'
+                 '<definition definition_id="c" result="not evaluated"/><definition definition_id="d" result="error"/>'
+                 '</definitions></system></results></oval_results>')
+    assert oval.true_definitions(p) == (["a"], {"true": 1, "false": 1, "not evaluated": 1, "error": 1})

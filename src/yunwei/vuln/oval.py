@@ -65,15 +65,18 @@ def build_root(root: Path, facts: dict[str, Any]) -> Path:
     return conf
 
 
-def true_definitions(results: Path) -> list[str]:
-    """Ids of the definitions evaluated true in an OVAL results file."""
+def true_definitions(results: Path) -> tuple[list[str], dict[str, int]]:
+    """Ids of the definitions evaluated true in an OVAL results file, and the count of each result."""
     found = []
+    counts: dict[str, int] = {}
     for _event, el in ET.iterparse(results, events=("end",)):
         if el.tag == NS_RES + "definition":
-            if el.get("result") == "true":
+            result = el.get("result", "")
+            counts[result] = counts.get(result, 0) + 1
+            if result == "true":
                 found.append(el.get("definition_id", ""))
             el.clear()
-    return found
+    return found, counts
 
 
 def evaluate(feed_path: Path, index: dict[str, Any], facts: dict[str, Any], *,
@@ -99,7 +102,11 @@ def evaluate(feed_path: Path, index: dict[str, Any], facts: dict[str, Any], *,
             raise EvaluationError(f"oscap failed (rc {proc.returncode}): {err[-500:]}")
         if "dpkginfo_init has failed" in err:
             raise EvaluationError("oscap could not read the host's package list (dpkginfo probe failed)")
-        true_ids = true_definitions(results)
+        true_ids, counts = true_definitions(results)
+        failed = sum(n for r, n in counts.items() if r in ("error", "unknown", "not evaluated"))
+        if failed:  # e.g. an OpenSCAP built without the dpkginfo probe: never report "no findings" then
+            raise EvaluationError(f"oscap could not evaluate {failed} of {sum(counts.values())} definitions "
+                                  f"({', '.join(f'{r}: {n}' for r, n in sorted(counts.items()))})")
     installed = installed_versions(facts.get("dpkg_status") or "")
     findings = []
     for did in true_ids:
