@@ -130,7 +130,7 @@ def test_vuln_scan_exposure_findings_reports_and_bad_input(lab, yw, tmp_path):
         lab.exec("web01", "sh", "-c", "cat >> /var/log/auth.log", input=(
             f"{stamp} web01 sshd[4242]: Failed password for root from 10.0.0.99 port 4711 ssh2\n"
             f"{stamp} web01 sudo:      ops : TTY=pts/0 ; PWD=/home/ops ; USER=root ; COMMAND=/usr/bin/id\n"))
-        proc = yw("run", "security-daily", "--jobs", str(jobs), "-l", "web01", "-q")
+        proc = yw("run", "security-daily", "--jobs", str(jobs), "-l", "web01,db01", "-q")
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     finally:
         lab.exec("web01", "sh", "-c", "kill $(cat /run/yw-test-port.pid); rm -f /run/yw-test-port.pid", check=False)
@@ -151,5 +151,6 @@ def test_vuln_scan_exposure_findings_reports_and_bad_input(lab, yw, tmp_path):
     daily = next(out.glob("security-daily-*.html")).read_text()
     assert "安全运行日报" in daily and "10.0.0.99" in daily and "/usr/bin/id" in daily and "CVE-2099-1001" in daily
     assert "tester" in daily  # the operator active that day (audit log)
+    assert "db01 上没有认证日志" in daily  # no syslog there: said, never "no privileged login"
     proc = yw("report", "security-daily", "--date", "2026-13-01", "--format", "html", "--out", str(out))
     assert proc.returncode == 2 and "--date" in proc.stderr

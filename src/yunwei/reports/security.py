@@ -193,18 +193,21 @@ def _active_operators(since: datetime, until: datetime) -> tuple[list[str], Coun
     return sorted(count), count
 
 
-def _logins(store: Any, period: Period, now: datetime) -> tuple[list[dict[str, Any]], list[str], str]:
+def _logins(store: Any, period: Period, now: datetime) -> tuple[list[dict[str, Any]], list[str], str, list[str]]:
     """Privileged login events of the day from the security-daily runs that read them (de-duplicated: the runs
-    read 48 hours), the hosts read, and when the last read was."""
+    read 48 hours), the hosts read, when the last read was, and the hosts that have no auth log."""
     since, until = period.since.timestamp(), period.until.timestamp()
     seen: set[tuple[Any, ...]] = set()
     rows, hosts, last = [], set(), ""
+    no_log: set[str] = set()
     for run in store.list_runs(job=DAILY_JOB, since=period.since, limit=50):
         for tr in store.task_results(run.id):
             v = (tr.result or {}).get("vuln") or {}
             if "logins" not in v:
                 continue
             hosts.add(tr.host)
+            if not v.get("auth_log"):
+                no_log.add(tr.host)
             last = max(last, _local(run.started_at.timestamp(), period.tz)) if run.started_at else last
             for e in v["logins"]:
                 key = (tr.host, e.get("time"), e.get("kind"), e.get("user"), e.get("ok"))
@@ -212,7 +215,7 @@ def _logins(store: Any, period: Period, now: datetime) -> tuple[list[dict[str, A
                     continue
                 seen.add(key)
                 rows.append({**e, "host": tr.host, "at": _local(float(e["time"]), period.tz, "%H:%M:%S")})
-    return sorted(rows, key=lambda e: e["time"]), sorted(hosts), last
+    return sorted(rows, key=lambda e: e["time"]), sorted(hosts), last, sorted(no_log - {r["host"] for r in rows})
 
 
 def _drift(store: Any, period: Period) -> dict[str, Any]:
@@ -240,13 +243,13 @@ def security_daily(store: Any, period: Period, plan: Plan, *, now: datetime | No
     alerts = alert_section(store, period.since, period.until, now)
     tickets = [t for t in day_tickets(store, period, now=now, contract=plan.contract)
                if t.get("grade") in SECURITY_GRADES or t.get("channel") == "scan"]
-    logins, login_hosts, last_read = _logins(store, period, now)
+    logins, login_hosts, last_read, no_auth_log = _logins(store, period, now)
     new = [f for f in fl.all_findings(store) if since <= f.first_seen < until]
     active, counts = _active_operators(period.since, period.until)
     data: dict[str, Any] = {"kind": "security-daily", "title": "安全运行日报", "period": period_info(period), "empty": False}
     data["signoff"] = signoff(plan.contract, "security-daily", active, period.last, now, period.tz)
     data.update({
-        "alerts": alerts, "tickets": tickets, "logins": logins, "login_hosts": login_hosts, "logins_read": last_read,
+        "alerts": alerts, "tickets": tickets, "logins": logins, "login_hosts": login_hosts, "logins_read": last_read, "no_auth_log": no_auth_log,
         "failed": sum(1 for e in logins if not e["ok"]), "succeeded": sum(1 for e in logins if e["ok"]),
         "drift": _drift(store, period),
         "new_findings": [{"host": f.host, "what": _what(f),
@@ -286,6 +289,9 @@ def security_daily_layout(data: dict[str, Any], contract: Contract, **_: Any) ->
     else:
         blocks.append(_p(f"读取 {len(data['login_hosts'])} 台主机的认证日志（最近读取于 {data['logins_read']}）：root 与管理员账户的 SSH 登录、"
                          "sudo 提权与 su 切换。"))
+        if data["no_auth_log"]:
+            blocks.append(_p(f"{'、'.join(data['no_auth_log'])} 上没有认证日志（/var/log/auth.log 或 /var/log/secure；"
+                             "未运行 rsyslog 等系统日志服务），其特权登录情况无法核查，应启用系统日志。", "warn"))
         blocks.append(_table("特权登录记录", "特权登录", ["时间", "主机", "类型", "账户", "来源", "结果", "说明"],
                              [[e["at"], e["host"], KIND_TEXT.get(e["kind"], e["kind"]), e["user"],
                                e["source"] or "—", "成功" if e["ok"] else "失败", e["detail"]] for e in data["logins"]],
