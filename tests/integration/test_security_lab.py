@@ -124,15 +124,21 @@ def test_vuln_scan_exposure_findings_reports_and_bad_input(lab, yw, tmp_path):
         until = (dt.date.today() + dt.timedelta(days=30)).isoformat()
         assert yw("vuln", "accept", nid, "--approver", "li", "--until", until, "--reason", "待上游修复").returncode == 0
 
+        # -- the daily report's baseline drift since the last audit: /etc/group made world-writable after it
+        proc = yw("run", "baseline-audit", "-l", "web01", "-q")
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        lab.exec("web01", "chmod", "0666", "/etc/group")
+
         # -- the daily report's privileged logins (the lab has no syslog daemon: the test writes the lines
         # sshd and sudo would log through it)
         stamp = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="microseconds")
-        lab.exec("web01", "sh", "-c", "cat >> /var/log/auth.log", input=(
+        lab.exec("web01", "sh", "-c", "umask 027; cat >> /var/log/auth.log", input=(
             f"{stamp} web01 sshd[4242]: Failed password for root from 10.0.0.99 port 4711 ssh2\n"
             f"{stamp} web01 sudo:      ops : TTY=pts/0 ; PWD=/home/ops ; USER=root ; COMMAND=/usr/bin/id\n"))
         proc = yw("run", "security-daily", "--jobs", str(jobs), "-l", "web01,db01", "-q")
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     finally:
+        lab.exec("web01", "chmod", "0644", "/etc/group", check=False)
         lab.exec("web01", "sh", "-c", "kill $(cat /run/yw-test-port.pid); rm -f /run/yw-test-port.pid", check=False)
         if created_auth:
             lab.exec("web01", "rm", "-f", "/var/log/auth.log", check=False)
@@ -152,5 +158,7 @@ def test_vuln_scan_exposure_findings_reports_and_bad_input(lab, yw, tmp_path):
     assert "安全运行日报" in daily and "10.0.0.99" in daily and "/usr/bin/id" in daily and "CVE-2099-1001" in daily
     assert "tester" in daily  # the operator active that day (audit log)
     assert "db01 上没有认证日志" in daily  # no syslog there: said, never "no privileged login"
+    drift = daily[daily.index("五、安全基线变化"):daily.index("六、")]
+    assert "BASE-FILE-001" in drift and "/etc/group root:root 0666" in drift and "项变为不符合" in drift
     proc = yw("report", "security-daily", "--date", "2026-13-01", "--format", "html", "--out", str(out))
     assert proc.returncode == 2 and "--date" in proc.stderr

@@ -219,18 +219,44 @@ def _logins(store: Any, period: Period, now: datetime) -> tuple[list[dict[str, A
 
 
 def _drift(store: Any, period: Period) -> dict[str, Any]:
-    from yunwei.reports.baseline import _audits, _changes
+    """Baseline drift since the last audit: every rule as the day's security-daily run judged it again
+    (``verify_checks`` of its baseline_audit task) against the last baseline audit before that run."""
+    from yunwei.reports.baseline import STATUS_LABEL, _audits
 
-    runs = _audits(store, period.until)
+    today: dict[tuple[str, str], Any] = {}
+    when = None
+    for run in store.list_runs(job=DAILY_JOB, since=period.since, until=period.until, limit=50):
+        for tr in store.task_results(run.id):
+            vc = (tr.result or {}).get("verify_checks")
+            if tr.action.endswith("baseline_audit") and isinstance(vc, list):
+                for c in vc:
+                    today[(tr.host, c.get("id", ""))] = c
+        if today:
+            when = run.started_at
+            break
+    runs = _audits(store, when or period.until)
     if not runs:
-        return {"text": "尚无安全基线核查记录。", "rows": []}
-    run = runs[0]
-    when = hz.local_time(run.started_at, period.tz, "%Y-%m-%d %H:%M")
-    if len(runs) < 2:
-        return {"text": f"最近一次安全基线核查于 {when}，此前无核查记录可比较。", "rows": []}
-    ch = _changes(store, runs[1], store.checks(run_id=run.id), period)
-    return {"text": f"最近一次安全基线核查于 {when}，与上次（{ch['previous']}）相比：{ch['fixed']} 项转为符合，"
-                    f"{ch['new_failures']} 项新出现不符合。", "rows": ch["rows"]}
+        return {"text": "尚无安全基线核查记录，无法判断基线变化。", "rows": []}
+    audit = runs[0]
+    audited = hz.local_time(audit.started_at, period.tz, "%Y-%m-%d %H:%M")
+    if not today:
+        return {"text": f"最近一次安全基线核查于 {audited}；本日未重新核查（作业 security-daily 未运行），基线变化未核查。",
+                "rows": [], "warn": True}
+    before = {(c.host, c.id): c for c in store.checks(run_id=audit.id)}
+    rows = []
+    for key in sorted(set(today) & set(before)):
+        a, b = before[key].status, today[key].get("status")
+        if a != b:
+            rows.append({"host": key[0], "rule": key[1], "title": before[key].title,
+                         "before": STATUS_LABEL.get(a, a), "after": STATUS_LABEL.get(b, b), "worse": b == "fail",
+                         "evidence": str(today[key].get("evidence") or "")[:300]})
+    hosts = sorted({h for h, _ in today})
+    worse = sum(1 for r in rows if r["worse"])
+    text = (f"{hz.local_time(when, period.tz, '%H:%M')} 重新核查 {len(hosts)} 台主机的全部基线规则，与最近一次安全基线核查"
+            f"（{audited}）相比：{len(rows)} 项发生变化，其中 {worse} 项变为不符合。" if rows else
+            f"{hz.local_time(when, period.tz, '%H:%M')} 重新核查 {len(hosts)} 台主机的全部基线规则，与最近一次安全基线核查"
+            f"（{audited}）相比无变化。")
+    return {"text": text, "rows": rows, "warn": bool(worse)}
 
 
 def security_daily(store: Any, period: Period, plan: Plan, *, now: datetime | None = None) -> dict[str, Any]:
@@ -297,10 +323,11 @@ def security_daily_layout(data: dict[str, Any], contract: Contract, **_: Any) ->
                                e["source"] or "—", "成功" if e["ok"] else "失败", e["detail"]] for e in data["logins"]],
                              empty="本日无特权登录记录。"))
     blocks.append(_h("五、安全基线变化"))
-    blocks.append(_p(data["drift"]["text"]))
+    blocks.append(_p(data["drift"]["text"], "warn" if data["drift"].get("warn") else None))
     if data["drift"]["rows"]:
-        blocks.append(_table("状态变化的核查项", "基线变化", ["主机", "核查项", "上次", "本次"],
-                             [[r["host"], f"{r['rule']} {r['title']}", r["before"], r["after"]] for r in data["drift"]["rows"]]))
+        blocks.append(_table("状态变化的核查项", "基线变化", ["主机", "核查项", "上次核查", "本日", "本日证据"],
+                             [[r["host"], f"{r['rule']} {r['title']}", r["before"], r["after"], r.get("evidence", "")]
+                              for r in data["drift"]["rows"]]) | {"fractions": [0.7, 2.0, 0.7, 0.7, 2.6]})
     blocks.append(_h("六、新发现的漏洞与暴露"))
     blocks.append(_table("新发现问题", "新发现问题", ["主机", "问题", "等级", "工单", "处理建议"],
                          [[r["host"], r["what"], r["severity"], r["ticket"], r["remediation"]] for r in data["new_findings"]],
