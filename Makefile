@@ -42,9 +42,9 @@ build: bootstrap
 sanity: build
 	bash tests/sanity/run.sh
 
-## docs: regenerate the tables of docs/inspection.md, backup.md, baseline.md, restore_drill.md and web_quality.md from the check catalogue
+## docs: regenerate the tables of docs/inspection.md, backup.md, baseline.md, restore_drill.md, web_quality.md and security.md from the check catalogue
 docs: bootstrap
-	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md docs/baseline.md docs/restore_drill.md docs/web_quality.md
+	python -m yunwei.catalogue.docs docs/inspection.md docs/backup.md docs/baseline.md docs/restore_drill.md docs/web_quality.md docs/security.md
 
 unit: bootstrap
 	pytest tests/unit $(PYTEST_ARGS)

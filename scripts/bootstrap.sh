@@ -10,7 +10,8 @@ VENV=${VENV:-.venv}
 # podman's network stack with CNI plugins, which have no DNS), a PostgreSQL server for the
 # store tests, Chromium and a CJK font for rendering reports, OpenSSH for signatures;
 # linkchecker checks the website's links (web-audit);
-# LibreOffice (headless) renders the signed PDF copy of the reports, poppler-utils reads PDFs back.
+# LibreOffice (headless) renders the signed PDF copy of the reports, poppler-utils reads PDFs back;
+# OpenSCAP (oscap) evaluates the imported OVAL feed, nmap checks the hosts' network exposure.
 PACKAGES=(
   podman runc debootstrap uidmap slirp4netns netavark aardvark-dns iptables
   openssh-client git make python3-venv
@@ -19,6 +20,7 @@ PACKAGES=(
   chromium fonts-noto-cjk fonts-liberation2
   linkchecker
   libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils
+  openscap-scanner nmap
 )
 
 missing=()

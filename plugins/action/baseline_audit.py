@@ -22,8 +22,8 @@ import datetime as dt
 import os
 import time
 
-from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
+from ansible_collections.yunwei.ops.plugins.plugin_utils.module_call import call_module
 from ansible_collections.yunwei.ops.plugins.plugin_utils.yunwei_package import require
 
 CONTROLLER_ARGS = ("params", "disabled_rules", "settings", "verify")
@@ -70,15 +70,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, changed=False, msg="; ".join(problems))
             return result
         started = time.time()
-        try:
-            res = self._execute_module(module_name="yunwei.ops.baseline_audit", module_args=args, task_vars=task_vars)
-        except AnsibleConnectionFailure as exc:
-            res = {"unreachable": True, "msg": str(exc)}
-        finally:
-            try:
-                self._remove_tmp_path(self._connection._shell.tmpdir)
-            except Exception:  # pylint: disable=broad-except
-                pass
+        res = call_module(self, "yunwei.ops.baseline_audit", args, task_vars)
         if res.get("unreachable") or res.get("failed"):
             result.update(res)
             return result

@@ -127,6 +127,38 @@ def kernel_audit_status():
         sock.close()
 
 
+def listening_ports():
+    """Listening TCP and bound UDP ports with the process holding each: [{proto, port, process}], sorted.
+    Also what the network exposure check (yunwei.ops.vuln_scan) reads to name an unexpected port's owner."""
+    inodes = {}
+    listening = []
+    for path, proto, udp in (("/proc/net/tcp", "tcp", False), ("/proc/net/tcp6", "tcp", False),
+                             ("/proc/net/udp", "udp", True), ("/proc/net/udp6", "udp", True)):
+        for port, inode in bp.proc_net_listeners(read(path) or "", udp):
+            listening.append([proto, port, inode])
+            inodes[inode] = ""
+    if inodes:  # which process holds each socket
+        for pid in listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            for fd in listdir("/proc/%s/fd" % pid):
+                try:
+                    target = os.readlink("/proc/%s/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    inode = int(target[8:-1])
+                    if inode in inodes and not inodes[inode]:
+                        inodes[inode] = (read("/proc/%s/comm" % pid) or "").strip()
+    seen = set()
+    out = []
+    for proto, port, inode in listening:
+        if (proto, port) not in seen:
+            seen.add((proto, port))
+            out.append({"proto": proto, "port": port, "process": inodes.get(inode, "")})
+    return sorted(out, key=lambda x: (x["proto"], x["port"]))
+
+
 class BaselineCollector(object):
     """Collects the facts; ``params``: the module's options."""
 
@@ -373,33 +405,7 @@ class BaselineCollector(object):
         self.facts["mac"] = {"selinux": selinux, "apparmor": apparmor}
 
     def ports(self):
-        inodes = {}
-        listening = []
-        for path, proto, udp in (("/proc/net/tcp", "tcp", False), ("/proc/net/tcp6", "tcp", False),
-                                 ("/proc/net/udp", "udp", True), ("/proc/net/udp6", "udp", True)):
-            for port, inode in bp.proc_net_listeners(read(path) or "", udp):
-                listening.append([proto, port, inode])
-                inodes[inode] = ""
-        if inodes:  # which process holds each socket
-            for pid in listdir("/proc"):
-                if not pid.isdigit():
-                    continue
-                for fd in listdir("/proc/%s/fd" % pid):
-                    try:
-                        target = os.readlink("/proc/%s/fd/%s" % (pid, fd))
-                    except OSError:
-                        continue
-                    if target.startswith("socket:["):
-                        inode = int(target[8:-1])
-                        if inode in inodes and not inodes[inode]:
-                            inodes[inode] = (read("/proc/%s/comm" % pid) or "").strip()
-        seen = set()
-        out = []
-        for proto, port, inode in listening:
-            if (proto, port) not in seen:
-                seen.add((proto, port))
-                out.append({"proto": proto, "port": port, "process": inodes.get(inode, "")})
-        self.facts["ports"] = sorted(out, key=lambda x: (x["proto"], x["port"]))
+        self.facts["ports"] = listening_ports()
 
     def integrity(self):
         dbs = {p: (os.path.getmtime(p) if os.path.exists(p) else None) for p in self.osv.get("aide_db", [])}

@@ -5,9 +5,7 @@ Lynis before/after run in the Molecule scenario `baseline`.)"""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,26 +21,6 @@ BIN = Path(sys.executable).parent
 CONTROLLER_ONLY = {"ansible.builtin.assert", "ansible.builtin.validate_argument_spec", "ansible.builtin.debug",
                    "ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "ansible.builtin.set_fact",
                    "validate_argument_spec", "assert"}
-
-
-@pytest.fixture()
-def yw(lab, tmp_path):
-    """yunwei(*args) in an isolated var/ and store, on this lab's generated inventory."""
-    var = tmp_path / "var"
-    (var / "labs").mkdir(parents=True)
-    (var / "labs" / lab.name).symlink_to(lab.inventory.parents[1])
-    store = tmp_path / "journal.sqlite"
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "YUNWEI_STORE": str(store),
-           "YUNWEI_VAR": str(var), "YUNWEI_OPERATOR": "tester", "YUNWEI_LAB_NAME": lab.name,
-           "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env.pop("YUNWEI_JOBS", None)
-
-    def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "yunwei"), *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=timeout)
-
-    run.store, run.var = store, var
-    return run
 
 
 def _site_jobs(tmp_path: Path, lab, group_vars: dict) -> Path:

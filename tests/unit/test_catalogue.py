@@ -272,13 +272,13 @@ def test_role_validation_switches_and_merge():
 def test_docs_tables_are_generated_from_the_catalogue_and_current():
     from yunwei.catalogue import docs
 
-    pages = {name: ROOT / "docs" / name for name in ("inspection.md", "backup.md", "baseline.md", "restore_drill.md",
-                                                         "web_quality.md")}
+    pages = {name: ROOT / "docs" / name
+             for name in ("inspection.md", "backup.md", "baseline.md", "restore_drill.md", "web_quality.md", "security.md")}
     texts = {name: page.read_text(encoding="utf-8") for name, page in pages.items()}
     for name, text in texts.items():
         assert docs.render(text) == text, f"docs/{name} is stale: run `make docs`"
     cat = catalogue()
-    page = {"backup": "backup.md", "drill": "restore_drill.md", "webq": "web_quality.md"}
+    page = {"backup": "backup.md", "drill": "restore_drill.md", "webq": "web_quality.md", "security": "security.md"}
 
     def page_of(c):  # every check in its page's table: rules in baseline.md, backup and drill areas in theirs
         return "baseline.md" if c.kind == "baseline" else page.get(c.area, "inspection.md")

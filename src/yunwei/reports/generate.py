@@ -29,6 +29,7 @@ TITLES = {
     "preflight": "节前系统健康检查报告", "heightened-summary": "重保期间运行总结",
     "emergency-drill": "应急演练报告",
     "web-performance": "网站性能优化报告", "ux": "用户体验评估报告",
+    "vuln": "漏洞扫描报告", "security-daily": "安全运行日报",
 }
 
 
@@ -118,11 +119,15 @@ def assemble_data(kind: str, store: Any, period: Period, opts: Options) -> dict[
         from yunwei.webaudit import report_data
 
         return (report_data.web_performance if kind == "web-performance" else report_data.ux)(store, period, plan, now=now)
+    if kind in ("vuln", "security-daily"):
+        from yunwei.reports import security
+
+        return (security.vuln_report if kind == "vuln" else security.security_daily)(store, period, plan, now=now)
     raise InputError("KIND", None, f"unknown report kind {kind!r}")
 
 
 def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
-    from yunwei.reports import baseline, drill_layout, service, webquality
+    from yunwei.reports import baseline, drill_layout, security, service, webquality
     from yunwei.preflight import report as preflight_report
     from yunwei.special import drill as emergency
     from yunwei.special import summary
@@ -132,7 +137,8 @@ def layout(kind: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
                "baseline": baseline.layout, "restore-test": drill_layout.restore_test, "drill": drill_layout.drill,
                "stress-test": stress_report.layout, "preflight": preflight_report.layout,
                "heightened-summary": summary.layout, "emergency-drill": emergency.layout,
-               "web-performance": webquality.web_performance, "ux": webquality.ux}
+               "web-performance": webquality.web_performance, "ux": webquality.ux,
+               "vuln": security.vuln_layout, "security-daily": security.security_daily_layout}
     doc = layouts[kind](data, opts.contract, charts_on=opts.charts)
     doc["audit_anchor"] = opts.audit_anchor
     return doc

@@ -21,4 +21,6 @@ KINDS: dict[str, str] = {
     "emergency-drill": "month",    # 《应急演练报告》: web-tier drills and restore drills of the month
     "web-performance": "quarter",  # 《网站性能优化报告》 (web-audit)
     "ux": "quarter",               # 《用户体验评估报告》 (web-audit + service desk feedback)
+    "vuln": "quarter",             # 《漏洞扫描报告》 (docs/security.md)
+    "security-daily": "day",       # 《安全运行日报》
 }

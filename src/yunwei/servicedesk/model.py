@@ -26,6 +26,7 @@ CHANNELS: dict[str, str] = {
     "wechat": "微信服务群",
     "email": "电子邮件",
     "alert": "监控告警",
+    "scan": "漏洞扫描",
 }
 # new: registered, nobody answered yet; acked: answered / being handled; resolved: handled, waiting for the
 # requester's confirmation; closed: confirmed.

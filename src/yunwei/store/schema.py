@@ -271,6 +271,50 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        # Security operations (docs/security.md): each vuln-scan run taken into the findings lifecycle once
+        # (vuln_scans), and the findings - a vulnerable package (kind vuln, key "CVE package") or an unexpected
+        # open port (kind port, key "tcp/PORT") per host - with their state: new, accepted (approver, expiry),
+        # fixed (gone in a scan), verified (still gone in the next scan); tickets of high/critical findings.
+        5,
+        [
+            """CREATE TABLE vuln_scans (
+                run_id TEXT PRIMARY KEY,
+                time {real} NOT NULL,
+                hosts TEXT NOT NULL DEFAULT '[]',
+                feed TEXT NOT NULL DEFAULT '{{}}',
+                ingested_at {real} NOT NULL
+            )""",
+            """CREATE TABLE vuln_findings (
+                id {pk},
+                host TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                fkey TEXT NOT NULL,
+                cve TEXT NOT NULL DEFAULT '',
+                package TEXT NOT NULL DEFAULT '',
+                installed TEXT NOT NULL DEFAULT '',
+                fixed_version TEXT NOT NULL DEFAULT '',
+                port INTEGER,
+                process TEXT NOT NULL DEFAULT '',
+                severity TEXT NOT NULL DEFAULT '',
+                title TEXT NOT NULL DEFAULT '',
+                fix_available INTEGER NOT NULL DEFAULT 0,
+                state TEXT NOT NULL,
+                first_seen {real} NOT NULL,
+                last_seen {real} NOT NULL,
+                first_run TEXT NOT NULL DEFAULT '',
+                last_run TEXT NOT NULL DEFAULT '',
+                fixed_at {real},
+                verified_at {real},
+                accepted_by TEXT NOT NULL DEFAULT '',
+                accepted_until TEXT NOT NULL DEFAULT '',
+                accepted_reason TEXT NOT NULL DEFAULT '',
+                ticket_id TEXT NOT NULL DEFAULT ''
+            )""",
+            "CREATE INDEX vuln_findings_host ON vuln_findings (host, kind, fkey)",
+            "CREATE INDEX vuln_findings_state ON vuln_findings (state)",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
