@@ -84,3 +84,42 @@ def test_report_layout_go_no_go_and_rota():
     assert tables["检查项"]["rows"][1][1] == "不通过" and tables["待办事项"]["rows"][0][1] == "最近一次备份时间"
     assert tables["值守安排"]["rows"][0] == ["2027-02-05", "张伟（138）、李娜（139）"]
     assert dict(doc["meta"])["总体结论"] == "暂不具备重保条件（1 项不通过）"
+
+
+def test_vulnerability_item_reads_the_findings_lifecycle(tmp_path):
+    """No scan within a quarter of the preflight: no-go; an open high finding: no-go; the same finding
+    accepted as a risk: go, still listed as an action."""
+    import datetime as dt
+
+    from yunwei.store import open_store
+
+    run = SimpleNamespace(id="pf", started_at=dt.datetime(2027, 1, 29, 9, tzinfo=dt.timezone.utc), ended_at=None)
+    t = run.started_at.timestamp()
+    with open_store(tmp_path / "j.sqlite") as store:
+        ctx = {"run": run, "store": store, "checks": [], "tasks": []}
+        never = items.vulnerability_findings(ctx)
+        assert not never.go and "从未执行" in never.summary
+
+        def seed(scan_time, state="new", severity="high"):
+            with store.transaction() as cur:
+                cur.execute(store.sql("INSERT INTO vuln_scans (run_id, time, hosts, feed, ingested_at) VALUES (?, ?, ?, ?, ?)"),
+                            (f"scan-{scan_time}", scan_time, '["web01"]', "{}", scan_time))
+                cur.execute(store.sql(
+                    "INSERT INTO vuln_findings (host, kind, fkey, cve, package, installed, fixed_version, port, process, "
+                    "severity, title, fix_available, state, first_seen, last_seen, first_run, last_run, accepted_by, "
+                    "accepted_until) VALUES ('web01', 'vuln', ?, 'CVE-2026-1', 'openssl', '1', '2', NULL, '', ?, 'openssl 漏洞', "
+                    "1, ?, ?, ?, 'scan', 'scan', ?, ?)"),
+                    (f"CVE-2026-1 openssl {scan_time}", severity, state, scan_time, scan_time,
+                     "wangfang" if state == "accepted" else "", "2027-06-30" if state == "accepted" else ""))
+
+        seed(t - 200 * 86400)                                      # two quarters old: overdue
+        assert not items.vulnerability_findings(ctx).go
+        seed(t - 10 * 86400)                                       # recent scan, an open high finding
+        open_high = items.vulnerability_findings(ctx)
+        assert not open_high.go and open_high.actions[0]["host"] == "web01" and open_high.actions[0]["level"] == "crit"
+        with store.transaction() as cur:
+            cur.execute(store.sql("UPDATE vuln_findings SET state = 'accepted', accepted_by = 'wangfang', "
+                                  "accepted_until = '2027-06-30'"))
+        accepted = items.vulnerability_findings(ctx)
+        assert accepted.go and {a["level"] for a in accepted.actions} == {"warn"}
+        assert "wangfang" in accepted.actions[0]["suggestion"]

@@ -78,6 +78,9 @@ def test_windows_carry_kind_systems_and_rota():
     (lambda t: t.replace("to: 2027-02-06", "to: 2027-02-16"), "heightened.windows[0].rota[0]", "outside the window"),
     (lambda t: t.replace("before_windows: 7", "before_windows: seven"), "jobs.pre.before_windows", "1..60"),
     (lambda t: t + "  extra: 1\n", "heightened.extra", "unknown key"),
+    (lambda t: t.replace("before_windows: 7}", "before_windows: 7, during_windows: true}"), "jobs.pre.during_windows",
+     "not both"),
+    (lambda t: t.replace("before_windows: 7}", "during_windows: daily}"), "jobs.pre.during_windows", "true or false"),
 ])
 def test_bad_windows_name_the_window_and_the_day(edit, key, words):
     with pytest.raises(InputError) as info:
@@ -108,3 +111,63 @@ def test_before_windows_fires_only_seven_days_before_each_window():
     assert next_fire(s, "pre", dt.datetime(2027, 3, 1, tzinfo=TZ)) is None     # no window ahead: never due
     # the ordinary job is untouched
     assert len(fires_between(s, "local_read", at, dt.datetime(2027, 1, 3, tzinfo=TZ))) == 2
+
+
+def test_security_daily_on_duty_is_the_rota_inside_a_window_else_the_active_operators():
+    """《安全运行日报》's on-duty list (yunwei.reports.security.on_duty): the window's two people with their
+    contacts, marked when the audit log shows them at work; outside a window the day's active operators."""
+    from yunwei.reports.contract import Contract
+    from yunwei.reports.security import on_duty
+
+    sched = parse_text(BASE, "schedule.yml", check_jobs=False)
+    inside = on_duty(dt.date(2027, 2, 7), active_operators=["ln", "root"], contract=Contract(), schedule=sched)
+    assert [(d["name"], d["contact"], d["source"]) for d in inside] == [
+        ("李娜", "lina@example.invalid", "rota"), ("王芳", "13800000003", "rota")]
+    assert inside[0]["role"] == "春节重保值守（当日有操作记录）" and inside[1]["role"] == "春节重保值守"
+    outside = on_duty(dt.date(2027, 2, 20), active_operators=["root"], contract=Contract(), schedule=sched)
+    assert [(d["name"], d["source"]) for d in outside] == [("root", "audit")]
+    assert on_duty(dt.date(2027, 2, 7), active_operators=[], contract=Contract(), schedule=None) == []
+
+
+def test_during_windows_fires_on_every_day_of_each_window_only():
+    s = parse(BASE.replace("before_windows: 7}", "during_windows: true}").replace('"0 9 * * *"', '"45 20 * * *"'))
+    fires = fires_between(s, "pre", dt.datetime(2027, 1, 1, tzinfo=TZ), dt.datetime(2027, 12, 31, tzinfo=TZ))
+    assert [f.date().isoformat() for f in fires] == ["2027-02-05", "2027-02-06", "2027-02-07", "2027-02-08",
+                                                      "2027-03-04", "2027-03-05"]
+    assert {(f.hour, f.minute) for f in fires} == {(20, 45)}
+    assert next_fire(s, "pre", dt.datetime(2027, 2, 8, 21, tzinfo=TZ)) == dt.datetime(2027, 3, 4, 20, 45, tzinfo=TZ)
+
+
+def test_the_daily_security_report_is_delivered_during_windows_only(tmp_path, monkeypatch):
+    """deliver(): the day's 《安全运行日报》 rendered, an audit record naming each file's SHA-256 and the day's
+    on-duty people, the notify command given the same JSON; a day outside every window is refused."""
+    import hashlib
+    import json
+    import sys
+
+    from yunwei.audit import default_log
+    from yunwei.special.daily import deliver
+    from yunwei.store import open_store
+
+    monkeypatch.setenv("YUNWEI_VAR", str(tmp_path / "var"))
+    sched = tmp_path / "schedule.yml"
+    sched.write_text(BASE.replace("local_read", "inspect"))
+    monkeypatch.setenv("YUNWEI_SCHEDULE", str(sched))
+    got = tmp_path / "notified.json"
+    desk = tmp_path / "service-desk.yml"
+    desk.write_text(f"notify:\n  command: [{sys.executable}, -c, 'import sys; open(sys.argv[1], \"w\").write(sys.stdin.read())', "
+                    f"{got}]\n")
+    monkeypatch.setenv("YUNWEI_SERVICE_DESK", str(desk))
+    store = tmp_path / "j.sqlite"
+    open_store(store).close()
+    fields = deliver(dt.date(2027, 2, 7), out_dir=tmp_path / "out", formats=["html"], store_path=str(store))
+    assert [p["name"] for p in fields["to"]] == ["李娜", "王芳"] and fields["window"] == "春节"
+    (f,) = fields["files"]
+    assert f["sha256"] == hashlib.sha256(open(f["file"], "rb").read()).hexdigest()
+    assert "李娜" in open(f["file"], encoding="utf-8").read()           # the rota is in the report itself
+    assert fields["notified"] is True and json.loads(got.read_text())["files"] == fields["files"]
+    last = list(default_log().records())[-1]
+    assert last["event"] == "report-delivered" and last["date"] == "2027-02-07" and last["files"] == fields["files"]
+    with pytest.raises(InputError) as info:
+        deliver(dt.date(2027, 2, 20), out_dir=tmp_path / "out2", formats=["html"], store_path=str(store))
+    assert info.value.source == "--date" and not (tmp_path / "out2").exists()

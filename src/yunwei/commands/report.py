@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--contract", metavar="FILE",
                    help="contract profile (default $YUNWEI_CONTRACT, else <root>/contract.yml)")
     p.add_argument("--no-charts", action="store_true", help="skip the charts (faster; tables only)")
+    p.add_argument("--deliver", action="store_true",
+                   help="security-daily inside a 重保 window: also record the delivery (audit log, notify command "
+                        "to the day's on-duty people), as the schedule does after each security-daily run")
     p.set_defaults(func=run)
 
 
@@ -50,6 +53,19 @@ def run(args: argparse.Namespace) -> int:
     kind = args.kind
     unit = KINDS[kind]
     tz = client_tz()
+    if args.deliver:
+        if kind != "security-daily":
+            raise InputError("--deliver", None, "only the daily security report (security-daily) is delivered")
+        from yunwei.special.daily import deliver
+
+        day = parse_date(args.date, tz, "--date") if args.date else default_period("day", tz).first
+        fields = deliver(day, out_dir=Path(args.out) if args.out else None, formats=parse_formats(args.format),
+                         store_path=args.store)
+        for f in fields["files"]:
+            sys.stdout.write(f"{f['file']}\n")
+        progress("delivery recorded in the audit log for " + ("、".join(p["name"] for p in fields["to"]) or "—")
+                 + ("" if fields["notified"] else f" (not notified: {fields.get('notify_error', '')})"))
+        return 0
     given = [(opt, u) for opt, u in PERIOD_OPTIONS if getattr(args, opt) is not None]
     if given:
         opt, given_unit = given[0]

@@ -2,8 +2,8 @@
 (playbooks/preflight.yml) go / no-go, with the open actions it found.
 
 An item reads only what the run recorded: the checks of its catalogue areas, or the result of one
-named task. To add an item (e.g. the vulnerability scan's open findings), import its playbook in
-playbooks/preflight.yml and append one ``Item`` to ``ITEMS``.
+named task, or (the vulnerability item) the findings lifecycle of the journal. To add an item, import
+its playbook in playbooks/preflight.yml and append one ``Item`` to ``ITEMS``.
 """
 
 from __future__ import annotations
@@ -90,15 +90,49 @@ def monitoring_targets(ctx: dict[str, Any]) -> Result:
     return Result(bool(targets) and not down, f"采集目标 {len(targets)} 个，正常 {len(targets) - len(down)} 个。", actions)
 
 
+SCAN_MAX_AGE_DAYS = 100  # the scan is quarterly (schedule.yml vuln-scan): older than a quarter and a bit is overdue
+
+
+def vulnerability_findings(ctx: dict[str, Any]) -> Result:
+    """The vulnerability scan's open findings (docs/security.md), as the findings lifecycle holds them when
+    the preflight is judged: an open critical or high finding not accepted as a risk is no-go; accepted risks
+    and medium/low findings are actions. No scan within a quarter of the preflight is no-go too. The
+    preflight does not scan itself (a scan needs the imported feed and takes minutes): it reads the last
+    quarterly scan's lifecycle, without taking pending runs into it (judging writes nothing)."""
+    from yunwei.vuln.findings import open_findings
+
+    store, run = ctx["store"], ctx["run"]
+    when = (run.ended_at or run.started_at).timestamp()
+    scans = store.query("SELECT MAX(time) FROM vuln_scans WHERE time <= ?", (when,))
+    last = scans[0][0] if scans and scans[0][0] is not None else None
+    if last is None or when - last > SCAN_MAX_AGE_DAYS * 86400:
+        age = "从未执行漏洞扫描" if last is None else f"最近一次漏洞扫描距今 {int((when - last) // 86400)} 天"
+        return Result(False, f"{age}，无法确认漏洞状态。",
+                      [{"title": "漏洞扫描未按季度执行", "host": "", "level": "crit",
+                        "suggestion": "导入最新漏洞库（yunwei vuln import）后执行漏洞扫描，再重新进行节前检查。"}],
+                      ran=False)
+    found = open_findings(store, sync_first=False)
+    blocking = [f for f in found if f["state"] == "new" and f["severity"] in ("critical", "high")]
+    actions = [{"title": f"{f['severity_label']}：{f['title'] or f['cve'] or f['fkey']}",
+                "host": f["host"], "level": "crit" if f in blocking else "warn",
+                "suggestion": (f"已接受风险（{f['accepted_by']}，至 {f['accepted_until']}），到期前完成修复或重新评估。"
+                               if f["state"] == "accepted" else
+                               "安装安全更新（security-updates 变更作业，双人复核）或按漏洞扫描报告的处理建议加固。")}
+               for f in found]
+    return Result(not blocking, f"未关闭的漏洞与暴露端口 {len(found)} 项，其中未处理的高危及以上 {len(blocking)} 项。",
+                  actions)
+
+
 ITEMS: list[Item] = [
     Item("inspection", "系统巡检（重保阈值）", by_areas(("host", "web", "db"), "巡检")),
     Item("baseline", "安全基线核查", by_areas(("baseline",), "安全基线核查")),
     Item("backup", "备份状态与完整性校验", by_areas(("backup",), "备份状态与完整性校验")),
     Item("restore", "备份恢复测试", by_areas(("drill",), "备份恢复测试")),
     Item("monitoring", "监控采集目标", monitoring_targets),
+    Item("vulnerability", "漏洞扫描未关闭项", vulnerability_findings),
 ]
 
 
 def judge_run(store: Any, run: Any, items: list[Item] | None = None) -> list[tuple[Item, Result]]:
-    ctx = {"run": run, "checks": store.checks(run_id=run.id), "tasks": store.task_results(run.id)}
+    ctx = {"run": run, "store": store, "checks": store.checks(run_id=run.id), "tasks": store.task_results(run.id)}
     return [(item, item.judge(ctx)) for item in (items or ITEMS)]

@@ -8,7 +8,7 @@ The daily report reads, for one local day: the alerts (monitoring), the security
 security grades and tickets of the scan), the privileged logins the ``security-daily`` job read from the hosts'
 auth logs, the baseline drift (the changes between the last baseline audit on or before the day and the one
 before it), the findings first seen that day, the operators active that day (audit log) and the on-duty list
-(:func:`on_duty`, where the special-periods rota plugs in).
+(:func:`on_duty`: the 重保 window's rota of schedule.yml, else the day's active operators).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from yunwei.reports.contract import Contract
 from yunwei.reports.document import _doc, _h, _p, _table
 from yunwei.reports.periods import Period, parse_period
 from yunwei.reports.plan import Plan
+from yunwei.special.summary import schedule_of
 from yunwei.vuln import findings as fl
 from yunwei.vuln.judge import SEVERITY_LABELS, SEVERITY_RANK
 
@@ -173,12 +174,19 @@ def vuln_layout(data: dict[str, Any], contract: Contract, **_: Any) -> dict[str,
 
 
 # ----------------------------------------------------------------------------- 安全运行日报
-def on_duty(day: Any, *, active_operators: list[str], contract: Contract) -> list[dict[str, str]]:
-    """The on-duty list of the day: [{name, role, source}]. Today: the operators active in the audit log that
-    day. The special-periods issue replaces this with its rota (and may keep the active operators as a
-    cross-check) - the one place the daily security report assembles it."""
-    return [{"name": contract.person(o) if contract.known(o) else o, "role": "当班运维（按审计日志）", "source": "audit"}
-            for o in active_operators]
+def on_duty(day: Any, *, active_operators: list[str], contract: Contract, schedule: Any = None) -> list[dict[str, str]]:
+    """The on-duty list of the day: [{name, role, contact, source}]. Inside a 重保 window: the window's rota
+    (schedule.yml, two people a day: docs/special-periods.md), each marked whether the audit log shows them
+    at work that day; outside a window, the operators active in the audit log that day."""
+    people = schedule.on_duty(day) if schedule is not None else ()
+    if people:
+        window = schedule.window_on(day)
+        active = set(active_operators)
+        return [{"name": o.name, "contact": o.contact, "source": "rota",
+                 "role": f"{window.name}重保值守" + ("（当日有操作记录）" if o.login in active else "")}
+                for o in people]
+    return [{"name": contract.person(o) if contract.known(o) else o, "role": "当班运维（按审计日志）", "contact": "",
+             "source": "audit"} for o in active_operators]
 
 
 def _active_operators(since: datetime, until: datetime) -> tuple[list[str], Counter]:
@@ -282,7 +290,7 @@ def security_daily(store: Any, period: Period, plan: Plan, *, now: datetime | No
                           "severity": SEVERITY_LABELS.get(f.severity, f.severity), "ticket": f.ticket_id or "—",
                           "remediation": _remediation(f)} for f in sorted(new, key=lambda f: SEVERITY_RANK.get(f.severity, 2))],
         "operators": [{"name": o, "actions": counts[o]} for o in active],
-        "on_duty": on_duty(period.first, active_operators=active, contract=plan.contract),
+        "on_duty": on_duty(period.first, active_operators=active, contract=plan.contract, schedule=schedule_of(plan)),
     })
     return data
 
@@ -333,8 +341,9 @@ def security_daily_layout(data: dict[str, Any], contract: Contract, **_: Any) ->
                          [[r["host"], r["what"], r["severity"], r["ticket"], r["remediation"]] for r in data["new_findings"]],
                          empty="本日无新发现问题。") | {"fractions": [0.7, 1.6, 0.5, 0.9, 3.0]})
     blocks.append(_h("七、值班与操作人员"))
-    blocks.append(_table("值班人员", "值班", ["姓名", "职责"], [[d["name"], d["role"]] for d in data["on_duty"]],
-                         empty="本日审计日志中无操作记录。"))
+    blocks.append(_table("值班人员", "值班", ["姓名", "职责", "联系方式"],
+                         [[d["name"], d["role"], d.get("contact") or "—"] for d in data["on_duty"]],
+                         empty="本日不在重保时段，审计日志中也无操作记录。"))
     blocks.append(_table("当日操作人员（审计日志）", "操作人员", ["操作员", "审计记录数"],
                          [[o["name"], o["actions"]] for o in data["operators"]], formats=[None, "int"], empty="无。"))
     return _doc(data, blocks, meta, contract)

@@ -27,13 +27,20 @@ def _valid(schedule: Schedule, when: dt.datetime, inside: bool, multi: bool) -> 
     return (schedule.window_at(when) is not None) == inside
 
 
+def _window_days(schedule: Schedule, job: str) -> list[dt.date]:
+    entry = schedule.entries[job]
+    if entry.during_windows:
+        return [w.start + dt.timedelta(days=i) for w in schedule.windows for i in range((w.end - w.start).days + 1)]
+    return [w.start - dt.timedelta(days=entry.before_windows or 0) for w in schedule.windows]
+
+
 def _window_relative(schedule: Schedule, job: str) -> list[dt.datetime]:
-    """Every fire time of a ``before_windows: N`` job: its cron's slots on each day N days before a
-    window starts (a few a year, so they are listed rather than searched for)."""
+    """Every fire time of a window-bound job: its cron's slots on each day N days before a window starts
+    (``before_windows: N``), or on every day of each window (``during_windows: true``). A few dozen days a
+    year, so they are listed rather than searched for."""
     entry = schedule.entries[job]
     out: list[dt.datetime] = []
-    for w in schedule.windows:
-        day = w.start - dt.timedelta(days=entry.before_windows or 0)
+    for day in _window_days(schedule, job):
         begin = dt.datetime.combine(day, dt.time(), schedule.tz)
         it = croniter(entry.cron.text, begin - dt.timedelta(microseconds=1))
         for _ in range(24 * 60):
@@ -49,7 +56,7 @@ def fires_between(schedule: Schedule, job: str, after: dt.datetime, until: dt.da
 
     Walks backwards from ``until``, so after a long gap the result is the latest fires (the
     slot to run now and the most recent missed ones), never the earliest."""
-    if schedule.entries[job].before_windows:
+    if schedule.entries[job].window_bound:
         return [t for t in _window_relative(schedule, job) if after < t <= until][-MAX_FIRES:]
     crons = _crons(schedule, job)
     multi = len(crons) > 1
@@ -74,7 +81,7 @@ def fires_between(schedule: Schedule, job: str, after: dt.datetime, until: dt.da
 
 
 def last_fire(schedule: Schedule, job: str, at: dt.datetime) -> dt.datetime | None:
-    if schedule.entries[job].before_windows:
+    if schedule.entries[job].window_bound:
         return next((t for t in reversed(_window_relative(schedule, job)) if t <= at), None)
     crons = _crons(schedule, job)
     multi = len(crons) > 1
@@ -91,7 +98,7 @@ def last_fire(schedule: Schedule, job: str, at: dt.datetime) -> dt.datetime | No
 
 
 def next_fire(schedule: Schedule, job: str, at: dt.datetime) -> dt.datetime | None:
-    if schedule.entries[job].before_windows:
+    if schedule.entries[job].window_bound:
         return next((t for t in _window_relative(schedule, job) if t > at), None)
     crons = _crons(schedule, job)
     multi = len(crons) > 1

@@ -108,6 +108,12 @@ class Entry:
     cron: Cron
     profile: str | None = None
     before_windows: int | None = None  # fires only on the day this many days before a window starts
+    during_windows: bool = False       # fires only on the days of the windows (the daily 安全运行日报)
+
+    @property
+    def window_bound(self) -> bool:
+        """Fires only on days fixed by the windows (before_windows or during_windows), not all year."""
+        return bool(self.before_windows) or self.during_windows
 
 
 @dataclass(frozen=True)
@@ -181,11 +187,16 @@ def parse_schedule(data: Any, src: str, *, check_jobs: bool = True) -> Schedule:
         if not isinstance(spec, dict):
             raise InputError(src, key, "must be a mapping with 'cron'")
         for k in spec:
-            if k not in ("cron", "profile", "before_windows"):
-                raise InputError(src, f"{key}.{k}", "unknown key (expected cron, profile, before_windows)")
+            if k not in ("cron", "profile", "before_windows", "during_windows"):
+                raise InputError(src, f"{key}.{k}", "unknown key (expected cron, profile, before_windows, during_windows)")
         before = spec.get("before_windows")
         if before is not None and (isinstance(before, bool) or not isinstance(before, int) or not 1 <= before <= 60):
             raise InputError(src, f"{key}.before_windows", f"expected a number of days 1..60, got {before!r}")
+        during = spec.get("during_windows", False)
+        if not isinstance(during, bool):
+            raise InputError(src, f"{key}.during_windows", f"expected true or false, got {during!r}")
+        if during and before is not None:
+            raise InputError(src, f"{key}.during_windows", "a job runs either before_windows or during_windows, not both")
         if check_jobs:
             if name not in catalogue:
                 raise InputError(src, key, f"unknown job (not in the catalogue: {', '.join(sorted(catalogue))})")
@@ -194,7 +205,7 @@ def parse_schedule(data: Any, src: str, *, check_jobs: bool = True) -> Schedule:
         profile = spec.get("profile")
         if profile is not None:
             check_profile(profile, src, f"{key}.profile")
-        entries[name] = Entry(str(name), _cron(spec.get("cron"), src, f"{key}.cron"), profile, before)
+        entries[name] = Entry(str(name), _cron(spec.get("cron"), src, f"{key}.cron"), profile, before, during)
     h = data.get("heightened") or {}
     if not isinstance(h, dict):
         raise InputError(src, "heightened", "must be a mapping")
@@ -230,6 +241,8 @@ def parse_schedule(data: Any, src: str, *, check_jobs: bool = True) -> Schedule:
     for name, entry in entries.items():
         if entry.before_windows and not windows:
             raise InputError(src, f"jobs.{name}.before_windows", "no heightened.windows to run before")
+        if entry.during_windows and not windows:
+            raise InputError(src, f"jobs.{name}.during_windows", "no heightened.windows to run during")
     h_profile = check_profile(h.get("profile") or "heightened", src, "heightened.profile")
     return Schedule(str(tz), entries, h_jobs, h_cron, h_profile, tuple(windows), src, operators)
 

@@ -25,6 +25,8 @@ def _crons(schedule: Schedule, job: str) -> list[tuple[str, str]]:
     entry = schedule.entries[job]
     if entry.before_windows:  # tick runs it only on the day N days before a window starts
         return [(entry.cron.text, f"{entry.before_windows} days before each heightened window")]
+    if entry.during_windows:  # tick runs it only on the days of the windows
+        return [(entry.cron.text, "every day of each heightened window")]
     out = [(entry.cron.text, "normal")]
     if job in schedule.heightened_jobs and schedule.heightened_cron is not None and schedule.windows:
         names = ", ".join(f"{w.name} {w.start}..{w.end}" for w in schedule.windows)

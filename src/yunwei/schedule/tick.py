@@ -165,11 +165,23 @@ def _default_runner(job: str, profile: str | None) -> tuple[str, int, str]:
             _preflight_tickets()
         except Exception as exc:  # noqa: BLE001 - the run is recorded either way; `yunwei preflight tickets` redoes it
             return f"{result.status}; tickets not opened: {exc}", exit_code(result) or 1, result.run_id
+    if job == "security-daily" and result.ok:  # 重保: the day's 《安全运行日报》 generated and delivered
+        try:
+            _security_daily_delivery()
+        except Exception as exc:  # noqa: BLE001 - the run is recorded; `yunwei report security-daily --deliver` redoes it
+            return f"{result.status}; report not delivered: {exc}", 1, result.run_id
     if result.ok:
         return result.status, 0, result.run_id
     # not a completed run (no host reached, bad input, timeout...): say so, with the journal's reason
     status = f"{result.journal_status or result.status}: {result.reason}" if result.reason else result.status
     return status, exit_code(result) or 1, result.run_id
+
+
+def _security_daily_delivery() -> None:
+    from yunwei.reports.periods import client_tz
+    from yunwei.special.daily import deliver
+
+    deliver(dt.datetime.now(client_tz()).date())
 
 
 def _preflight_tickets() -> None:
