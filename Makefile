@@ -56,12 +56,11 @@ drill: bootstrap
 integration: bootstrap
 	pytest tests/integration -m "not soak" $(PYTEST_ARGS)
 
-# Molecule scenarios run on the lab image, which `yunwei lab up` builds once.
+# Molecule scenarios run on the lab image, which `yunwei lab up` builds once; they run side by side
+# (scripts/molecule-all.sh: one log each under var/molecule/). One alone: molecule test -s NAME
 molecule: bootstrap
 	yunwei lab up
-	molecule test -s inspection
-	molecule test -s backup
-	molecule test -s baseline
+	bash scripts/molecule-all.sh inspection backup baseline
 
 lab-up: bootstrap
 	yunwei lab up
