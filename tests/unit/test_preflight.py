@@ -86,14 +86,15 @@ def test_report_layout_go_no_go_and_rota():
     assert dict(doc["meta"])["总体结论"] == "暂不具备重保条件（1 项不通过）"
 
 
-def test_vulnerability_item_reads_the_findings_lifecycle(tmp_path):
+def test_vulnerability_item_reads_the_findings_lifecycle(tmp_path, monkeypatch):
     """No scan within a quarter of the preflight: no-go; an open high finding: no-go; the same finding
     accepted as a risk: go, still listed as an action."""
     import datetime as dt
 
     from yunwei.store import open_store
 
-    run = SimpleNamespace(id="pf", started_at=dt.datetime(2027, 1, 29, 9, tzinfo=dt.timezone.utc), ended_at=None)
+    monkeypatch.setenv("YUNWEI_VAR", str(tmp_path / "var"))
+    run = SimpleNamespace(id="pf", started_at=dt.datetime.now(dt.timezone.utc), ended_at=None)
     t = run.started_at.timestamp()
     with open_store(tmp_path / "j.sqlite") as store:
         ctx = {"run": run, "store": store, "checks": [], "tasks": []}
@@ -107,19 +108,24 @@ def test_vulnerability_item_reads_the_findings_lifecycle(tmp_path):
                 cur.execute(store.sql(
                     "INSERT INTO vuln_findings (host, kind, fkey, cve, package, installed, fixed_version, port, process, "
                     "severity, title, fix_available, state, first_seen, last_seen, first_run, last_run, accepted_by, "
-                    "accepted_until) VALUES ('web01', 'vuln', ?, 'CVE-2026-1', 'openssl', '1', '2', NULL, '', ?, 'openssl 漏洞', "
-                    "1, ?, ?, ?, 'scan', 'scan', ?, ?)"),
-                    (f"CVE-2026-1 openssl {scan_time}", severity, state, scan_time, scan_time,
-                     "wangfang" if state == "accepted" else "", "2027-06-30" if state == "accepted" else ""))
+                    "accepted_until) VALUES ('web01', 'vuln', 'CVE-2026-1 openssl', 'CVE-2026-1', 'openssl', '1', '2', NULL, "
+                    "'', ?, 'openssl 漏洞', 1, ?, ?, ?, 'scan', 'scan', '', '')"), (severity, state, scan_time, scan_time))
 
         seed(t - 200 * 86400)                                      # two quarters old: overdue
         assert not items.vulnerability_findings(ctx).go
         seed(t - 10 * 86400)                                       # recent scan, an open high finding
         open_high = items.vulnerability_findings(ctx)
         assert not open_high.go and open_high.actions[0]["host"] == "web01" and open_high.actions[0]["level"] == "crit"
-        with store.transaction() as cur:
-            cur.execute(store.sql("UPDATE vuln_findings SET state = 'accepted', accepted_by = 'wangfang', "
-                                  "accepted_until = '2027-06-30'"))
+        # accepted through review (yunwei.vuln.risks): the approved copy as `execute` installs it
+        from yunwei.vuln import risks
+
+        proposed = tmp_path / "vuln-risks.yml"
+        until = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+        proposed.write_text(f"risks:\n  - {{host: web01, finding: CVE-2026-1 openssl, justification: 已缓解, expires: {until}}}\n")
+        from yunwei.review.reviewed_file import digest_bytes
+
+        risks.activate({"id": "req-1", "requester": "lina", "risks_file": str(proposed),
+                        "digest": digest_bytes(proposed.read_bytes())}, approver="wangfang")
         accepted = items.vulnerability_findings(ctx)
         assert accepted.go and {a["level"] for a in accepted.actions} == {"warn"}
         assert "wangfang" in accepted.actions[0]["suggestion"]

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / ".collections"))
 
 from ansible_collections.yunwei.ops.plugins.module_utils import vuln_collector as vc  # noqa: E402
+from runner_helpers import env  # noqa: E402,F401  (fixture)
 
 NOW = dt.datetime.now(dt.timezone.utc)
 STATUS = """Package: bash
@@ -273,27 +274,50 @@ def test_only_what_a_scan_evaluated_moves(store):
     assert [(f.fkey, f.state) for f in findings.all_findings(store)] == [("CVE-1 bash", "fixed"), ("tcp/4444", "fixed")]
 
 
-def test_accepted_risk_needs_another_approver_and_expires(store):
-    _scan(store, NOW - timedelta(days=1), {"web01": _v([("CVE-1", "bash", "medium")])})
+def test_an_accepted_risk_is_reviewed_state_approved_by_a_second_operator(store, env, monkeypatch):  # noqa: F811
+    """No operator can accept a risk alone: the accepted-risks file takes effect only through two-person
+    review, its approver is the review's approver (the file has no approver field), an edited active copy
+    is refused, and an acceptance that has run out leaves the finding open."""
+    import yaml
+
+    from yunwei.errors import YunweiError
+    from yunwei.review import workflow
+    from yunwei.vuln import risks
+
+    _scan(store, NOW - timedelta(days=1), {"web01": _v([("CVE-1", "bash", "high")])})
     findings.sync(store)
-    fid = findings.all_findings(store)[0].id
-    for kw, key in (({"approver": "tester"}, "--approver"), ({"until": "2020-01-01"}, "--until"),
-                    ({"until": "soon"}, "--until"), ({"reason": " "}, "--reason")):
-        args = {"approver": "li", "until": (dt.date.today() + timedelta(days=30)).isoformat(), "reason": "待上游修复", **kw}
-        with pytest.raises(InputError, match=key):
-            findings.accept(store, fid, operator="tester", **args)
-    f = findings.accept(store, fid, approver="li", until=(dt.date.today() + timedelta(days=1)).isoformat(),
-                        reason="待上游修复", operator="tester")
-    assert f.state == "accepted" and f.is_open
-    # an expired acceptance is open again at the next scan
-    with store.transaction() as cur:
-        cur.execute(store.sql("UPDATE vuln_findings SET accepted_until = '2000-01-01' WHERE id = ?"), (fid,))
-    _scan(store, NOW, {"web01": _v([("CVE-1", "bash", "medium")])})
-    findings.sync(store)
-    assert findings.all_findings(store)[0].state == "new"
+    until = (dt.date.today() + timedelta(days=30)).isoformat()
+    path = env.root / "vuln-risks.yml"
+    monkeypatch.setenv("YUNWEI_VULN_RISKS", str(path))
+    good = {"host": "web01", "finding": "CVE-1  bash", "justification": "待上游修复，WAF 已缓解", "expires": until}
+    for bad, key in (({**good, "approver": "li"}, "risks[0].approver"), ({**good, "expires": "2099-01-01"}, "risks[0].expires"),
+                     ({**good, "expires": "soon"}, "risks[0].expires"), ({**good, "justification": " "}, "risks[0].justification")):
+        path.write_text(yaml.safe_dump({"risks": [bad]}, allow_unicode=True))
+        env.as_operator("alice")
+        with pytest.raises(InputError) as info:
+            workflow.create_request("risks", quiet=True)
+        assert info.value.key == key and info.value.source == str(path)
+    path.write_text(yaml.safe_dump({"risks": [good]}, allow_unicode=True))
+    req = workflow.create_request("risks", quiet=True)
+    with pytest.raises(YunweiError, match="same person"):
+        workflow.approve(req["id"])
+    assert findings.all_findings(store)[0].state == "new"          # requested is not accepted
+    env.as_operator("bob")
+    workflow.approve(req["id"])
+    workflow.execute(req["id"], quiet=True)
+    f = findings.all_findings(store)[0]
+    assert (f.state, f.accepted_by, f.accepted_until, f.is_open) == ("accepted", "bob", until, True)
+    assert [o["state"] for o in findings.open_findings(store)] == ["accepted"]
+    # an edited active copy is refused, not silently trusted
+    active = risks.active_paths()[0]
+    active.write_text(active.read_text().replace(until, "2099-12-31"))
+    with pytest.raises(InputError, match="approved digest"):
+        findings.all_findings(store)
+    active.write_text(active.read_text().replace("2099-12-31", until))
+    # past its expiry the finding is open again
+    assert risks.accepted(dt.date.today() + timedelta(days=31)) == {}
     records = [json.loads(line) for line in (var_dir() / "audit" / "audit.jsonl").read_text().splitlines()]
-    assert [(r["event"], r["approver"], r["finding"]) for r in records if r["event"] == "vuln-accept"] == [
-        ("vuln-accept", "li", fid)]
+    assert [(r["requester"], r["approver"]) for r in records if r["event"] == "risks_change"] == [("alice", "bob")]
 
 
 # -- reports -----------------------------------------------------------------------------------------------

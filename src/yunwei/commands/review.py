@@ -12,7 +12,7 @@ from yunwei.review import workflow
 def _cmd_request(args: argparse.Namespace) -> int:
     req = workflow.create_request(args.job, limit=args.limit, extravars=parse_extravars(args.extravars),
                                   key=args.key, jobs_file=args.jobs, quiet=args.quiet, schedule_file=args.schedule,
-                                  waivers_file=args.waivers)
+                                  waivers_file=args.waivers, risks_file=args.risks)
     info = workflow.show(req["id"])
     if args.json:
         ui.print_json({"id": req["id"], "digest": req["digest"], "preview": _preview_summary(info["preview"])})
@@ -103,13 +103,14 @@ def _cmd_execute(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("request", help="request a change job (or `schedule`, `waivers`): digest + check-mode preview")
+    p = subparsers.add_parser("request", help="request a change job (or `schedule`, `waivers`, `risks`): digest + check-mode preview")
     p.add_argument("job", help="a change job from the catalogue, `schedule` for a schedule.yml change, "
-                               "`waivers` for a baseline-waivers.yml change")
+                               "`waivers` for a baseline-waivers.yml change, `risks` for a vuln-risks.yml change")
     add_job_args(p)
     p.add_argument("--key", help="your SSH private key (default $YUNWEI_SIGNING_KEY or ~/.ssh/id_ed25519)")
     p.add_argument("--schedule", help="schedule file for `request schedule` (default schedule.yml)")
     p.add_argument("--waivers", help="waiver file for `request waivers` (default baseline-waivers.yml)")
+    p.add_argument("--risks", help="accepted-risks file for `request risks` (default vuln-risks.yml)")
     p.add_argument("--quiet", "-q", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_request)

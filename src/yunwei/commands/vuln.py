@@ -1,4 +1,7 @@
-"""``yunwei vuln``: import the OVAL feed, run the quarterly scan, list and accept findings (docs/security.md)."""
+"""``yunwei vuln``: import the OVAL feed, run the quarterly scan, list the findings (docs/security.md).
+
+Accepted risks are reviewed state, not a command here: `yunwei request risks` (yunwei.vuln.risks).
+"""
 
 from __future__ import annotations
 
@@ -85,18 +88,6 @@ def _cmd_findings(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_accept(args: argparse.Namespace) -> int:
-    from yunwei.runner.env import operator
-    from yunwei.store import open_store
-    from yunwei.vuln import findings
-
-    with open_store() as store:
-        f = findings.accept(store, args.finding, approver=args.approver, until=args.until, reason=args.reason,
-                            operator=operator())
-    print(f"finding {f.id} ({f.host} {f.fkey}): accepted risk until {f.accepted_until}, approved by {f.accepted_by}")
-    return 0
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     from yunwei.commands._common import add_job_args
     from yunwei.vuln.feed import DEFAULT_RELEASE
@@ -122,9 +113,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--open", action="store_true", help="only open findings (new, accepted risk)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=_cmd_findings)
-    q = sub.add_parser("accept", help="record an accepted risk (approver, expiry, reason)")
-    q.add_argument("finding", type=int)
-    q.add_argument("--approver", required=True, help="who approved (not you)")
-    q.add_argument("--until", required=True, help="YYYY-MM-DD")
-    q.add_argument("--reason", required=True)
-    q.set_defaults(func=_cmd_accept)

@@ -37,10 +37,12 @@ from yunwei.store.base import process_alive, process_start
 DEFAULT_TTL_HOURS = 24.0
 SCHEDULE_KIND = "schedule"
 WAIVERS_KIND = "waivers"
+RISKS_KIND = "risks"
 # Reviewed files (not jobs): kind -> (module with resolve/proposed_digest/preview_change/activate, request key).
 # The active copy changes only by executing an approved request (docs/runner.md, docs/baseline.md).
 FILE_KINDS = {SCHEDULE_KIND: ("yunwei.schedule.active", "schedule_file", "resolve_schedule_file"),
-              WAIVERS_KIND: ("yunwei.baseline.waivers", "waivers_file", "resolve_file")}
+              WAIVERS_KIND: ("yunwei.baseline.waivers", "waivers_file", "resolve_file"),
+              RISKS_KIND: ("yunwei.vuln.risks", "risks_file", "resolve_file")}
 
 
 def _file_kind(kind: str | None) -> tuple[Any, str, str] | None:
@@ -238,7 +240,8 @@ def _reap(entry: Entry, who: str) -> Entry:
 
 def create_request(job_name: str, *, limit: str | None = None, extravars: dict[str, Any] | None = None,
                    key: str | None = None, jobs_file: str | None = None, quiet: bool = False,
-                   schedule_file: str | None = None, waivers_file: str | None = None) -> dict[str, Any]:
+                   schedule_file: str | None = None, waivers_file: str | None = None,
+                   risks_file: str | None = None) -> dict[str, Any]:
     who = _start("request")
     call = guarded("request", who)
     request_id = "req-" + secrets.token_hex(6)
@@ -252,7 +255,8 @@ def create_request(job_name: str, *, limit: str | None = None, extravars: dict[s
         module, file_key, resolver = fk  # never `key`: that is the operator's signing key
         req.update(kind=job_name, job=job_name)
         req[file_key] = str(call(getattr(module, resolver),
-                                 {SCHEDULE_KIND: schedule_file, WAIVERS_KIND: waivers_file}[job_name]))
+                                 {SCHEDULE_KIND: schedule_file, WAIVERS_KIND: waivers_file,
+                                  RISKS_KIND: risks_file}[job_name]))
     else:
         job = call(get_job, job_name, jobs_file)
         if not job.is_change:

@@ -4,8 +4,9 @@ A finding is a vulnerable package (kind ``vuln``, key ``CVE package``) or an une
 ``port``, key ``tcp/PORT``) on a host. Its state:
 
 - ``new``: found by a scan (again: a finding that comes back after being fixed is new again);
-- ``accepted``: accepted risk, with the approver (another person than the one recording it), an expiry
-  date and the reason (``yunwei vuln accept``); an expired acceptance is open again (``new``);
+- ``accepted``: accepted risk, while the reviewed accepted-risks file holds it (:mod:`yunwei.vuln.risks`:
+  ``yunwei request risks``, approved by a second operator, who is its approver) until its expiry; after
+  that, or when the file no longer lists it, it is open (``new``) again;
 - ``fixed``: a scan of that host no longer found it;
 - ``verified``: the next scan of that host still does not find it (verified fixed).
 
@@ -253,12 +254,21 @@ def _open_tickets(store: Any, operator: str | None) -> list[str]:
 
 
 def all_findings(store: Any, *, host: str | None = None) -> list[Finding]:
+    """Every finding, an open one shown as an accepted risk while the reviewed accepted-risks file
+    (yunwei.vuln.risks: approved by a second operator) holds it and has not run out."""
+    from dataclasses import replace
+
+    from yunwei.vuln import risks
+
     sql = f"SELECT {', '.join(COLS)} FROM vuln_findings"
     args: tuple[Any, ...] = ()
     if host:
         sql += " WHERE host = ?"
         args = (host,)
-    return [_row(r) for r in store.query(sql + " ORDER BY id", args)]
+    rows = [_row(r) for r in store.query(sql + " ORDER BY id", args)]
+    accepted = risks.accepted(dt.date.fromisoformat(_today()))
+    return [replace(f, state="accepted", **accepted[(f.host, f.fkey)])
+            if f.state == "new" and (f.host, f.fkey) in accepted else f for f in rows]
 
 
 def open_findings(store: Any = None, *, hosts: list[str] | None = None, min_severity: str | None = None,
@@ -283,33 +293,3 @@ def open_findings(store: Any = None, *, hosts: list[str] | None = None, min_seve
     out = [f.as_dict() for f in all_findings(store) if f.is_open and (not hosts or f.host in hosts)
            and SEVERITY_RANK.get(f.severity, 2) <= limit]
     return sorted(out, key=lambda d: (SEVERITY_RANK.get(d["severity"], 2), d["host"], d["fkey"]))
-
-
-def accept(store: Any, finding_id: int, *, approver: str, until: str, reason: str, operator: str) -> Finding:
-    """Record an accepted risk: approved by another person than the operator recording it, until a date
-    (YYYY-MM-DD, at most a year ahead), with a reason. Audited."""
-    from yunwei import audit
-
-    rows = store.query(f"SELECT {', '.join(COLS)} FROM vuln_findings WHERE id = ?", (finding_id,))
-    if not rows:
-        raise InputError("FINDING", None, f"no finding {finding_id}")
-    f = _row(rows[0])
-    if not f.is_open:
-        raise InputError("FINDING", None, f"finding {finding_id} is {f.state}: only an open finding can be accepted")
-    if not approver.strip() or approver.strip() == operator:
-        raise InputError("--approver", None, "must name another person than the operator recording the acceptance")
-    try:
-        day = dt.date.fromisoformat(until)
-    except ValueError:
-        raise InputError("--until", None, f"{until!r} is not a date (YYYY-MM-DD)") from None
-    today = dt.date.fromisoformat(_today())
-    if not today <= day <= today + dt.timedelta(days=366):
-        raise InputError("--until", None, f"{until} must be between today and a year from today")
-    if not reason.strip():
-        raise InputError("--reason", None, "the reason is required")
-    with store.transaction() as cur:
-        cur.execute(store.sql("UPDATE vuln_findings SET state = 'accepted', accepted_by = ?, accepted_until = ?, "
-                              "accepted_reason = ? WHERE id = ?"), (approver.strip(), day.isoformat(), reason.strip(), f.id))
-    audit.record("vuln-accept", operator=operator, finding=f.id, host=f.host, key=f.fkey, approver=approver.strip(),
-                 until=day.isoformat(), reason=reason.strip())
-    return _row(store.query(f"SELECT {', '.join(COLS)} FROM vuln_findings WHERE id = ?", (finding_id,))[0])
