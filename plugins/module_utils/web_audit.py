@@ -20,11 +20,12 @@ import os
 import re
 import signal
 import subprocess
+import posixpath
 import time
 import xml.etree.ElementTree as ET
 
 try:
-    from urllib.parse import quote, urlsplit
+    from urllib.parse import quote, unquote, urlsplit
     from urllib.request import Request, urlopen
 except ImportError:  # pragma: no cover - Python 2 is not a target
     pass
@@ -107,12 +108,20 @@ OPTIONS = dict(
 )
 
 
+def _under(path, base):
+    """Whether URL path ``path`` is ``base`` or below it, after decoding and resolving dot segments:
+    /portal-admin/ and /portal/../admin are not under /portal."""
+    path = posixpath.normpath("/" + unquote(path or "").lstrip("/"))
+    base = posixpath.normpath("/" + unquote(base or "").lstrip("/"))
+    return base == "/" or path == base or path.startswith(base + "/")
+
+
 def same_site(url, site):
     """Whether ``url`` belongs to the site ``site`` (same scheme, host and port, path under the site's)."""
     try:
         u, s = urlsplit(url), urlsplit(site)
         return (u.scheme.lower(), (u.hostname or "").lower(), u.port) == \
-            (s.scheme.lower(), (s.hostname or "").lower(), s.port) and u.path.startswith(s.path or "/")
+            (s.scheme.lower(), (s.hostname or "").lower(), s.port) and _under(u.path, s.path)
     except ValueError:
         return False
 

@@ -94,17 +94,17 @@ def test_vulnerability_item_reads_the_findings_lifecycle(tmp_path, monkeypatch):
     from yunwei.store import open_store
 
     monkeypatch.setenv("YUNWEI_VAR", str(tmp_path / "var"))
-    run = SimpleNamespace(id="pf", started_at=dt.datetime.now(dt.timezone.utc), ended_at=None)
+    run = SimpleNamespace(id="pf", started_at=dt.datetime.now(dt.timezone.utc), ended_at=None, hosts=["web01"])
     t = run.started_at.timestamp()
     with open_store(tmp_path / "j.sqlite") as store:
         ctx = {"run": run, "store": store, "checks": [], "tasks": []}
         never = items.vulnerability_findings(ctx)
-        assert not never.go and "从未执行" in never.summary
+        assert not never.go and "没有完成的漏洞扫描" in never.summary
 
-        def seed(scan_time, state="new", severity="high"):
+        def seed(scan_time, state="new", severity="high", hosts='["web01"]', feed='{"digest": "sha256:x"}'):
             with store.transaction() as cur:
                 cur.execute(store.sql("INSERT INTO vuln_scans (run_id, time, hosts, feed, ingested_at) VALUES (?, ?, ?, ?, ?)"),
-                            (f"scan-{scan_time}", scan_time, '["web01"]', "{}", scan_time))
+                            (f"scan-{scan_time}", scan_time, hosts, feed, scan_time))
                 cur.execute(store.sql(
                     "INSERT INTO vuln_findings (host, kind, fkey, cve, package, installed, fixed_version, port, process, "
                     "severity, title, fix_available, state, first_seen, last_seen, first_run, last_run, accepted_by, "
@@ -113,7 +113,14 @@ def test_vulnerability_item_reads_the_findings_lifecycle(tmp_path, monkeypatch):
 
         seed(t - 200 * 86400)                                      # two quarters old: overdue
         assert not items.vulnerability_findings(ctx).go
-        seed(t - 10 * 86400)                                       # recent scan, an open high finding
+        seed(t - 5 * 86400, hosts="[]", feed="{}")                 # a refused run (no host, no feed) is no scan
+        seed(t - 4 * 86400, feed="{}")                             # nor is one that had no feed
+        assert not items.vulnerability_findings(ctx).go
+        run.hosts = ["web01", "db01"]
+        seed(t - 10 * 86400)                                       # a scan narrowed to web01 does not cover db01
+        narrowed = items.vulnerability_findings(ctx)
+        assert not narrowed.go and narrowed.actions[0]["host"] == "db01"
+        run.hosts = ["web01"]
         open_high = items.vulnerability_findings(ctx)
         assert not open_high.go and open_high.actions[0]["host"] == "web01" and open_high.actions[0]["level"] == "crit"
         # accepted through review (yunwei.vuln.risks): the approved copy as `execute` installs it

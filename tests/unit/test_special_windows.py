@@ -140,18 +140,35 @@ def test_during_windows_fires_on_every_day_of_each_window_only():
 
 def test_the_daily_security_report_is_delivered_during_windows_only(tmp_path, monkeypatch):
     """deliver(): the day's 《安全运行日报》 rendered, an audit record naming each file's SHA-256 and the day's
-    on-duty people, the notify command given the same JSON; a day outside every window is refused."""
+    on-duty people (from the approved schedule only), the notify command given the same JSON. Refused: no
+    approved schedule, a day outside every window, a future day, a day without a successful security-daily run."""
     import hashlib
     import json
     import sys
 
     from yunwei.audit import default_log
+    from yunwei.errors import YunweiError
+    from yunwei.review.reviewed_file import digest_bytes
+    from yunwei.schedule import active
     from yunwei.special.daily import deliver
-    from yunwei.store import open_store
+    from yunwei.store import Run, open_store
 
     monkeypatch.setenv("YUNWEI_VAR", str(tmp_path / "var"))
+    today = dt.datetime.now(TZ).date()
+    d = [today + dt.timedelta(days=i) for i in (-2, -1, 0, 1)]
     sched = tmp_path / "schedule.yml"
-    sched.write_text(BASE.replace("local_read", "inspect"))
+    sched.write_text(f"""timezone: Asia/Shanghai
+jobs:
+  inspect: {{cron: "30 8 * * *"}}
+operators:
+  zw: {{name: 张伟, phone: "13800000001"}}
+  ln: {{name: 李娜, email: lina@example.invalid}}
+heightened:
+  jobs: [inspect]
+  cron: "30 8,14,20 * * *"
+  windows:
+    - {{name: 年末保障, kind: event, start: {d[1]}, end: {d[3]}, systems: [web], rota: [{{on_duty: [ln, zw]}}]}}
+""")
     monkeypatch.setenv("YUNWEI_SCHEDULE", str(sched))
     got = tmp_path / "notified.json"
     desk = tmp_path / "service-desk.yml"
@@ -159,15 +176,35 @@ def test_the_daily_security_report_is_delivered_during_windows_only(tmp_path, mo
                     f"{got}]\n")
     monkeypatch.setenv("YUNWEI_SERVICE_DESK", str(desk))
     store = tmp_path / "j.sqlite"
-    open_store(store).close()
-    fields = deliver(dt.date(2027, 2, 7), out_dir=tmp_path / "out", formats=["html"], store_path=str(store))
-    assert [p["name"] for p in fields["to"]] == ["李娜", "王芳"] and fields["window"] == "春节"
+    kw = {"out_dir": tmp_path / "out", "formats": ["html"], "store_path": str(store)}
+    with pytest.raises(YunweiError, match="no approved schedule"):       # schedule.yml as it stands is not enough
+        deliver(d[2], **kw)
+    active.activate({"id": "req-s", "requester": "alice", "schedule_file": str(sched),
+                     "digest": digest_bytes(sched.read_bytes())}, approver="bob")
+    with pytest.raises(InputError, match="no successful security-daily run"):
+        deliver(d[2], **kw)
+    now = dt.datetime.now(dt.timezone.utc)
+    with open_store(store) as s:
+        s.begin_run(Run(id="sd", job="security-daily", operator="schedule", started_at=now, hosts=["web01"]))
+        s.finish_run("sd", "ok", ended_at=now)
+    for day, words in ((d[0], "not a day of a 重保 window"), (d[3], "in the future")):
+        with pytest.raises(InputError, match=words):
+            deliver(day, **kw)
+    fields = deliver(d[2], **kw)
+    assert [p["name"] for p in fields["to"]] == ["李娜", "张伟"] and fields["window"] == "年末保障"
     (f,) = fields["files"]
     assert f["sha256"] == hashlib.sha256(open(f["file"], "rb").read()).hexdigest()
     assert "李娜" in open(f["file"], encoding="utf-8").read()           # the rota is in the report itself
     assert fields["notified"] is True and json.loads(got.read_text())["files"] == fields["files"]
     last = list(default_log().records())[-1]
-    assert last["event"] == "report-delivered" and last["date"] == "2027-02-07" and last["files"] == fields["files"]
-    with pytest.raises(InputError) as info:
-        deliver(dt.date(2027, 2, 20), out_dir=tmp_path / "out2", formats=["html"], store_path=str(store))
-    assert info.value.source == "--date" and not (tmp_path / "out2").exists()
+    assert (last["event"], last["date"], last["operator"]) == ("report-delivered", d[2].isoformat(), "schedule")
+    assert last["files"] == fields["files"]
+    # an approved copy edited outside review is refused, not replaced by schedule.yml
+    yml, _ = active.active_paths()
+    yml.write_text(yml.read_text().replace("张伟", "某人"))
+    with pytest.raises(YunweiError, match="approved digest"):
+        deliver(d[2], **kw)
+    from yunwei.reports.windows import load_schedule_plan
+
+    with pytest.raises(YunweiError, match="approved digest"):
+        load_schedule_plan()

@@ -367,3 +367,13 @@ def test_a_lighthouse_run_over_its_time_limit_is_killed_with_its_browser(tmp_pat
     report, error, _ = wa.run_lighthouse(None, SITE, "mobile", {"lighthouse": str(tmp_path / "missing"),
                                                                 "chromium": "/bin/true", "page_timeout": 5.0})
     assert report is None and "无法运行 Lighthouse" in error
+
+
+@pytest.mark.parametrize("same_site", [config.same_site, wa.same_site])
+def test_a_site_on_a_sub_path_covers_only_that_path(same_site):
+    """Text prefixes are not paths: /portal-admin and /portal/../admin are outside a site at /portal
+    (both checks: the controller's validation and the module's own)."""
+    assert same_site("http://h/portal/news/1.html", "http://h/portal") and same_site("http://h/portal", "http://h/portal/")
+    for url in ("http://h/portal-admin/", "http://h/portal/../admin", "http://h/portal/%2e%2e/admin", "http://x/portal/"):
+        assert not same_site(url, "http://h/portal"), url
+    assert same_site("http://h/any/page", "http://h/") and same_site("http://h/", "http://h")

@@ -56,11 +56,14 @@ def run(args: argparse.Namespace) -> int:
     if args.deliver:
         if kind != "security-daily":
             raise InputError("--deliver", None, "only the daily security report (security-daily) is delivered")
+        if args.store:
+            raise InputError("--store", None, "a delivery is recorded only for a report of the configured journal")
+        from yunwei.runner.env import operator
         from yunwei.special.daily import deliver
 
         day = parse_date(args.date, tz, "--date") if args.date else default_period("day", tz).first
         fields = deliver(day, out_dir=Path(args.out) if args.out else None, formats=parse_formats(args.format),
-                         store_path=args.store)
+                         operator=operator())
         for f in fields["files"]:
             sys.stdout.write(f"{f['file']}\n")
         progress("delivery recorded in the audit log for " + ("、".join(p["name"] for p in fields["to"]) or "—")

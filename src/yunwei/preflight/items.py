@@ -8,6 +8,7 @@ its playbook in playbooks/preflight.yml and append one ``Item`` to ``ITEMS``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,20 +97,35 @@ SCAN_MAX_AGE_DAYS = 100  # the scan is quarterly (schedule.yml vuln-scan): older
 def vulnerability_findings(ctx: dict[str, Any]) -> Result:
     """The vulnerability scan's open findings (docs/security.md), as the findings lifecycle holds them when
     the preflight is judged: an open critical or high finding not accepted as a risk is no-go; accepted risks
-    and medium/low findings are actions. No scan within a quarter of the preflight is no-go too. The
+    and medium/low findings are actions. A host of the preflight that no scan with a feed evaluated within
+    a quarter (100 days) before it is no-go too. The
     preflight does not scan itself (a scan needs the imported feed and takes minutes): it reads the last
     quarterly scan's lifecycle, without taking pending runs into it (judging writes nothing)."""
     from yunwei.vuln.findings import open_findings
 
     store, run = ctx["store"], ctx["run"]
     when = (run.ended_at or run.started_at).timestamp()
-    scans = store.query("SELECT MAX(time) FROM vuln_scans WHERE time <= ?", (when,))
-    last = scans[0][0] if scans and scans[0][0] is not None else None
-    if last is None or when - last > SCAN_MAX_AGE_DAYS * 86400:
-        age = "从未执行漏洞扫描" if last is None else f"最近一次漏洞扫描距今 {int((when - last) // 86400)} 天"
-        return Result(False, f"{age}，无法确认漏洞状态。",
-                      [{"title": "漏洞扫描未按季度执行", "host": "", "level": "crit",
-                        "suggestion": "导入最新漏洞库（yunwei vuln import）后执行漏洞扫描，再重新进行节前检查。"}],
+    # a scan counts for the hosts it evaluated with a feed: a refused run, one without a feed or one
+    # narrowed to a single host does not make the others "scanned this quarter"
+    covered: set[str] = set()
+    last = None
+    for time_, hosts, feed in store.query("SELECT time, hosts, feed FROM vuln_scans WHERE time <= ? AND time >= ?",
+                                          (when, when - SCAN_MAX_AGE_DAYS * 86400)):
+        try:
+            scanned, used = json.loads(hosts or "[]"), json.loads(feed or "{}")
+        except ValueError:
+            continue
+        if scanned and used:
+            covered.update(scanned)
+            last = max(last or time_, time_)
+    in_scope = set(getattr(run, "hosts", None) or ()) or {c.host for c in ctx["checks"]}
+    missing = sorted(in_scope - covered) if covered else sorted(in_scope)
+    if last is None or missing:
+        what = ("近 100 天内没有完成的漏洞扫描" if last is None else
+                f"近 100 天内的漏洞扫描未覆盖 {'、'.join(missing)}")
+        return Result(False, f"{what}，无法确认漏洞状态。",
+                      [{"title": "漏洞扫描未按季度执行", "host": "、".join(missing), "level": "crit",
+                        "suggestion": "导入最新漏洞库（yunwei vuln import）后对全部主机执行漏洞扫描，再重新进行节前检查。"}],
                       ran=False)
     found = open_findings(store, sync_first=False)
     blocking = [f for f in found if f["state"] == "new" and f["severity"] in ("critical", "high")]

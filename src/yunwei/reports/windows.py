@@ -94,8 +94,9 @@ def load_windows_file(path: Path) -> list[Window]:
 
 
 def load_schedule_plan() -> Any | None:
-    """The approved schedule (yunwei.schedule), else schedule.yml as it stands; None without either
-    (or without the schedule module)."""
+    """The approved schedule (yunwei.schedule), else - when none was ever approved - schedule.yml as it
+    stands; None without either (or without the schedule module). An approved copy edited outside review
+    is refused, never replaced by the file an operator can edit."""
     try:
         from yunwei.schedule.active import load_active, resolve_schedule_file
         from yunwei.schedule.model import load_schedule
@@ -103,9 +104,13 @@ def load_schedule_plan() -> Any | None:
         return None
     from yunwei.errors import YunweiError
 
+    from yunwei.schedule.active import active_meta
+
     try:
         sched, _meta = load_active()
     except YunweiError:
+        if active_meta() is not None:  # an approved copy that no longer matches its digest: never fall back
+            raise
         path = resolve_schedule_file()
         if not path.is_file():
             return None

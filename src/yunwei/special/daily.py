@@ -11,7 +11,11 @@ folder and records the delivery:
   the same as JSON on stdin (event ``report-delivered``), so the report reaches the people on duty; whether
   that worked is part of the audit record.
 
-A day outside every window is refused: the daily security report is an obligation of the windows.
+Refused (exit 2), so that a delivery record always stands for a real day's report: a day outside every
+window of the *approved* schedule (the rota and the recipients never come from an unreviewed
+schedule.yml), a day after today, a day without a successful ``security-daily`` run in the journal, and
+(by hand) another store than the configured journal. The record names the operator who delivered it
+(``schedule`` for the scheduler).
 """
 
 from __future__ import annotations
@@ -43,23 +47,29 @@ def deliver(day: dt.date, *, out_dir: Path | None = None, formats: list[str] | N
     from yunwei.reports.contract import load_contract
     from yunwei.reports.generate import Options, generate, parse_formats
     from yunwei.reports.periods import client_tz, parse_period
-    from yunwei.reports.windows import load_schedule_plan, load_windows
+    from yunwei.reports.windows import load_windows
+    from yunwei.schedule.active import load_active
     from yunwei.servicedesk.config import load_config
     from yunwei.servicedesk.watch import notify
     from yunwei.store import open_store
 
-    schedule = load_schedule_plan()
-    window = schedule.window_on(day) if schedule is not None else None
-    if window is None:
-        raise InputError("--date", None, f"{day} is not a day of a 重保 window (schedule.yml heightened.windows): "
-                                         "the daily security report is delivered during windows only")
-    people = schedule.on_duty(day)
     tz = client_tz()
+    if day > dt.datetime.now(tz).date():
+        raise InputError("--date", None, f"{day} is in the future: a day's report is delivered on or after that day")
+    schedule, _meta = load_active()  # the approved schedule only: it names the recipients
+    window = schedule.window_on(day)
+    if window is None:
+        raise InputError("--date", None, f"{day} is not a day of a 重保 window of the approved schedule "
+                                         "(heightened.windows): the daily security report is delivered during windows only")
     period = parse_period("day", day.isoformat(), tz)
+    people = schedule.on_duty(day)
     opts = Options(formats=formats or parse_formats("html,docx,xlsx"),
                    out_dir=out_dir or project_root() / "reports" / "out", templates=None, windows=load_windows(None),
                    charts=True, contract=load_contract(None), schedule=schedule, audit_anchor=audit_anchor())
     with open_store(store_path, reap=False) as store:
+        if not store.list_runs(job=KIND, since=period.since, until=period.until, status="ok", limit=1):
+            raise InputError("--date", None, f"no successful security-daily run on {day} in the journal: run it first "
+                                             "(`yunwei run security-daily`), the report reads its logins and drift")
         files = [Path(f) for f in generate(KIND, store, period, opts)]
     fields: dict[str, Any] = {
         "kind": KIND, "title": "安全运行日报", "date": day.isoformat(), "window": window.name,

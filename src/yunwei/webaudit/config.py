@@ -8,10 +8,11 @@ probe has a non-empty query and an expected result; rate and time limits are pos
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dhw])\s*$")
 UNIT_DAYS = {"h": 1 / 24, "d": 1.0, "w": 7.0}
@@ -35,11 +36,19 @@ def _no_origin(*_values: Any) -> str:
     return ""
 
 
+def _under(path, base):
+    """Whether URL path ``path`` is ``base`` or below it, after decoding and resolving dot segments:
+    /portal-admin/ and /portal/../admin are not under /portal."""
+    path = posixpath.normpath("/" + unquote(path or "").lstrip("/"))
+    base = posixpath.normpath("/" + unquote(base or "").lstrip("/"))
+    return base == "/" or path == base or path.startswith(base + "/")
+
+
 def same_site(url: str, site: str) -> bool:
     u, s = urlsplit(url), urlsplit(site)
     try:
         return (u.scheme.lower(), (u.hostname or "").lower(), u.port) == \
-            (s.scheme.lower(), (s.hostname or "").lower(), s.port) and u.path.startswith(s.path or "/")
+            (s.scheme.lower(), (s.hostname or "").lower(), s.port) and _under(u.path, s.path)
     except ValueError:  # a bad port
         return False
 
