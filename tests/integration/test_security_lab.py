@@ -158,7 +158,8 @@ def test_vuln_scan_exposure_findings_reports_and_bad_input(lab, yw, tmp_path):
         stamp = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="microseconds")
         lab.exec("web01", "sh", "-c", "umask 027; cat >> /var/log/auth.log", input=(
             f"{stamp} web01 sshd[4242]: Failed password for root from 10.0.0.99 port 4711 ssh2\n"
-            f"{stamp} web01 sudo:      ops : TTY=pts/0 ; PWD=/home/ops ; USER=root ; COMMAND=/usr/bin/id\n"))
+            f"{stamp} web01 sudo:      ops : TTY=pts/0 ; PWD=/home/ops ; USER=root ; "
+            "COMMAND=/usr/bin/psql postgresql://app:S3cretLabPw@localhost/appdb\n"))
         proc = yw("run", "security-daily", "--jobs", str(jobs), "-l", "web01,db01", "-q")
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     finally:
@@ -179,7 +180,11 @@ def test_vuln_scan_exposure_findings_reports_and_bad_input(lab, yw, tmp_path):
     proc = yw("report", "security-daily", "--date", "today", "--format", "html,xlsx", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     daily = next(out.glob("security-daily-*.html")).read_text()
-    assert "安全运行日报" in daily and "10.0.0.99" in daily and "/usr/bin/id" in daily and "CVE-2099-1001" in daily
+    assert "安全运行日报" in daily and "10.0.0.99" in daily and "psql" in daily and "CVE-2099-1001" in daily
+    # a password typed on the sudo command line reaches neither the client's report nor the journal
+    assert "S3cretLabPw" not in daily
+    for f in yw.store.parent.glob(yw.store.name + "*"):  # the database and its WAL
+        assert b"S3cretLabPw" not in f.read_bytes(), f
     assert "tester" in daily  # the operator active that day (audit log)
     assert "db01 上没有认证日志" in daily  # no syslog there: said, never "no privileged login"
     drift = daily[daily.index("五、安全基线变化"):daily.index("六、")]
