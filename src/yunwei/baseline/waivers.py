@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import hashlib
-import json
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -150,32 +149,18 @@ def _digest(data: bytes) -> str:
 
 
 def active_meta() -> dict[str, Any] | None:
-    _, meta = active_paths()
-    try:
-        return json.loads(meta.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        raise InputError(str(meta), None, "not valid JSON (edited?): the active waivers cannot be trusted") from None
+    from yunwei.review import reviewed_file
+
+    return reviewed_file.read_meta(active_paths()[1], "active waivers")
 
 
 def load_active() -> tuple[list[Waiver], dict[str, Any] | None]:
     """The approved waivers and their record; ([], None) when none was ever approved. A copy that no
     longer matches its approved digest is refused (InputError, exit 2): it was edited outside review."""
-    yml, _ = active_paths()
-    meta = active_meta()
-    if meta is None:
-        if yml.exists():
-            raise InputError(str(yml), None, "has no approval record: waivers take effect only through "
-                                             "`yunwei request waivers`, approve and execute")
-        return [], None
-    try:
-        data = yml.read_bytes()
-    except FileNotFoundError:
-        raise InputError(str(yml), None, f"missing, but {active_paths()[1]} records an approved copy") from None
-    if _digest(data) != meta.get("digest"):
-        raise InputError(str(yml), None, f"does not match its approved digest {meta.get('digest')} (edited outside review)")
-    return parse(data.decode("utf-8"), str(yml)), meta
+    from yunwei.review import reviewed_file
+
+    waivers, meta = reviewed_file.load_active(*active_paths(), parse, what="waivers", request=KIND)
+    return waivers or [], meta
 
 
 def pending_change(path: str | None = None) -> str | None:

@@ -47,3 +47,34 @@ def install(req: dict[str, Any], *, file_key: str, validate: Callable[[str, str]
             "previous": previous}
     write_atomic(meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     return meta
+
+
+def read_meta(meta_path: Path, what: str) -> dict[str, Any] | None:
+    """The approval record of an active copy; None when none was ever approved."""
+    try:
+        return json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise InputError(str(meta_path), None, f"not valid JSON (edited?): the {what} cannot be trusted") from None
+
+
+def load_active(active_yml: Path, meta_path: Path, parse: Callable[[str, str], Any], *, what: str,
+                request: str) -> tuple[Any, dict[str, Any] | None]:
+    """The parsed active copy and its approval record; (None, None) when none was ever approved. A copy
+    without a record, a record without its copy, and a copy that no longer matches its approved digest
+    are refused (InputError, exit 2): the file was edited outside review."""
+    meta = read_meta(meta_path, what)
+    if meta is None:
+        if active_yml.exists():
+            raise InputError(str(active_yml), None, f"has no approval record: {what} take effect only through "
+                                                    f"`yunwei request {request}`, approve and execute")
+        return None, None
+    try:
+        data = active_yml.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(active_yml), None, f"missing, but {meta_path} records an approved copy") from None
+    if digest_bytes(data) != meta.get("digest"):
+        raise InputError(str(active_yml), None,
+                         f"does not match its approved digest {meta.get('digest')} (edited outside review)")
+    return parse(data.decode("utf-8"), str(active_yml)), meta

@@ -21,7 +21,6 @@ findings read only the active copy, and a copy that no longer matches its approv
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,34 +103,18 @@ def active_paths() -> tuple[Path, Path]:
 
 
 def active_meta() -> dict[str, Any] | None:
-    _, meta = active_paths()
-    try:
-        return json.loads(meta.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        raise InputError(str(meta), None, "not valid JSON (edited?): the accepted risks cannot be trusted") from None
+    from yunwei.review import reviewed_file
+
+    return reviewed_file.read_meta(active_paths()[1], "accepted risks")
 
 
 def load_active() -> tuple[list[Risk], dict[str, Any] | None]:
     """The approved risks and their review record; ([], None) when none was ever approved. A copy that no
     longer matches its approved digest, or one without a record, is refused (exit 2)."""
-    from yunwei.review.reviewed_file import digest_bytes
+    from yunwei.review import reviewed_file
 
-    yml, meta_path = active_paths()
-    meta = active_meta()
-    if meta is None:
-        if yml.exists():
-            raise InputError(str(yml), None, "has no approval record: accepted risks take effect only through "
-                                             "`yunwei request risks`, approve and execute")
-        return [], None
-    try:
-        data = yml.read_bytes()
-    except FileNotFoundError:
-        raise InputError(str(yml), None, f"missing, but {meta_path} records an approved copy") from None
-    if digest_bytes(data) != meta.get("digest"):
-        raise InputError(str(yml), None, f"does not match its approved digest {meta.get('digest')} (edited outside review)")
-    return parse(data.decode("utf-8"), str(yml)), meta
+    risks, meta = reviewed_file.load_active(*active_paths(), parse, what="accepted risks", request=KIND)
+    return risks or [], meta
 
 
 def proposed_digest(path: str | None) -> tuple[str, dict[str, str]]:
